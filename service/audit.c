@@ -1,0 +1,48 @@
+/* See audit.h. The MESSAGE_IDs are fixed forever so journalctl MESSAGE_ID=... queries keep working. */
+#include <stdio.h>
+#include <systemd/sd-journal.h>
+
+#include "audit.h"
+#include "log.h"
+
+static const struct {
+        const char *kind;
+        const char *message_id;
+} events[] = {
+        [AUDIT_LOGOFF_REQUEST] = { "logoff-request", "5c3e0a1d8b9f4e27a6d2c41f0e8b7a31" },
+        [AUDIT_CANCEL_REQUEST] = { "cancel-request", "9a4b2c7e1f3d4b08b5e6a7c8d9e0f112" },
+        [AUDIT_TASK_END] = { "task-end", "e17f4d2a6b8c4c93a0b1c2d3e4f50617" },
+};
+
+void audit_log(const AuditRecord *r) {
+        const char *outcome = r->result == VPC_OK ? "ok" : vpc_error_name(r->result);
+        const char *kind = events[r->event].kind;
+
+        if (log_to_journal()) {
+                (void) sd_journal_send("MESSAGE=%s by uid %u on VM '%s': %s", kind, (unsigned) r->uid,
+                                       strempty(r->vm_name), outcome,
+                                       "MESSAGE_ID=%s", events[r->event].message_id,
+                                       "PRIORITY=%d", r->result == VPC_OK ? LOG_INFO : LOG_NOTICE,
+                                       "VPC_EVENT=%s", kind,
+                                       "VPC_CALLER_UID=%u", (unsigned) r->uid,
+                                       "VPC_CALLER_PID=%d", (int) r->pid,
+                                       "VPC_SENDER=%s", strempty(r->sender),
+                                       "VPC_VM_NAME=%s", strempty(r->vm_name),
+                                       "VPC_VM_UUID=%s", strempty(r->vm_uuid),
+                                       "VPC_TASK=%s", strempty(r->task_path),
+                                       "VPC_HRESULT=0x%08X", vpc_error_hresult(r->result),
+                                       "VPC_ERROR_NAME=%s", vpc_error_name(r->result),
+                                       "VPC_ERROR_MESSAGE=%s", strempty(r->message),
+                                       NULL);
+                return;
+        }
+
+        /* One key=value line, quoted where a VM name may hold spaces. */
+        log_full(r->result == VPC_OK ? LOG_INFO : LOG_NOTICE,
+                 "audit: event=%s message_id=%s uid=%u pid=%d sender=%s vm=\"%s\" uuid=%s task=%s "
+                 "hresult=0x%08X error=%s message=\"%s\"",
+                 kind, events[r->event].message_id, (unsigned) r->uid, (int) r->pid, strempty(r->sender),
+                 strempty(r->vm_name), strempty(r->vm_uuid), r->task_path ?: "-",
+                 vpc_error_hresult(r->result), r->result == VPC_OK ? "-" : vpc_error_name(r->result),
+                 strempty(r->message));
+}

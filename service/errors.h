@@ -1,0 +1,45 @@
+/* The error table of DESIGN.md: every outcome the service reports, its D-Bus error name and the
+ * HRESULT of Windows Virtual PC it stands for. Messages always start with the HRESULT in hex. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "util.h"
+
+typedef enum VpcError {
+        VPC_OK = 0,
+        VPC_ERROR_ACCESS_DENIED,
+        VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+        VPC_ERROR_INVALID_ARGS,
+        VPC_ERROR_EXCEPTION,
+        VPC_ERROR_TIMEOUT,
+        VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE,
+        VPC_ERROR_VM_NOT_RUNNING,
+        VPC_ERROR_VM_UNKNOWN,
+        VPC_ERROR_NO_SUCH_LOGON_SESSION,
+        VPC_ERROR_CANCELLED,
+        VPC_ERROR_LIMITS_EXCEEDED,
+        _VPC_ERROR_MAX,
+} VpcError;
+
+#define VPC_HRESULT_S_OK 0x00000000U
+
+const char *vpc_error_name(VpcError e);
+uint32_t vpc_error_hresult(VpcError e);
+/* Maps a D-Bus error name back to the table; unknown names become VPC_ERROR_EXCEPTION. */
+VpcError vpc_error_from_name(const char *name);
+
+/* Formats "0xHHHHHHHH: <text>" into a new string. */
+char *vpc_error_format_message(VpcError e, const char *format, va_list ap) _printf_(2, 0);
+
+/* Fills an sd_bus_error from the table and returns the negative errno sd-bus maps it to, so a
+ * method handler can `return vpc_error_set(ret_error, ...)`. */
+int vpc_error_set(sd_bus_error *ret_error, VpcError e, const char *format, ...) _printf_(3, 4);
+
+/* Replies to a parked method call with an error from the table. */
+int vpc_error_reply(sd_bus_message *call, VpcError e, const char *format, ...) _printf_(3, 4);
+
+/* Registers the org.vpc.Error.* names with sd-bus so they map to sensible errnos. */
+int vpc_error_register_map(void);

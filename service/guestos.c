@@ -1,0 +1,264 @@
+/* org.vpc.GuestOS (see guestos.h). Logoff: authorize (polkit, async) -> check the guest on a worker
+ * -> start or join the domain's Logoff task -> reply with its path. */
+#include <errno.h>
+
+#include "audit.h"
+#include "guestos.h"
+#include "log.h"
+#include "logoff-run.h"
+#include "task.h"
+
+typedef struct LogoffRequest {
+        Manager *manager;
+        sd_bus_message *call;
+        char *vm_name;
+        char vm_uuid[UUID_STRING_MAX];
+        CallerCreds creds;
+} LogoffRequest;
+
+static void logoff_request_free(LogoffRequest *q) {
+        sd_bus_message_unref(q->call);
+        free(q->vm_name);
+        free(q);
+}
+
+static void logoff_request_audit(LogoffRequest *q, VpcError result, const char *task_path, const char *message) {
+        audit_log(&(AuditRecord) {
+                .event = AUDIT_LOGOFF_REQUEST,
+                .uid = q->creds.uid,
+                .pid = q->creds.pid,
+                .sender = sd_bus_message_get_sender(q->call),
+                .vm_name = q->vm_name,
+                .vm_uuid = q->vm_uuid,
+                .task_path = task_path,
+                .result = result,
+                .message = message,
+        });
+}
+
+/* Ends the request with an error from the table, audited. */
+static void logoff_request_fail(LogoffRequest *q, VpcError e, const char *message) {
+        _cleanup_free_ char *full = NULL;
+
+        if (asprintf(&full, "cannot log off '%s': %s", q->vm_name, message ?: "failed") < 0)
+                full = NULL;
+        logoff_request_audit(q, e, NULL, full);
+        (void) vpc_error_reply(q->call, e, "%s", full ?: "cannot log off");
+        logoff_request_free(q);
+}
+
+static void logoff_request_succeed(LogoffRequest *q, Task *t) {
+        logoff_request_audit(q, VPC_OK, t->path, NULL);
+        (void) sd_bus_reply_method_return(q->call, "o", t->path);
+        logoff_request_free(q);
+}
+
+static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
+        LogoffRequest *q = userdata;
+        Manager *m = q->manager;
+        Domain *d;
+        Task *t;
+        int r;
+
+        if (result->stopping) {
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, "the service is stopping");
+                return;
+        }
+        if (result->error != VPC_OK) {
+                logoff_request_fail(q, result->error, result->message);
+                return;
+        }
+
+        d = domain_registry_find_by_uuid(&m->domains, q->vm_uuid);
+        if (!d) {
+                logoff_request_fail(q, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
+                return;
+        }
+        /* Two calls that passed their checks together share one task. */
+        if (d->logoff_task) {
+                logoff_request_succeed(q, d->logoff_task);
+                return;
+        }
+
+        r = logoff_run_start(m, d, q->creds.uid, result->os, &t);
+        if (r < 0) {
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
+                return;
+        }
+        logoff_request_succeed(q, t);
+}
+
+static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
+        LogoffRequest *q = userdata;
+        Manager *m = q->manager;
+        Domain *d;
+        int r;
+
+        q->creds = *creds;
+        if (verdict != VPC_OK) {
+                logoff_request_fail(q, verdict, reason);
+                return;
+        }
+
+        d = domain_registry_find_by_uuid(&m->domains, q->vm_uuid);
+        if (!d) {
+                logoff_request_fail(q, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
+                return;
+        }
+        if (d->logoff_task) {
+                logoff_request_succeed(q, d->logoff_task);
+                return;
+        }
+
+        r = hypervisor_check_guest(m->hypervisor, q->vm_uuid, (int) m->options.agent_timeout_sec,
+                                   on_guest_checked, q);
+        if (r == -EBUSY)
+                logoff_request_fail(q, VPC_ERROR_LIMITS_EXCEEDED, "too many guest-agent calls in flight");
+        else if (r < 0)
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
+}
+
+static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+        Manager *m = d->manager;
+        LogoffRequest *q;
+        int r;
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->manager = m;
+        q->call = sd_bus_message_ref(call);
+        q->creds = (CallerCreds) { .uid = UID_INVALID };
+        strcpy(q->vm_uuid, d->uuid);
+        q->vm_name = strdup(d->name);
+        if (!q->vm_name) {
+                logoff_request_free(q);
+                return -ENOMEM;
+        }
+
+        /* Authorization comes before any libvirt work. */
+        r = authorize_call(m->authorizer, call, "org.vpc.guestos.logoff",
+                           (const char *const[]) { "vm.name", d->name, "vm.uuid", d->uuid, NULL },
+                           UID_INVALID, on_logoff_authorized, q);
+        if (r < 0) {
+                logoff_request_audit(q, r == -ENOBUFS ? VPC_ERROR_LIMITS_EXCEEDED : VPC_ERROR_ACCESS_DENIED,
+                                     NULL, strerror(-r));
+                logoff_request_free(q);
+                if (r == -ENOBUFS)
+                        return vpc_error_set(error, VPC_ERROR_LIMITS_EXCEEDED, "too many authorization checks pending");
+                return vpc_error_set(error, VPC_ERROR_ACCESS_DENIED, "cannot authorize the caller: %s", strerror(-r));
+        }
+        return 1;
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+
+        if (streq_ptr(property, "Name"))
+                return sd_bus_message_append(reply, "s", d->name);
+        if (streq_ptr(property, "UUID"))
+                return sd_bus_message_append(reply, "s", d->uuid);
+        if (streq_ptr(property, "State"))
+                return sd_bus_message_append(reply, "s", domain_state_to_string(d->state));
+        return -EINVAL;
+}
+
+const sd_bus_vtable guestos_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("UUID", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Logoff", SD_BUS_NO_ARGS, SD_BUS_RESULT("o", task), method_logoff,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static int guestos_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                               void **found, sd_bus_error *error) {
+        Domain *d = domain_registry_find_by_path(&((Manager *) userdata)->domains, path);
+
+        if (!d)
+                return 0;
+        *found = d;
+        return 1;
+}
+
+/* A Logoff on the path of a domain that is gone (or never was) says VmUnknown, like GetGuestOS,
+ * rather than sd-bus's generic UnknownObject. Runs before the vtable; declines everything else. */
+static int guestos_unknown_fallback(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *path = sd_bus_message_get_path(call);
+        _cleanup_free_ char *name = NULL;
+
+        if (!sd_bus_message_is_method_call(call, "org.vpc.GuestOS", "Logoff"))
+                return 0;
+        if (domain_registry_find_by_path(&m->domains, path))
+                return 0;
+        if (guestos_path_to_name(path, &name) < 0)
+                return 0;
+        return vpc_error_set(error, VPC_ERROR_VM_UNKNOWN, "no domain '%s'", name);
+}
+
+typedef struct NodeList {
+        char **nodes;
+        size_t n;
+        int error;
+} NodeList;
+
+static void list_one(Domain *d, void *userdata) {
+        NodeList *l = userdata;
+
+        if (l->error < 0)
+                return;
+        l->nodes[l->n] = strdup(d->path);
+        if (l->nodes[l->n])
+                l->n++;
+        else
+                l->error = -ENOMEM;
+}
+
+static int guestos_node_enumerator(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
+                                   sd_bus_error *error) {
+        Manager *m = userdata;
+        NodeList l = {};
+
+        l.nodes = calloc(m->domains.n_domains + 1, sizeof(char *));
+        if (!l.nodes)
+                return -ENOMEM;
+        domain_registry_foreach(&m->domains, list_one, &l);
+        if (l.error < 0) {
+                strv_free(l.nodes);
+                return l.error;
+        }
+        *nodes = l.nodes;
+        return 0;
+}
+
+int guestos_register(Manager *m) {
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        r = sd_bus_add_fallback(m->bus, &slot, GUESTOS_PATH_PREFIX, guestos_unknown_fallback, m);
+        if (r < 0)
+                return r;
+        r = manager_keep_slot(m, slot);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(m->bus, &slot, GUESTOS_PATH_PREFIX, "org.vpc.GuestOS", guestos_vtable,
+                                       guestos_object_find, m);
+        if (r < 0)
+                return r;
+        r = manager_keep_slot(m, slot);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(m->bus, &slot, GUESTOS_PATH_PREFIX, guestos_node_enumerator, m);
+        if (r < 0)
+                return r;
+        return manager_keep_slot(m, slot);
+}
+
+void guestos_emit_state_changed(Manager *m, Domain *d) {
+        (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "State", NULL);
+}

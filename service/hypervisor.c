@@ -1,0 +1,618 @@
+/* libvirt connection, event thread, worker queues and reconnect (see hypervisor.h). */
+#include <errno.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "hypervisor.h"
+#include "libvirt-errors.h"
+#include "log.h"
+#include "workqueue.h"
+
+#define RECONNECT_MIN_USEC (250 * USEC_PER_MSEC)
+#define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
+#define KEEPALIVE_INTERVAL_SEC 5
+#define KEEPALIVE_COUNT 3
+
+struct Hypervisor {
+        sd_event *event;
+        char *uri;
+        HypervisorLimits limits;
+        const HypervisorCallbacks *callbacks;
+        void *userdata;
+
+        WorkQueue *control;     /* one thread: keeps connect, list and refresh in order */
+        WorkQueue *agent;       /* agent_threads threads: bounds agent calls in flight */
+
+        pthread_t event_thread;
+        bool event_thread_started;
+        atomic_bool event_thread_stop;
+
+        /* Shared with the workers; every user takes a reference under the lock. */
+        pthread_mutex_t conn_lock;
+        virConnectPtr conn;
+        int lifecycle_callback;
+
+        /* Event loop only. */
+        bool connected;
+        bool connecting;
+        uint64_t backoff;
+        sd_event_source *reconnect_timer;
+};
+
+static void virDomainFreep(virDomainPtr *d) {
+        if (*d)
+                virDomainFree(*d);
+}
+#define _cleanup_domain_ _cleanup_(virDomainFreep)
+
+static void virConnectClosep(virConnectPtr *c) {
+        if (*c)
+                virConnectClose(*c);
+}
+#define _cleanup_conn_ _cleanup_(virConnectClosep)
+
+static virConnectPtr hypervisor_acquire_conn(Hypervisor *h) {
+        virConnectPtr c;
+
+        pthread_mutex_lock(&h->conn_lock);
+        c = h->conn;
+        if (c)
+                virConnectRef(c);
+        pthread_mutex_unlock(&h->conn_lock);
+        return c;
+}
+
+/* libvirt's last error on this thread, classified. */
+static VpcError last_error(bool timed_out, char **ret_message) {
+        virErrorPtr e = virGetLastError();
+        const char *text = e && e->message ? e->message : "unknown libvirt error";
+        VpcError v = vpc_error_from_libvirt(e ? e->code : -1, text, timed_out);
+
+        if (ret_message)
+                *ret_message = strdup(text);
+        return v;
+}
+
+/* --- libvirt's event loop thread --- */
+
+static void *event_thread_main(void *userdata) {
+        Hypervisor *h = userdata;
+
+        while (!atomic_load(&h->event_thread_stop))
+                if (virEventRunDefaultImpl() < 0)
+                        break;
+        return NULL;
+}
+
+static void wake_timeout(int timer, void *opaque) {
+        virEventRemoveTimeout(timer);
+}
+
+/* --- domain snapshots (worker threads) --- */
+
+static int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
+        const char *name = virDomainGetName(d);
+        int state, reason;
+
+        if (!name || virDomainGetUUIDString(d, ret->uuid) < 0)
+                return -EIO;
+        if (virDomainGetState(d, &state, &reason, 0) < 0)
+                return -EIO;
+        ret->name = strdup(name);
+        if (!ret->name)
+                return -ENOMEM;
+        ret->state = state >= 0 && state < _DOMAIN_STATE_MAX ? (DomainState) state : DOMAIN_STATE_NOSTATE;
+        return 0;
+}
+
+static void domain_infos_free(DomainInfo *infos, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(infos[i].name);
+        free(infos);
+}
+
+/* --- lifecycle events --- */
+
+typedef struct RefreshJob {
+        Hypervisor *h;
+        char uuid[UUID_STRING_MAX];
+        bool gone;
+        bool failed;
+        DomainInfo info;
+} RefreshJob;
+
+static void refresh_run(void *data) {
+        RefreshJob *j = data;
+        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_conn(j->h);
+        _cleanup_domain_ virDomainPtr d = NULL;
+
+        if (!c) {
+                j->failed = true;
+                return;
+        }
+        d = virDomainLookupByUUIDString(c, j->uuid);
+        if (!d) {
+                virErrorPtr e = virGetLastError();
+                if (e && e->code == VIR_ERR_NO_DOMAIN)
+                        j->gone = true;
+                else
+                        j->failed = true;
+                return;
+        }
+        if (domain_info_fill(d, &j->info) < 0) {
+                virErrorPtr e = virGetLastError();
+                /* The domain may vanish between lookup and state query. */
+                if (e && e->code == VIR_ERR_NO_DOMAIN)
+                        j->gone = true;
+                else
+                        j->failed = true;
+        }
+}
+
+static void refresh_done(void *data, bool stopping) {
+        RefreshJob *j = data;
+        Hypervisor *h = j->h;
+
+        if (!stopping && !j->failed && h->connected)
+                h->callbacks->domain_changed(j->uuid, j->gone ? NULL : &j->info, h->userdata);
+        free(j->info.name);
+        free(j);
+}
+
+/* Runs on libvirt's event thread: only queue a refresh, the control worker asks libvirt. */
+static int on_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
+        Hypervisor *h = opaque;
+        RefreshJob *j;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return 0;
+        j->h = h;
+        if (virDomainGetUUIDString(dom, j->uuid) < 0 ||
+            workqueue_submit(h->control, refresh_run, refresh_done, j) < 0)
+                free(j);
+        return 0;
+}
+
+/* --- connect, disconnect, reconnect --- */
+
+static void schedule_reconnect(Hypervisor *h);
+
+static void disconnected_done(void *data, bool stopping) {
+        Hypervisor *h = data;
+
+        if (stopping || !h->connected)
+                return;
+        log_warning("lost the connection to %s, reconnecting", h->uri);
+        h->connected = false;
+        h->callbacks->disconnected(h->userdata);
+        schedule_reconnect(h);
+}
+
+/* Runs on libvirt's event thread when the connection breaks (libvirtd gone, keepalive lost). */
+static void on_connection_closed(virConnectPtr conn, int reason, void *opaque) {
+        Hypervisor *h = opaque;
+
+        (void) workqueue_submit(h->control, NULL, disconnected_done, h);
+}
+
+/* Control worker: forget the current connection. */
+static void drop_connection(Hypervisor *h) {
+        virConnectPtr c;
+
+        pthread_mutex_lock(&h->conn_lock);
+        c = h->conn;
+        h->conn = NULL;
+        pthread_mutex_unlock(&h->conn_lock);
+        if (!c)
+                return;
+
+        if (h->lifecycle_callback >= 0)
+                (void) virConnectDomainEventDeregisterAny(c, h->lifecycle_callback);
+        h->lifecycle_callback = -1;
+        (void) virConnectUnregisterCloseCallback(c, on_connection_closed);
+        virConnectClose(c);
+}
+
+typedef struct ConnectJob {
+        Hypervisor *h;
+        int error;
+        char *message;
+        DomainInfo *domains;
+        size_t n_domains;
+} ConnectJob;
+
+static void connect_run(void *data) {
+        ConnectJob *j = data;
+        Hypervisor *h = j->h;
+        virDomainPtr *list = NULL;
+        virConnectPtr c;
+        int n;
+
+        drop_connection(h);
+
+        c = virConnectOpen(h->uri);
+        if (!c) {
+                j->error = -ECONNREFUSED;
+                (void) last_error(false, &j->message);
+                return;
+        }
+
+        (void) virConnectSetKeepAlive(c, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT);
+        /* Not every driver has a close callback (the in-process ones cannot lose their daemon). */
+        (void) virConnectRegisterCloseCallback(c, on_connection_closed, h, NULL);
+
+        /* Listen before listing, so no change between the two is missed; the refreshes the events
+         * queue run after this job on the same ordered worker. */
+        pthread_mutex_lock(&h->conn_lock);
+        h->conn = c;
+        pthread_mutex_unlock(&h->conn_lock);
+        h->lifecycle_callback = virConnectDomainEventRegisterAny(
+                        c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle_event), h, NULL);
+        if (h->lifecycle_callback < 0) {
+                j->error = -EIO;
+                (void) last_error(false, &j->message);
+                drop_connection(h);
+                return;
+        }
+
+        n = virConnectListAllDomains(c, &list, 0);
+        if (n < 0) {
+                j->error = -EIO;
+                (void) last_error(false, &j->message);
+                drop_connection(h);
+                return;
+        }
+
+        j->domains = calloc(n + 1, sizeof(DomainInfo));
+        for (int i = 0; i < n; i++) {
+                /* A domain that vanishes while we list it is skipped; its event follows. */
+                if (j->domains && domain_info_fill(list[i], &j->domains[j->n_domains]) >= 0)
+                        j->n_domains++;
+                virDomainFree(list[i]);
+        }
+        free(list);
+        if (!j->domains) {
+                j->error = -ENOMEM;
+                drop_connection(h);
+        }
+}
+
+static void connect_done(void *data, bool stopping) {
+        ConnectJob *j = data;
+        Hypervisor *h = j->h;
+
+        if (!stopping) {
+                h->connecting = false;
+                if (j->error < 0) {
+                        log_warning("cannot connect to %s: %s", h->uri, j->message ?: strerror(-j->error));
+                        schedule_reconnect(h);
+                } else {
+                        log_info("connected to %s, %zu domain(s)", h->uri, j->n_domains);
+                        h->connected = true;
+                        h->backoff = 0;
+                        h->callbacks->connected(j->domains, j->n_domains, h->userdata);
+                }
+        }
+        domain_infos_free(j->domains, j->n_domains);
+        free(j->message);
+        free(j);
+}
+
+static int submit_connect(Hypervisor *h) {
+        ConnectJob *j;
+        int r;
+
+        if (h->connecting)
+                return 0;
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->h = h;
+        r = workqueue_submit(h->control, connect_run, connect_done, j);
+        if (r < 0) {
+                free(j);
+                return r;
+        }
+        h->connecting = true;
+        return 0;
+}
+
+static int on_reconnect_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Hypervisor *h = userdata;
+        int r;
+
+        h->reconnect_timer = sd_event_source_unref(h->reconnect_timer);
+        r = submit_connect(h);
+        if (r < 0)
+                log_error("cannot queue a reconnect: %s", strerror(-r));
+        return 0;
+}
+
+static void schedule_reconnect(Hypervisor *h) {
+        int r;
+
+        if (h->reconnect_timer || h->connecting)
+                return;
+        h->backoff = h->backoff ? h->backoff * 2 : RECONNECT_MIN_USEC;
+        if (h->backoff > RECONNECT_MAX_USEC)
+                h->backoff = RECONNECT_MAX_USEC;
+        r = sd_event_add_time_relative(h->event, &h->reconnect_timer, CLOCK_MONOTONIC, h->backoff, 0,
+                                       on_reconnect_timer, h);
+        if (r < 0)
+                log_error("cannot arm the reconnect timer: %s", strerror(-r));
+}
+
+/* --- agent calls --- */
+
+typedef struct AgentJob {
+        Hypervisor *h;
+        char uuid[UUID_STRING_MAX];
+        char *command;
+        int timeout_sec;
+        bool check_guest;
+        AgentCallResult call;
+        GuestCheckResult check;
+        agent_call_done_t call_done;
+        guest_check_done_t check_done;
+        void *userdata;
+} AgentJob;
+
+/* Worker: one agent command; classify a failure, time-outs included. */
+static VpcError agent_command_run(virDomainPtr d, const char *command, int timeout_sec, char **ret_reply,
+                                  char **ret_message) {
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        char *reply;
+
+        reply = virDomainQemuAgentCommand(d, command, timeout_sec, 0);
+        if (!reply) {
+                bool timed_out = now_usec(CLOCK_MONOTONIC) - start >= (uint64_t) timeout_sec * USEC_PER_SEC;
+                return last_error(timed_out, ret_message);
+        }
+        *ret_reply = reply;
+        return VPC_OK;
+}
+
+static VpcError lookup_running(virConnectPtr c, const char *uuid, virDomainPtr *ret, char **ret_message) {
+        _cleanup_domain_ virDomainPtr d = NULL;
+        int state, reason;
+
+        if (!c) {
+                *ret_message = strdup("not connected to the hypervisor");
+                return VPC_ERROR_EXCEPTION;
+        }
+        d = virDomainLookupByUUIDString(c, uuid);
+        if (!d || virDomainGetState(d, &state, &reason, 0) < 0)
+                return last_error(false, ret_message);
+        if (state != VIR_DOMAIN_RUNNING) {
+                if (asprintf(ret_message, "domain '%s' is not running (%s)", virDomainGetName(d),
+                             domain_state_to_string(state)) < 0)
+                        *ret_message = NULL;
+                return VPC_ERROR_VM_NOT_RUNNING;
+        }
+        *ret = TAKE_PTR(d);
+        return VPC_OK;
+}
+
+static void agent_call_run(void *data) {
+        AgentJob *j = data;
+        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_conn(j->h);
+        _cleanup_domain_ virDomainPtr d = NULL;
+
+        j->call.error = lookup_running(c, j->uuid, &d, &j->call.message);
+        if (j->call.error != VPC_OK)
+                return;
+        j->call.error = agent_command_run(d, j->command, j->timeout_sec, &j->call.reply, &j->call.message);
+}
+
+static void guest_check_run(void *data) {
+        AgentJob *j = data;
+        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_conn(j->h);
+        _cleanup_domain_ virDomainPtr d = NULL;
+        _cleanup_free_ char *reply = NULL;
+        AgentInfo info;
+        int r;
+
+        j->check.error = lookup_running(c, j->uuid, &d, &j->check.message);
+        if (j->check.error != VPC_OK)
+                return;
+
+        j->check.error = agent_command_run(d, AGENT_COMMAND_INFO, j->timeout_sec, &reply, &j->check.message);
+        if (j->check.error != VPC_OK)
+                return;
+
+        r = agent_parse_info(reply, &info, &j->check.message);
+        if (r < 0) {
+                j->check.error = VPC_ERROR_EXCEPTION;
+                return;
+        }
+        if (!info.has_exec || !info.has_exec_status || !info.has_get_users) {
+                j->check.error = VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE;
+                j->check.message = strdup("the guest agent lacks guest-exec, guest-exec-status or guest-get-users");
+                return;
+        }
+
+        /* Without guest-get-osinfo (old agents) assume Linux, the only kind whose agent may lack it. */
+        j->check.os = GUEST_OS_LINUX;
+        if (info.has_get_osinfo) {
+                free(reply);
+                reply = NULL;
+                j->check.error = agent_command_run(d, AGENT_COMMAND_GET_OSINFO, j->timeout_sec, &reply,
+                                                   &j->check.message);
+                if (j->check.error != VPC_OK)
+                        return;
+                if (agent_parse_osinfo(reply, &j->check.os, &j->check.message) < 0)
+                        j->check.error = VPC_ERROR_EXCEPTION;
+        }
+}
+
+static void agent_job_done(void *data, bool stopping) {
+        AgentJob *j = data;
+
+        if (j->check_guest) {
+                j->check.stopping = stopping;
+                j->check_done(&j->check, j->userdata);
+                free(j->check.message);
+        } else {
+                j->call.stopping = stopping;
+                j->call_done(&j->call, j->userdata);
+                free(j->call.message);
+                free(j->call.reply);
+        }
+        free(j->command);
+        free(j);
+}
+
+static int submit_agent_job(Hypervisor *h, AgentJob *j) {
+        int r;
+
+        if (workqueue_busy(h->agent) >= h->limits.agent_threads + h->limits.agent_queue_max)
+                return -EBUSY;
+        r = workqueue_submit(h->agent, j->check_guest ? guest_check_run : agent_call_run, agent_job_done, j);
+        return r;
+}
+
+static AgentJob *agent_job_new(Hypervisor *h, const char *uuid, int timeout_sec, void *userdata) {
+        AgentJob *j;
+
+        if (!uuid || strlen(uuid) >= UUID_STRING_MAX)
+                return NULL;
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return NULL;
+        j->h = h;
+        strcpy(j->uuid, uuid);
+        j->timeout_sec = timeout_sec;
+        j->userdata = userdata;
+        return j;
+}
+
+int hypervisor_agent_command(Hypervisor *h, const char *uuid, const char *command, int timeout_sec,
+                             agent_call_done_t done, void *userdata) {
+        AgentJob *j = agent_job_new(h, uuid, timeout_sec, userdata);
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        j->call_done = done;
+        j->command = strdup(command);
+        r = j->command ? submit_agent_job(h, j) : -ENOMEM;
+        if (r < 0) {
+                free(j->command);
+                free(j);
+        }
+        return r;
+}
+
+int hypervisor_check_guest(Hypervisor *h, const char *uuid, int timeout_sec, guest_check_done_t done,
+                           void *userdata) {
+        AgentJob *j = agent_job_new(h, uuid, timeout_sec, userdata);
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        j->check_guest = true;
+        j->check_done = done;
+        r = submit_agent_job(h, j);
+        if (r < 0)
+                free(j);
+        return r;
+}
+
+/* --- life of the Hypervisor object --- */
+
+static void silence_libvirt(void *userdata, virErrorPtr error) {
+        /* Errors are read with virGetLastError() where they happen, and logged by the caller. */
+}
+
+int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *limits,
+                   const HypervisorCallbacks *callbacks, void *userdata, Hypervisor **ret) {
+        _cleanup_(hypervisor_freep) Hypervisor *h = NULL;
+        int r;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->event = sd_event_ref(event);
+        h->limits = *limits;
+        h->callbacks = callbacks;
+        h->userdata = userdata;
+        h->lifecycle_callback = -1;
+        pthread_mutex_init(&h->conn_lock, NULL);
+        h->uri = strdup(uri);
+        if (!h->uri)
+                return -ENOMEM;
+
+        if (virInitialize() < 0)
+                return -EIO;
+        virSetErrorFunc(NULL, silence_libvirt);
+        if (virEventRegisterDefaultImpl() < 0)
+                return -EIO;
+
+        r = workqueue_new(event, "libvirt-control", 1, &h->control);
+        if (r < 0)
+                return r;
+        r = workqueue_new(event, "libvirt-agent", limits->agent_threads, &h->agent);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(h);
+        return 0;
+}
+
+int hypervisor_start(Hypervisor *h) {
+        sigset_t all, saved;
+        int r;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &saved);
+        r = -pthread_create(&h->event_thread, NULL, event_thread_main, h);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0)
+                return r;
+        (void) pthread_setname_np(h->event_thread, "libvirt-events");
+        h->event_thread_started = true;
+
+        return submit_connect(h);
+}
+
+static void stop_event_thread(Hypervisor *h) {
+        if (!h->event_thread_started)
+                return;
+        atomic_store(&h->event_thread_stop, true);
+        /* Adding a timer wakes libvirt's poll() so the thread sees the flag. */
+        (void) virEventAddTimeout(0, wake_timeout, NULL, NULL);
+        pthread_join(h->event_thread, NULL);
+        h->event_thread_started = false;
+}
+
+Hypervisor *hypervisor_free(Hypervisor *h) {
+        if (!h)
+                return NULL;
+
+        sd_event_source_disable_unref(h->reconnect_timer);
+        /* Workers first: they finish their current call (each has a timeout) and hand back the rest. */
+        workqueue_free(h->agent);
+        workqueue_free(h->control);
+        drop_connection(h);
+        stop_event_thread(h);
+
+        pthread_mutex_destroy(&h->conn_lock);
+        sd_event_unref(h->event);
+        free(h->uri);
+        free(h);
+        return NULL;
+}
+
+bool hypervisor_is_connected(Hypervisor *h) {
+        return h->connected;
+}
+
+const char *hypervisor_uri(Hypervisor *h) {
+        return h->uri;
+}

@@ -1,0 +1,38 @@
+/* libvirt error -> error table. libvirt reports both "agent not connected" and "agent did not answer
+ * in time" as VIR_ERR_AGENT_UNRESPONSIVE; the elapsed time and the message tell them apart. */
+#include <libvirt/virterror.h>
+
+#include "libvirt-errors.h"
+
+VpcError vpc_error_from_libvirt(int code, const char *message, bool timed_out) {
+        const char *m = strempty(message);
+
+        switch (code) {
+        case VIR_ERR_NO_DOMAIN:
+                return VPC_ERROR_VM_UNKNOWN;
+
+        case VIR_ERR_OPERATION_INVALID:
+                /* "domain is not running" and its relatives */
+                if (strstr(m, "not running") || strstr(m, "inactive") || strstr(m, "paused"))
+                        return VPC_ERROR_VM_NOT_RUNNING;
+                return VPC_ERROR_EXCEPTION;
+
+        case VIR_ERR_NO_SUPPORT:                /* driver without a guest agent (test, lxc, ...) */
+        case VIR_ERR_ARGUMENT_UNSUPPORTED:      /* "QEMU guest agent is not configured" */
+                return VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE;
+
+        case VIR_ERR_AGENT_UNRESPONSIVE:
+                if (timed_out || strstr(m, "not available for now") || strstr(m, "not responding") ||
+                    strstr(m, "timed out"))
+                        return VPC_ERROR_TIMEOUT;
+                /* "QEMU guest agent is not connected", "... not available due to an error" */
+                return VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE;
+
+        case VIR_ERR_OPERATION_TIMEOUT:
+        case VIR_ERR_AGENT_UNSYNCED:
+                return VPC_ERROR_TIMEOUT;
+
+        default:
+                return timed_out ? VPC_ERROR_TIMEOUT : VPC_ERROR_EXCEPTION;
+        }
+}

@@ -1,0 +1,170 @@
+/* See logoff-run.h. The engine holds a task reference while an agent call is in flight, so a task
+ * that completes meanwhile (cancel, VM stop) is still there when the stale reply arrives. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "logoff-run.h"
+#include "logoff.h"
+
+#define BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
+
+typedef struct LogoffRun {
+        Task *task;             /* weak: the task owns the run */
+        LogoffMachine machine;
+        LogoffAction pending;   /* an agent command waiting for room in the agent queue */
+        sd_event_source *timer;
+        bool agent_busy;
+} LogoffRun;
+
+static void run_perform(LogoffRun *run, int r, const LogoffAction *a);
+
+static void run_fail(LogoffRun *run, int r) {
+        _cleanup_free_ char *message = NULL;
+
+        if (asprintf(&message, "internal error: %s", strerror(-r)) < 0)
+                message = NULL;
+        task_complete(run->task, VPC_ERROR_EXCEPTION, message ?: "internal error");
+}
+
+static void run_update_progress(LogoffRun *run) {
+        if (run->machine.phase != LOGOFF_PHASE_DONE)
+                task_set_progress(run->task, run->machine.percent);
+}
+
+static void on_agent_reply(const AgentCallResult *result, void *userdata) {
+        _cleanup_(task_unrefp) Task *t = userdata;      /* the reference taken for the call */
+        LogoffRun *run = t->engine;
+        LogoffAction a;
+        int r;
+
+        run->agent_busy = false;
+        if (result->stopping || t->complete)
+                return;
+
+        r = logoff_machine_reply(&run->machine, now_usec(CLOCK_MONOTONIC),
+                                 &(LogoffReply) { result->error, result->message, result->reply }, &a);
+        run_update_progress(run);
+        run_perform(run, r, &a);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        LogoffRun *run = userdata;
+        LogoffAction a;
+        int r;
+
+        run->timer = sd_event_source_disable_unref(run->timer);
+        if (run->pending.kind == LOGOFF_ACTION_AGENT) {
+                /* Retry of a command the full agent queue refused. */
+                a = run->pending;
+                run->pending = (LogoffAction) { .kind = LOGOFF_ACTION_DONE };
+                run_perform(run, 0, &a);
+                return 0;
+        }
+        r = logoff_machine_wake(&run->machine, now_usec(CLOCK_MONOTONIC), &a);
+        run_perform(run, r, &a);
+        return 0;
+}
+
+static int arm_timer(LogoffRun *run, uint64_t usec) {
+        Manager *m = run->task->manager;
+
+        return sd_event_add_time_relative(m->event, &run->timer, CLOCK_MONOTONIC, usec, 0, on_timer, run);
+}
+
+static void run_perform(LogoffRun *run, int r, const LogoffAction *a) {
+        Task *t = run->task;
+        Manager *m = t->manager;
+
+        if (r < 0) {
+                run_fail(run, r);
+                return;
+        }
+
+        switch (a->kind) {
+        case LOGOFF_ACTION_AGENT:
+                r = hypervisor_agent_command(m->hypervisor, t->vm_uuid, a->command, (int) m->options.agent_timeout_sec,
+                                             on_agent_reply, task_ref(t));
+                if (r == -EBUSY) {
+                        task_unref(t);
+                        run->pending = *a;
+                        r = arm_timer(run, BUSY_RETRY_USEC);
+                } else if (r < 0)
+                        task_unref(t);
+                else
+                        run->agent_busy = true;
+                break;
+
+        case LOGOFF_ACTION_SLEEP:
+                r = arm_timer(run, a->sleep_usec);
+                break;
+
+        case LOGOFF_ACTION_DONE:
+                task_complete(t, run->machine.result, run->machine.message);
+                return;
+        }
+        if (r < 0)
+                run_fail(run, r);
+}
+
+static void run_stop(Task *t) {
+        LogoffRun *run = t->engine;
+
+        run->timer = sd_event_source_disable_unref(run->timer);
+        run->pending = (LogoffAction) { .kind = LOGOFF_ACTION_DONE };
+}
+
+static void run_release(Task *t) {
+        LogoffRun *run = t->engine;
+
+        if (!run)
+                return;
+        sd_event_source_disable_unref(run->timer);
+        logoff_machine_release(&run->machine);
+        free(run);
+        t->engine = NULL;
+}
+
+static const TaskOps logoff_task_ops = {
+        .stop = run_stop,
+        .release = run_release,
+};
+
+int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **ret) {
+        LogoffRun *run;
+        LogoffAction a;
+        Task *t;
+        int r;
+
+        run = calloc(1, sizeof(*run));
+        if (!run)
+                return -ENOMEM;
+        logoff_machine_init(&run->machine, os, now_usec(CLOCK_MONOTONIC),
+                            (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
+                            (uint64_t) m->options.poll_interval_msec * USEC_PER_MSEC);
+
+        r = task_new(m, "Logoff", d, owner, &logoff_task_ops, run, &t);
+        if (r < 0) {
+                logoff_machine_release(&run->machine);
+                free(run);
+                return r;
+        }
+        run->task = t;
+        d->logoff_task = t;
+
+        r = logoff_machine_start(&run->machine, &a);
+        run_perform(run, r, &a);
+        *ret = t;
+        return 0;
+}
+
+void logoff_run_domain_stopped(Manager *m, Domain *d) {
+        _cleanup_free_ char *message = NULL;
+
+        if (!d->logoff_task)
+                return;
+        if (asprintf(&message, "domain '%s' stopped (%s) during the logoff", d->name,
+                     domain_state_to_string(d->state)) < 0)
+                message = NULL;
+        task_complete(d->logoff_task, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
+}

@@ -1,0 +1,65 @@
+/* The logoff programs themselves. Each runs through guest-exec as a fixed argv. */
+#include "logoff-strategy.h"
+
+/* Terminating every session through logind ends them the way `loginctl` would, so logind's own
+ * KillUserProcesses/stop-job semantics apply. */
+static const char *const linux_logind_argv[] = {
+        "-c",
+        "loginctl --no-legend --no-pager list-sessions | while read -r id rest; do "
+        "loginctl terminate-session \"$id\"; done",
+        NULL,
+};
+
+/* Without logind there is no session manager to ask: end the processes of every user with a
+ * utmp session, politely (SIGHUP as on a hangup, then SIGTERM), never root's (the agent runs as
+ * root). The session leaders (login, sshd) then record the end of the session in utmp themselves.
+ * Processes that ignore both signals survive, and the task reports Timeout. */
+static const char *const linux_plain_argv[] = {
+        "-c",
+        "uids=; "
+        "for name in $(who | cut -d' ' -f1 | sort -u); do "
+        "uid=$(id -u \"$name\" 2>/dev/null) || continue; "
+        "[ \"$uid\" -gt 0 ] && uids=\"$uids $uid \"; "
+        "done; "
+        "[ -n \"$uids\" ] || exit 0; "
+        "for sig in HUP TERM; do "
+        "for status in /proc/[0-9]*/status; do "
+        "pid=${status#/proc/}; pid=${pid%/status}; "
+        "uid=$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' \"$status\" 2>/dev/null); "
+        "case \"$uids\" in *\" $uid \"*) kill -s $sig \"$pid\" 2>/dev/null;; esac; "
+        "done; "
+        "done; "
+        "exit 0",
+        NULL,
+};
+
+/* quser lists every session; logoff ends it as the user's own Sign out would. */
+static const char *const windows_argv[] = {
+        "-NoProfile",
+        "-NonInteractive",
+        "-Command",
+        "quser 2>$null | Select-Object -Skip 1 | ForEach-Object { "
+        "if ($_ -match '\\s(\\d+)\\s+(Active|Disc)') { logoff $Matches[1] } }",
+        NULL,
+};
+
+static const LogoffStrategy strategies[_LOGOFF_STRATEGY_MAX] = {
+        [LOGOFF_STRATEGY_LINUX_LOGIND] = { "linux-logind", "/bin/sh", linux_logind_argv },
+        [LOGOFF_STRATEGY_LINUX_PLAIN] = { "linux-plain", "/bin/sh", linux_plain_argv },
+        [LOGOFF_STRATEGY_WINDOWS] = {
+                "windows", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", windows_argv },
+};
+
+static const char *const probe_logind_argv[] = {
+        "-c",
+        "test -d /run/systemd/system && command -v loginctl >/dev/null",
+        NULL,
+};
+
+const LogoffStrategy logoff_probe_logind = { "probe-logind", "/bin/sh", probe_logind_argv };
+
+const LogoffStrategy *logoff_strategy_get(LogoffStrategyKind kind) {
+        if (kind < 0 || kind >= _LOGOFF_STRATEGY_MAX)
+                return NULL;
+        return &strategies[kind];
+}

@@ -1,0 +1,228 @@
+/* Logoff sequence: list the users; on Linux ask whether logind runs; start the strategy's fixed
+ * program; poll the users until none remain or the deadline passes. See logoff.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "logoff.h"
+
+#define PROBE_POLL_USEC (100 * USEC_PER_MSEC)
+
+void logoff_machine_init(LogoffMachine *m, GuestOsKind os, uint64_t now, uint64_t timeout_usec,
+                         uint64_t poll_usec) {
+        *m = (LogoffMachine) {
+                .phase = LOGOFF_PHASE_LIST_INITIAL,
+                .os = os,
+                .deadline = now + timeout_usec,
+                .timeout = timeout_usec,
+                .poll_interval = poll_usec,
+                .result = VPC_OK,
+        };
+}
+
+void logoff_machine_release(LogoffMachine *m) {
+        strv_free(m->initial_users);
+        free(m->command);
+        free(m->message);
+        *m = (LogoffMachine) {};
+}
+
+unsigned logoff_progress(size_t n_initial, size_t n_remaining) {
+        if (n_initial == 0 || n_remaining == 0)
+                return 100;
+        if (n_remaining >= n_initial)
+                return 0;
+        /* Never report 100 while someone is still logged on. */
+        return (unsigned) (((n_initial - n_remaining) * 100) / n_initial);
+}
+
+static int finish(LogoffMachine *m, VpcError result, LogoffAction *ret, const char *format, ...)
+        _printf_(4, 5);
+static int finish(LogoffMachine *m, VpcError result, LogoffAction *ret, const char *format, ...) {
+        va_list ap;
+
+        m->phase = LOGOFF_PHASE_DONE;
+        m->result = result;
+        free(m->message);
+        m->message = NULL;
+        if (format) {
+                va_start(ap, format);
+                if (vasprintf(&m->message, format, ap) < 0)
+                        m->message = NULL;
+                va_end(ap);
+        }
+        *ret = (LogoffAction) { .kind = LOGOFF_ACTION_DONE };
+        return 0;
+}
+
+static int send_command(LogoffMachine *m, LogoffPhase phase, char *command, LogoffAction *ret) {
+        if (!command)
+                return -ENOMEM;
+        free(m->command);
+        m->command = command;
+        m->phase = phase;
+        *ret = (LogoffAction) { .kind = LOGOFF_ACTION_AGENT, .command = m->command };
+        return 0;
+}
+
+static int send_exec(LogoffMachine *m, LogoffPhase phase, const LogoffStrategy *s, LogoffAction *ret) {
+        return send_command(m, phase, agent_command_exec(s->path, s->argv), ret);
+}
+
+static int sleep_for(LogoffMachine *m, uint64_t now, uint64_t usec, LogoffAction *ret) {
+        if (now + usec > m->deadline)
+                usec = m->deadline > now ? m->deadline - now : 0;
+        *ret = (LogoffAction) { .kind = LOGOFF_ACTION_SLEEP, .sleep_usec = usec };
+        return 0;
+}
+
+int logoff_machine_start(LogoffMachine *m, LogoffAction *ret) {
+        return send_command(m, LOGOFF_PHASE_LIST_INITIAL, strdup(AGENT_COMMAND_GET_USERS), ret);
+}
+
+static bool user_in(char **users, const char *name) {
+        for (char **u = users; u && *u; u++)
+                if (streq_ptr(*u, name))
+                        return true;
+        return false;
+}
+
+static int start_logoff(LogoffMachine *m, LogoffStrategyKind kind, LogoffAction *ret) {
+        m->strategy = logoff_strategy_get(kind);
+        return send_exec(m, LOGOFF_PHASE_LOGOFF_EXEC, m->strategy, ret);
+}
+
+static int on_initial_users(LogoffMachine *m, const char *json, LogoffAction *ret) {
+        _cleanup_free_ char *error = NULL;
+        char **users = NULL;
+        int r;
+
+        r = agent_parse_users(json, &users, &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error ?: "guest-get-users failed");
+
+        m->initial_users = users;
+        m->n_initial = m->n_remaining = strv_length(users);
+        if (m->n_initial == 0)
+                return finish(m, VPC_ERROR_NO_SUCH_LOGON_SESSION, ret, "no user is logged on to the guest");
+
+        switch (m->os) {
+        case GUEST_OS_WINDOWS:
+                return start_logoff(m, LOGOFF_STRATEGY_WINDOWS, ret);
+        case GUEST_OS_LINUX:
+                return send_exec(m, LOGOFF_PHASE_PROBE_EXEC, &logoff_probe_logind, ret);
+        default:
+                return finish(m, VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE, ret,
+                              "no logoff program for this guest operating system");
+        }
+}
+
+static int on_remaining_users(LogoffMachine *m, uint64_t now, const char *json, LogoffAction *ret) {
+        _cleanup_free_ char *error = NULL;
+        _cleanup_strv_free_ char **users = NULL;
+        size_t remaining = 0;
+        int r;
+
+        r = agent_parse_users(json, &users, &error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error ?: "guest-get-users failed");
+
+        for (size_t i = 0; i < m->n_initial; i++)
+                if (user_in(users, m->initial_users[i]))
+                        remaining++;
+        m->n_remaining = remaining;
+
+        if (!users[0]) {
+                m->percent = 100;
+                return finish(m, VPC_OK, ret, NULL);
+        }
+        /* Initial users all gone but someone else logged on meanwhile: not done yet. */
+        unsigned percent = remaining == 0 ? 99 : logoff_progress(m->n_initial, remaining);
+        if (percent > m->percent)
+                m->percent = percent;
+
+        if (now >= m->deadline)
+                return finish(m, VPC_ERROR_TIMEOUT, ret,
+                              "%zu user(s) still logged on after %" PRIu64 " s", strv_length(users),
+                              m->timeout / USEC_PER_SEC);
+        return sleep_for(m, now, m->poll_interval, ret);
+}
+
+int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *reply, LogoffAction *ret) {
+        _cleanup_free_ char *error = NULL;
+        AgentExecStatus status;
+        int r;
+
+        if (m->phase == LOGOFF_PHASE_DONE)
+                return -ESTALE;
+
+        if (reply->error != VPC_OK) {
+                /* The VM stopping or the agent going silent keep their own codes; anything else the
+                 * transport reports mid-sequence is unexpected. */
+                VpcError e = reply->error;
+
+                if (e != VPC_ERROR_VM_NOT_RUNNING && e != VPC_ERROR_TIMEOUT && e != VPC_ERROR_VM_UNKNOWN)
+                        e = VPC_ERROR_EXCEPTION;
+                if (e == VPC_ERROR_VM_UNKNOWN)
+                        e = VPC_ERROR_VM_NOT_RUNNING;
+                return finish(m, e, ret, "%s", reply->message ?: "guest agent call failed");
+        }
+
+        switch (m->phase) {
+        case LOGOFF_PHASE_LIST_INITIAL:
+                return on_initial_users(m, reply->json, ret);
+
+        case LOGOFF_PHASE_PROBE_EXEC:
+                r = agent_parse_exec(reply->json, &m->exec_pid, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
+                return send_command(m, LOGOFF_PHASE_PROBE_STATUS, agent_command_exec_status(m->exec_pid), ret);
+
+        case LOGOFF_PHASE_PROBE_STATUS:
+                r = agent_parse_exec_status(reply->json, &status, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
+                if (!status.exited) {
+                        if (now >= m->deadline)
+                                return finish(m, VPC_ERROR_TIMEOUT, ret, "the guest did not finish probing for logind");
+                        return sleep_for(m, now, PROBE_POLL_USEC, ret);
+                }
+                return start_logoff(m, status.exit_code == 0 && !status.signalled ?
+                                    LOGOFF_STRATEGY_LINUX_LOGIND : LOGOFF_STRATEGY_LINUX_PLAIN, ret);
+
+        case LOGOFF_PHASE_LOGOFF_EXEC:
+                r = agent_parse_exec(reply->json, &m->exec_pid, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
+                m->phase = LOGOFF_PHASE_POLL_USERS;
+                return sleep_for(m, now, m->poll_interval, ret);
+
+        case LOGOFF_PHASE_POLL_USERS:
+                return on_remaining_users(m, now, reply->json, ret);
+
+        default:
+                return -EINVAL;
+        }
+}
+
+int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret) {
+        switch (m->phase) {
+        case LOGOFF_PHASE_PROBE_STATUS:
+                return send_command(m, LOGOFF_PHASE_PROBE_STATUS, agent_command_exec_status(m->exec_pid), ret);
+        case LOGOFF_PHASE_POLL_USERS:
+                return send_command(m, LOGOFF_PHASE_POLL_USERS, strdup(AGENT_COMMAND_GET_USERS), ret);
+        default:
+                return -ESTALE;
+        }
+}

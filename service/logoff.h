@@ -1,0 +1,69 @@
+/* The Logoff sequence as a pure state machine: it says which guest-agent command to send next, or
+ * how long to sleep, and is fed the replies. The task object drives it from the event loop and the
+ * unit tests drive it with a scripted fake agent; it never does I/O itself. */
+#pragma once
+
+#include <stdint.h>
+
+#include "agent.h"
+#include "errors.h"
+#include "logoff-strategy.h"
+
+typedef enum LogoffPhase {
+        LOGOFF_PHASE_LIST_INITIAL,
+        LOGOFF_PHASE_PROBE_EXEC,
+        LOGOFF_PHASE_PROBE_STATUS,
+        LOGOFF_PHASE_LOGOFF_EXEC,
+        LOGOFF_PHASE_POLL_USERS,
+        LOGOFF_PHASE_DONE,
+} LogoffPhase;
+
+typedef enum LogoffActionKind {
+        LOGOFF_ACTION_AGENT,    /* send action.command, then call logoff_machine_reply() */
+        LOGOFF_ACTION_SLEEP,    /* wait action.sleep_usec, then call logoff_machine_wake() */
+        LOGOFF_ACTION_DONE,     /* finished: result and message say how */
+} LogoffActionKind;
+
+typedef struct LogoffAction {
+        LogoffActionKind kind;
+        const char *command;    /* owned by the machine, valid until the next call */
+        uint64_t sleep_usec;
+} LogoffAction;
+
+/* What came back for an agent command: a transport error (libvirt, already classified) or JSON. */
+typedef struct LogoffReply {
+        VpcError error;
+        const char *message;
+        const char *json;
+} LogoffReply;
+
+typedef struct LogoffMachine {
+        LogoffPhase phase;
+        GuestOsKind os;
+        const LogoffStrategy *strategy;
+
+        char **initial_users;
+        size_t n_initial;
+        size_t n_remaining;     /* of the initial users, still logged on at the last poll */
+        unsigned percent;
+
+        uint64_t deadline;      /* CLOCK_MONOTONIC µs */
+        uint64_t timeout;
+        uint64_t poll_interval;
+        int64_t exec_pid;
+        char *command;
+
+        VpcError result;
+        char *message;
+} LogoffMachine;
+
+void logoff_machine_init(LogoffMachine *m, GuestOsKind os, uint64_t now, uint64_t timeout_usec,
+                         uint64_t poll_usec);
+void logoff_machine_release(LogoffMachine *m);
+
+int logoff_machine_start(LogoffMachine *m, LogoffAction *ret);
+int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *reply, LogoffAction *ret);
+int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret);
+
+/* Share of the initial sessions that are gone, 0..100; 100 only once none remain. */
+unsigned logoff_progress(size_t n_initial, size_t n_remaining);

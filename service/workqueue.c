@@ -1,0 +1,220 @@
+/* Worker threads with a FIFO of items and a second FIFO of finished items that an eventfd hands
+ * back to the sd-event loop. Threads never touch the bus; the loop never waits on a thread. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
+
+#include "util.h"
+#include "workqueue.h"
+
+typedef struct WorkItem WorkItem;
+struct WorkItem {
+        WorkItem *next;
+        work_run_t run;
+        work_done_t done;
+        void *data;
+};
+
+typedef struct WorkList {
+        WorkItem *head, *tail;
+} WorkList;
+
+struct WorkQueue {
+        pthread_mutex_t lock;
+        pthread_cond_t wakeup;
+        WorkList todo, finished;
+        unsigned n_busy;
+        bool stopping;
+
+        int event_fd;
+        sd_event_source *event_source;
+
+        pthread_t *threads;
+        unsigned n_threads;
+        char *name;
+};
+
+static void work_list_append(WorkList *l, WorkItem *i) {
+        i->next = NULL;
+        if (l->tail)
+                l->tail->next = i;
+        else
+                l->head = i;
+        l->tail = i;
+}
+
+static WorkItem *work_list_pop(WorkList *l) {
+        WorkItem *i = l->head;
+
+        if (!i)
+                return NULL;
+        l->head = i->next;
+        if (!l->head)
+                l->tail = NULL;
+        return i;
+}
+
+static void *worker_main(void *userdata) {
+        WorkQueue *q = userdata;
+
+        pthread_mutex_lock(&q->lock);
+        for (;;) {
+                WorkItem *i;
+
+                while (!q->stopping && !q->todo.head)
+                        pthread_cond_wait(&q->wakeup, &q->lock);
+                if (q->stopping)
+                        break;
+
+                i = work_list_pop(&q->todo);
+                pthread_mutex_unlock(&q->lock);
+
+                if (i->run)
+                        i->run(i->data);
+
+                pthread_mutex_lock(&q->lock);
+                work_list_append(&q->finished, i);
+                (void) eventfd_write(q->event_fd, 1);
+        }
+        pthread_mutex_unlock(&q->lock);
+        return NULL;
+}
+
+static void deliver_finished(WorkQueue *q, bool stopping) {
+        WorkList finished;
+
+        pthread_mutex_lock(&q->lock);
+        finished = q->finished;
+        q->finished = (WorkList) {};
+        pthread_mutex_unlock(&q->lock);
+
+        for (WorkItem *i = finished.head, *next; i; i = next) {
+                next = i->next;
+                pthread_mutex_lock(&q->lock);
+                q->n_busy--;
+                pthread_mutex_unlock(&q->lock);
+                if (i->done)
+                        i->done(i->data, stopping);
+                free(i);
+        }
+}
+
+static int on_event_fd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        WorkQueue *q = userdata;
+        eventfd_t value;
+
+        (void) eventfd_read(fd, &value);
+        deliver_finished(q, false);
+        return 0;
+}
+
+int workqueue_new(sd_event *event, const char *name, unsigned n_threads, WorkQueue **ret) {
+        _cleanup_(workqueue_freep) WorkQueue *q = NULL;
+        sigset_t all, saved;
+        int r;
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        pthread_mutex_init(&q->lock, NULL);
+        pthread_cond_init(&q->wakeup, NULL);
+        q->event_fd = -EBADF;
+        q->name = strdup(name);
+        if (!q->name)
+                return -ENOMEM;
+
+        q->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (q->event_fd < 0)
+                return -errno;
+        r = sd_event_add_io(event, &q->event_source, q->event_fd, EPOLLIN, on_event_fd, q);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(q->event_source, q->name);
+
+        q->threads = calloc(n_threads, sizeof(pthread_t));
+        if (!q->threads)
+                return -ENOMEM;
+
+        /* Signals belong to the event loop's signalfd, never to a worker. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &saved);
+        for (; q->n_threads < n_threads; q->n_threads++) {
+                r = -pthread_create(&q->threads[q->n_threads], NULL, worker_main, q);
+                if (r < 0)
+                        break;
+                (void) pthread_setname_np(q->threads[q->n_threads], q->name);
+        }
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(q);
+        return 0;
+}
+
+WorkQueue *workqueue_free(WorkQueue *q) {
+        if (!q)
+                return NULL;
+
+        pthread_mutex_lock(&q->lock);
+        q->stopping = true;
+        pthread_cond_broadcast(&q->wakeup);
+        pthread_mutex_unlock(&q->lock);
+
+        /* A worker inside a libvirt call finishes it first; every such call has a timeout. */
+        for (unsigned i = 0; i < q->n_threads; i++)
+                pthread_join(q->threads[i], NULL);
+
+        /* Items that never ran are handed back too, so their owners free them. */
+        pthread_mutex_lock(&q->lock);
+        for (WorkItem *i; (i = work_list_pop(&q->todo)); )
+                work_list_append(&q->finished, i);
+        pthread_mutex_unlock(&q->lock);
+        deliver_finished(q, true);
+
+        sd_event_source_disable_unref(q->event_source);
+        closep(&q->event_fd);
+        pthread_cond_destroy(&q->wakeup);
+        pthread_mutex_destroy(&q->lock);
+        free(q->threads);
+        free(q->name);
+        free(q);
+        return NULL;
+}
+
+int workqueue_submit(WorkQueue *q, work_run_t run, work_done_t done, void *data) {
+        WorkItem *i;
+
+        i = calloc(1, sizeof(*i));
+        if (!i)
+                return -ENOMEM;
+        *i = (WorkItem) { .run = run, .done = done, .data = data };
+
+        pthread_mutex_lock(&q->lock);
+        if (q->stopping) {
+                pthread_mutex_unlock(&q->lock);
+                free(i);
+                return -ESHUTDOWN;
+        }
+        q->n_busy++;
+        if (run) {
+                work_list_append(&q->todo, i);
+                pthread_cond_signal(&q->wakeup);
+        } else {
+                work_list_append(&q->finished, i);
+                (void) eventfd_write(q->event_fd, 1);
+        }
+        pthread_mutex_unlock(&q->lock);
+        return 0;
+}
+
+unsigned workqueue_busy(WorkQueue *q) {
+        unsigned n;
+
+        pthread_mutex_lock(&q->lock);
+        n = q->n_busy;
+        pthread_mutex_unlock(&q->lock);
+        return n;
+}

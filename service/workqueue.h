@@ -1,0 +1,27 @@
+/* A pool of worker threads for calls that may block (libvirt, the guest agent). Each item runs on a
+ * worker and its completion runs back on the sd-event loop, so the bus loop never waits on them. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+typedef struct WorkQueue WorkQueue;
+
+/* Runs on a worker thread. */
+typedef void (*work_run_t)(void *data);
+/* Runs on the event loop after run() returned. `stopping` is true when the queue is being freed:
+ * then the callback must only release data, not touch the bus. */
+typedef void (*work_done_t)(void *data, bool stopping);
+
+int workqueue_new(sd_event *event, const char *name, unsigned n_threads, WorkQueue **ret);
+WorkQueue *workqueue_free(WorkQueue *q);
+static inline void workqueue_freep(WorkQueue **q) {
+        if (*q)
+                workqueue_free(*q);
+}
+
+/* Thread-safe: may be called from any thread. run may be NULL to just hop onto the event loop. */
+int workqueue_submit(WorkQueue *q, work_run_t run, work_done_t done, void *data);
+
+/* Items queued or running, for bounds and benchmarks. */
+unsigned workqueue_busy(WorkQueue *q);

@@ -193,7 +193,7 @@ int agent_parse_users(const char *reply, char ***ret_users, char **ret_error) {
                 if (!user || !name_is_valid(user))
                         return set_error(ret_error, -EBADMSG, "guest-get-users: entry without a valid user name");
                 domain = get_string(u, "domain");
-                if (domain && !name_is_valid(domain))
+                if (json_object_object_get_ex(u, "domain", NULL) && (!domain || !name_is_valid(domain)))
                         return set_error(ret_error, -EBADMSG, "guest-get-users: invalid domain name");
 
                 /* Windows users are only unique together with their domain. */

@@ -36,7 +36,8 @@ int guestos_path_to_name(const char *path, char **ret_name) {
         r = sd_bus_path_decode(path, GUESTOS_PATH_PREFIX, &name);
         if (r < 0)
                 return r;
-        if (r == 0 || !name || !*name)
+        /* sd_bus_path_decode() takes the whole rest; a domain is exactly one element below the prefix. */
+        if (r == 0 || !name || !*name || strchr(path + strlen(GUESTOS_PATH_PREFIX) + 1, '/'))
                 return -ENXIO;
         *ret_name = TAKE_PTR(name);
         return 0;

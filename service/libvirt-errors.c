@@ -22,11 +22,12 @@ VpcError vpc_error_from_libvirt(int code, const char *message, bool timed_out) {
                 return VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE;
 
         case VIR_ERR_AGENT_UNRESPONSIVE:
-                if (timed_out || strstr(m, "not available for now") || strstr(m, "not responding") ||
-                    strstr(m, "timed out"))
+                /* Every text starts "Guest agent is not responding: "; the rest says which. */
+                if (timed_out)
                         return VPC_ERROR_TIMEOUT;
-                /* "QEMU guest agent is not connected", "... not available due to an error" */
-                return VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE;
+                if (strstr(m, "not connected") || strstr(m, "due to an error"))
+                        return VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE;
+                return VPC_ERROR_TIMEOUT;       /* "Guest agent not available for now" */
 
         case VIR_ERR_OPERATION_TIMEOUT:
         case VIR_ERR_AGENT_UNSYNCED:

@@ -262,7 +262,7 @@ const sd_bus_vtable task_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("WaitForCompletion",
                                 SD_BUS_ARGS("i", timeout_ms),
                                 SD_BUS_RESULT("b", complete),
-                                method_wait_for_completion, 0),
+                                method_wait_for_completion, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_cancel,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Progress", SD_BUS_ARGS("u", percent), 0),

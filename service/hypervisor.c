@@ -40,6 +40,7 @@ struct Hypervisor {
         /* Event loop only. */
         bool connected;
         bool connecting;
+        bool warned;
         uint64_t backoff;
         sd_event_source *reconnect_timer;
 };
@@ -290,11 +291,16 @@ static void connect_done(void *data, bool stopping) {
         if (!stopping) {
                 h->connecting = false;
                 if (j->error < 0) {
-                        log_warning("cannot connect to %s: %s", h->uri, j->message ?: strerror(-j->error));
+                        /* Say it once per outage, not at every retry. */
+                        log_full(h->warned ? LOG_DEBUG : LOG_WARNING, "cannot connect to %s: %s", h->uri,
+                                 j->message ?: strerror(-j->error));
+                        h->warned = true;
+                        h->callbacks->disconnected(h->userdata);
                         schedule_reconnect(h);
                 } else {
                         log_info("connected to %s, %zu domain(s)", h->uri, j->n_domains);
                         h->connected = true;
+                        h->warned = false;
                         h->backoff = 0;
                         h->callbacks->connected(j->domains, j->n_domains, h->userdata);
                 }

@@ -23,6 +23,7 @@ typedef struct DomainInfo {
 typedef struct HypervisorCallbacks {
         /* A (re)connection listed these domains: the caller resyncs to exactly this set. */
         void (*connected)(const DomainInfo *domains, size_t n, void *userdata);
+        /* The connection broke, or an attempt to open it failed; a retry is scheduled. */
         void (*disconnected)(void *userdata);
         /* A lifecycle event was confirmed; info is NULL when the domain is gone. */
         void (*domain_changed)(const char *uuid, const DomainInfo *info, void *userdata);

@@ -203,11 +203,6 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error("cannot publish the objects: %s", strerror(-r)), r;
 
-        r = sd_bus_request_name(bus, BUS_NAME, 0);
-        if (r < 0)
-                return log_error("cannot own %s: %s", BUS_NAME, strerror(-r)), r;
-        log_info("serving %s for %s", BUS_NAME, options.uri);
-
         r = sd_event_loop(event);
         if (r < 0)
                 return log_error("event loop failed: %s", strerror(-r)), r;

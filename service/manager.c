@@ -23,7 +23,40 @@ int manager_keep_slot(Manager *m, sd_bus_slot *slot) {
 /* --- domains, kept in step with libvirt --- */
 
 static void domain_publish(Manager *m, Domain *d) {
-        (void) sd_bus_emit_object_added(m->bus, d->path);
+        /* Before the name is taken nobody can be watching: the initial list is not announced. */
+        if (m->announced)
+                (void) sd_bus_emit_object_added(m->bus, d->path);
+}
+
+static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        Manager *m = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t code = 0;
+
+        if (e) {
+                log_error("cannot own %s: %s", BUS_NAME, e->message ?: e->name);
+                return sd_event_exit(m->event, -EACCES);
+        }
+        /* RequestName answers with a code, not an error, when someone else has the name. */
+        if (sd_bus_message_read(reply, "u", &code) < 0 || (code != 1 && code != 4)) {
+                log_error("cannot own %s: another process has it", BUS_NAME);
+                return sd_event_exit(m->event, -EADDRINUSE);
+        }
+        log_info("serving %s for %s, %zu domain(s)", BUS_NAME, m->options.uri, m->domains.n_domains);
+        return 0;
+}
+
+static void manager_announce(Manager *m) {
+        int r;
+
+        if (m->announced)
+                return;
+        m->announced = true;
+        r = sd_bus_request_name_async(m->bus, NULL, BUS_NAME, 0, on_name_acquired, m);
+        if (r < 0) {
+                log_error("cannot request %s: %s", BUS_NAME, strerror(-r));
+                (void) sd_event_exit(m->event, r);
+        }
 }
 
 static void domain_drop(Manager *m, Domain *d) {
@@ -95,10 +128,13 @@ static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
         for (size_t i = 0; i < n_all; i++)
                 if (all[i]->generation != m->generation)
                         domain_drop(m, all[i]);
+        manager_announce(m);
 }
 
 static void on_disconnected(void *userdata) {
-        /* The objects stay with their last known state until the reconnection resyncs them. */
+        /* The objects stay with their last known state until the reconnection resyncs them. A first
+         * attempt that failed still takes the name: the daemon answers while it retries. */
+        manager_announce(userdata);
 }
 
 static void on_domain_changed(const char *uuid, const DomainInfo *info, void *userdata) {

@@ -50,6 +50,7 @@ typedef struct Manager {
         Waiter *waiters;                /* every parked WaitForCompletion, all tasks */
         size_t n_waiters;
 
+        bool announced;                 /* org.vpc requested: from now on objects are announced */
         sd_bus_slot *slots[16];
         size_t n_slots;
 } Manager;
@@ -58,7 +59,9 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Registers every object, the argument guard and the peer-gone match; then starts libvirt. */
+/* Registers every object, the argument guard and the peer-gone match; then starts libvirt. The
+ * name org.vpc is requested once the first connection attempt ended, so a client that sees the
+ * name appear finds the domains already there. */
 int manager_start(Manager *m);
 
 /* Keeps a slot for the manager's lifetime. */

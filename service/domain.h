@@ -32,6 +32,7 @@ typedef struct Domain {
         char uuid[UUID_STRING_MAX];
         DomainState state;
         Task *logoff_task;      /* the Logoff task still running on this domain, if any */
+        struct GuestCheck *check;       /* the Logoff pre-check in flight, shared by its callers */
         unsigned generation;    /* connection generation that last confirmed the domain */
 } Domain;
 

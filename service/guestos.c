@@ -8,13 +8,22 @@
 #include "logoff-run.h"
 #include "task.h"
 
-typedef struct LogoffRequest {
+typedef struct LogoffRequest LogoffRequest;
+struct LogoffRequest {
         Manager *manager;
+        LogoffRequest *next;            /* in the GuestCheck it waits for */
         sd_bus_message *call;
         char *vm_name;
         char vm_uuid[UUID_STRING_MAX];
         CallerCreds creds;
-} LogoffRequest;
+};
+
+/* One pre-check per domain at a time: concurrent Logoff calls on the same domain wait for the same
+ * check, so a domain never has more than one agent call in flight. */
+typedef struct GuestCheck {
+        char vm_uuid[UUID_STRING_MAX];
+        LogoffRequest *requests;
+} GuestCheck;
 
 static void logoff_request_free(LogoffRequest *q) {
         sd_bus_message_unref(q->call);
@@ -53,8 +62,8 @@ static void logoff_request_succeed(LogoffRequest *q, Task *t) {
         logoff_request_free(q);
 }
 
-static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
-        LogoffRequest *q = userdata;
+/* The guest passed (or failed) its check: answer one waiting request. */
+static void logoff_request_finish(LogoffRequest *q, const GuestCheckResult *result) {
         Manager *m = q->manager;
         Domain *d;
         Task *t;
@@ -74,7 +83,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
                 logoff_request_fail(q, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
                 return;
         }
-        /* Two calls that passed their checks together share one task. */
+        /* Calls that passed their check together share one task. */
         if (d->logoff_task) {
                 logoff_request_succeed(q, d->logoff_task);
                 return;
@@ -88,9 +97,26 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
         logoff_request_succeed(q, t);
 }
 
+static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
+        GuestCheck *c = userdata;
+        Domain *d;
+
+        if (!result->stopping) {
+                d = domain_registry_find_by_uuid(&c->requests->manager->domains, c->vm_uuid);
+                if (d && d->check == c)
+                        d->check = NULL;
+        }
+        for (LogoffRequest *q = c->requests, *next; q; q = next) {
+                next = q->next;
+                logoff_request_finish(q, result);
+        }
+        free(c);
+}
+
 static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
         LogoffRequest *q = userdata;
         Manager *m = q->manager;
+        GuestCheck *c;
         Domain *d;
         int r;
 
@@ -109,13 +135,29 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
                 logoff_request_succeed(q, d->logoff_task);
                 return;
         }
+        if (d->check) {
+                q->next = d->check->requests;
+                d->check->requests = q;
+                return;
+        }
 
-        r = hypervisor_check_guest(m->hypervisor, q->vm_uuid, (int) m->options.agent_timeout_sec,
-                                   on_guest_checked, q);
-        if (r == -EBUSY)
-                logoff_request_fail(q, VPC_ERROR_LIMITS_EXCEEDED, "too many guest-agent calls in flight");
-        else if (r < 0)
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(ENOMEM));
+                return;
+        }
+        strcpy(c->vm_uuid, d->uuid);
+        c->requests = q;
+        r = hypervisor_check_guest(m->hypervisor, d->uuid, (int) m->options.agent_timeout_sec, on_guest_checked, c);
+        if (r < 0) {
+                free(c);
+                if (r == -EBUSY)
+                        logoff_request_fail(q, VPC_ERROR_LIMITS_EXCEEDED, "too many guest-agent calls in flight");
+                else
+                        logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
+                return;
+        }
+        d->check = c;
 }
 
 static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {

@@ -523,9 +523,13 @@ void task_remove_all(Manager *m) {
                 return;
         end = all;
         twalk_r(m->tasks, collect_task, &end);
+        /* Completing one task may push another out (max-tasks): hold them all while we go. */
+        for (Task **t = all; t < end; t++)
+                task_ref(*t);
         for (Task **t = all; t < end; t++) {
                 task_complete(*t, VPC_ERROR_CANCELLED, "the service is stopping");
                 task_remove(*t);
+                task_unref(*t);
         }
         while (m->waiters)
                 waiter_answer(m->waiters, false);

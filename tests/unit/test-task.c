@@ -29,6 +29,7 @@ static const TaskOps ops = { .stop = engine_stop, .release = engine_release };
 typedef struct Fixture {
         Manager m;
         Domain *d;
+        FakeEngine e[4];        /* outlive the test body: teardown releases the tasks */
 } Fixture;
 
 static int setup(void **state) {
@@ -58,10 +59,9 @@ static int teardown(void **state) {
 
 static void test_new_task(void **state) {
         Fixture *f = *state;
-        FakeEngine e = {};
-        Task *t;
+                Task *t;
 
-        assert_int_equal(task_new(&f->m, "Logoff", f->d, 1000, &ops, &e, &t), 0);
+        assert_int_equal(task_new(&f->m, "Logoff", f->d, 1000, &ops, &f->e[0], &t), 0);
         assert_string_equal(t->path, "/org/vpc/Task/1");
         assert_string_equal(t->target_path, "/org/vpc/GuestOS/web_20server_2001");
         assert_string_equal(t->description, "Logoff");
@@ -79,10 +79,9 @@ static void test_new_task(void **state) {
 
 static void test_progress_and_success(void **state) {
         Fixture *f = *state;
-        FakeEngine e = {};
-        Task *t;
+                Task *t;
 
-        assert_int_equal(task_new(&f->m, "Logoff", f->d, 0, &ops, &e, &t), 0);
+        assert_int_equal(task_new(&f->m, "Logoff", f->d, 0, &ops, &f->e[0], &t), 0);
         f->d->logoff_task = t;
         task_set_progress(t, 50);
         assert_int_equal(t->percent, 50);
@@ -95,7 +94,7 @@ static void test_progress_and_success(void **state) {
         assert_int_equal(t->error, VPC_OK);
         assert_null(t->error_message);
         assert_true(t->finished_usec >= t->started_usec);
-        assert_int_equal(e.stops, 1);
+        assert_int_equal(f->e[0].stops, 1);
         assert_null(f->d->logoff_task);         /* the next Logoff starts a new task */
 
         /* A finished task changes no more. */
@@ -103,31 +102,29 @@ static void test_progress_and_success(void **state) {
         task_set_progress(t, 10);
         assert_int_equal(t->error, VPC_OK);
         assert_int_equal(t->percent, 100);
-        assert_int_equal(e.stops, 1);
+        assert_int_equal(f->e[0].stops, 1);
 }
 
 static void test_cancelled(void **state) {
         Fixture *f = *state;
-        FakeEngine e = {};
-        Task *t;
+                Task *t;
 
-        assert_int_equal(task_new(&f->m, "Logoff", f->d, 1000, &ops, &e, &t), 0);
+        assert_int_equal(task_new(&f->m, "Logoff", f->d, 1000, &ops, &f->e[0], &t), 0);
         task_set_progress(t, 33);
         task_complete(t, VPC_ERROR_CANCELLED, "cancelled by uid 1000");
         assert_true(t->complete);
         assert_int_equal(vpc_error_hresult(t->error), 0x800704C7);
         assert_string_equal(t->error_message, "0x800704C7: cancelled by uid 1000");
         assert_int_equal(t->percent, 33);       /* progress stays where the cancel found it */
-        assert_int_equal(e.stops, 1);
+        assert_int_equal(f->e[0].stops, 1);
 }
 
 static void test_max_tasks(void **state) {
         Fixture *f = *state;
-        FakeEngine e[4] = {};
-        Task *t[4];
+                Task *t[4];
 
         for (int i = 0; i < 4; i++)
-                assert_int_equal(task_new(&f->m, "Logoff", f->d, 0, &ops, &e[i], &t[i]), 0);
+                assert_int_equal(task_new(&f->m, "Logoff", f->d, 0, &ops, &f->e[i], &t[i]), 0);
         assert_int_equal(f->m.n_tasks, 4);
 
         /* Running tasks are never dropped, whatever the bound. */
@@ -138,7 +135,7 @@ static void test_max_tasks(void **state) {
         /* Three finished, two kept: the oldest finished one went, and was released. */
         assert_int_equal(f->m.n_tasks, 3);
         assert_int_equal(f->m.n_finished, 2);
-        assert_int_equal(e[0].releases, 1);
+        assert_int_equal(f->e[0].releases, 1);
         assert_null(task_find_by_path(&f->m, "/org/vpc/Task/1"));
         assert_non_null(task_find_by_path(&f->m, "/org/vpc/Task/4"));
         assert_false(t[3]->complete);
@@ -146,18 +143,17 @@ static void test_max_tasks(void **state) {
 
 static void test_retention(void **state) {
         Fixture *f = *state;
-        FakeEngine e = {};
-        Task *t;
+                Task *t;
 
         f->m.options.task_retention_sec = 0;
-        assert_int_equal(task_new(&f->m, "Logoff", f->d, 0, &ops, &e, &t), 0);
+        assert_int_equal(task_new(&f->m, "Logoff", f->d, 0, &ops, &f->e[0], &t), 0);
         task_complete(t, VPC_OK, NULL);
         assert_int_equal(f->m.n_tasks, 1);
         /* The retention timer fires on the next loop iteration. */
         for (int i = 0; i < 10 && f->m.n_tasks > 0; i++)
                 assert_true(sd_event_run(f->m.event, 100 * 1000) >= 0);
         assert_int_equal(f->m.n_tasks, 0);
-        assert_int_equal(e.releases, 1);
+        assert_int_equal(f->e[0].releases, 1);
 }
 
 static void test_path_to_id(void **state) {

@@ -1,0 +1,273 @@
+# The private test environment, sourced by tests/lib/with-env inside run-isolated's namespaces:
+# a system-bus style dbus-daemon with the project's own policy, the real polkitd with the project's
+# actions and rules, libvirtd with private state (test and QEMU drivers), test users, and the daemon.
+# Nothing on the host changes but empty mount points the libvirt packages would create anyway.
+
+: "${VPC_SOURCE_ROOT:?VPC_SOURCE_ROOT must name the source tree}"
+VPC_ALLOWED_USER=vpc-allowed      # member of group libvirt: 50-org.vpc.rules lets it log off
+VPC_DENIED_USER=vpc-denied        # no group: polkit says no
+VPC_OTHER_USER=vpc-other          # another unprivileged user, for Cancel of a foreign task
+
+vpc_log() { echo "env: $*" >&2; }
+
+vpc_die() {
+        echo "env: FATAL: $*" >&2
+        exit 1
+}
+
+vpc_wait_for() {     # vpc_wait_for SECONDS COMMAND... — polls until COMMAND succeeds
+        local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+        until "$@" >/dev/null 2>&1; do
+                [ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] || return 1
+                sleep 0.05
+        done
+}
+
+vpc_bus_has_name() {
+        busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null |
+                grep -q true
+}
+
+vpc_bind() {         # vpc_bind SOURCE TARGET — the target (file or directory) must exist
+        mount --bind "$1" "$2" || vpc_die "cannot bind $1 on $2"
+}
+
+vpc_setup_users() {
+        local d=$VPC_ENV_DIR/etc
+        mkdir -p "$d"
+        cp /etc/passwd /etc/group /etc/shadow "$d/"
+        # libvirt-qemu and kvm: the QEMU driver resolves its build-time default user before it reads
+        # qemu.conf; the packages that create them (libvirt-daemon-system) are not installed.
+        grep -q '^libvirt:' "$d/group" || echo "libvirt:x:30000:$VPC_ALLOWED_USER" >>"$d/group"
+        grep -q '^kvm:' "$d/group" || echo "kvm:x:30010:" >>"$d/group"
+        grep -q '^libvirt-qemu:' "$d/group" || echo "libvirt-qemu:x:30011:" >>"$d/group"
+        grep -q '^libvirt-qemu:' "$d/passwd" || echo "libvirt-qemu:x:30011:30011::/var/lib/libvirt:/usr/sbin/nologin" >>"$d/passwd"
+        local uid=30001 u
+        for u in $VPC_ALLOWED_USER $VPC_DENIED_USER $VPC_OTHER_USER; do
+                echo "$u:x:$uid:$uid::/nonexistent:/usr/sbin/nologin" >>"$d/passwd"
+                echo "$u:x:$uid:" >>"$d/group"
+                echo "$u:!:19000::::::" >>"$d/shadow"
+                uid=$((uid + 1))
+        done
+        vpc_bind "$d/passwd" /etc/passwd
+        vpc_bind "$d/group" /etc/group
+        vpc_bind "$d/shadow" /etc/shadow
+}
+
+vpc_setup_polkit_files() {
+        local actions=$VPC_ENV_DIR/polkit/actions rules=$VPC_ENV_DIR/polkit/rules.d
+        mkdir -p "$actions" "$rules"
+        cp /usr/share/polkit-1/actions/*.policy "$actions/" 2>/dev/null || true
+        cp "$VPC_SOURCE_ROOT/polkit/org.vpc.policy" "$actions/"
+        cp "$VPC_SOURCE_ROOT/polkit/50-org.vpc.rules" "$rules/"
+        chmod 755 "$VPC_ENV_DIR/polkit" "$actions" "$rules"
+        chmod 644 "$actions"/* "$rules"/*
+        vpc_bind "$actions" /usr/share/polkit-1/actions
+        vpc_bind "$rules" /etc/polkit-1/rules.d
+}
+
+vpc_write_bus_config() {
+        cat >"$VPC_ENV_DIR/bus.conf" <<EOC
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<!-- A system bus of the tests' own, with the policy of Debian's system.conf. -->
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$VPC_ENV_DIR/system_bus_socket</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus" send_member="UpdateActivationEnvironment"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Debug.Stats"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.systemd1.Activator"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.systemd1.Activator"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
+  <includedir>$VPC_SOURCE_ROOT/dbus-1/system.d</includedir>
+  <limit name="max_replies_per_connection">50000</limit>
+  <limit name="max_connections_per_user">4096</limit>
+</busconfig>
+EOC
+}
+
+vpc_dbus_start() {
+        vpc_write_bus_config
+        dbus-daemon --config-file="$VPC_ENV_DIR/bus.conf" --nofork --nopidfile \
+                >"$VPC_ENV_DIR/dbus.log" 2>&1 &
+        echo $! >"$VPC_ENV_DIR/dbus.pid"
+        export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$VPC_ENV_DIR/system_bus_socket"
+        vpc_wait_for 10 busctl status --no-pager org.freedesktop.DBus || vpc_die "dbus-daemon did not start: $(cat "$VPC_ENV_DIR/dbus.log")"
+        chmod 755 "$VPC_ENV_DIR"
+        chmod 666 "$VPC_ENV_DIR/system_bus_socket"
+}
+
+vpc_polkitd_start() {
+        # Started as root, polkitd switches to its own user itself (as under polkit.service); it
+        # reads the actions and rules bound above.
+        /usr/lib/polkit-1/polkitd --no-debug >>"$VPC_ENV_DIR/polkitd.log" 2>&1 &
+        echo $! >"$VPC_ENV_DIR/polkitd.pid"
+        vpc_wait_for 10 vpc_bus_has_name org.freedesktop.PolicyKit1 ||
+                vpc_die "polkitd did not take its name: $(tail -5 "$VPC_ENV_DIR/polkitd.log")"
+}
+
+vpc_polkitd_stop() {
+        local pid
+        pid=$(cat "$VPC_ENV_DIR/polkitd.pid" 2>/dev/null) || return 0
+        kill "$pid" 2>/dev/null || true
+        vpc_wait_for 10 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+        vpc_wait_for 5 bash -c '! busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.freedesktop.PolicyKit1 | grep -q true'
+        rm -f "$VPC_ENV_DIR/polkitd.pid"
+}
+
+vpc_libvirt_dirs() {
+        local base=$VPC_ENV_DIR/libvirt p
+        # /run is private to the namespace; the other locations get a private directory bound on them.
+        mount -t tmpfs -o mode=755 tmpfs /run || vpc_die "cannot mount a private /run"
+        for p in lib:/var/lib/libvirt cache:/var/cache/libvirt log:/var/log/libvirt etc:/etc/libvirt; do
+                mkdir -p "$base/${p%%:*}" "${p#*:}"
+                vpc_bind "$base/${p%%:*}" "${p#*:}"
+        done
+        cat >/etc/libvirt/libvirtd.conf <<EOC
+# Root-only socket; no polkit for libvirt itself (only root connects).
+unix_sock_ro_perms = "0700"
+unix_sock_rw_perms = "0700"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+log_outputs = "3:stderr"
+EOC
+        cat >/etc/libvirt/qemu.conf <<EOC
+# QEMU as root without per-VM namespaces, cgroups or virtlogd: nothing of that exists here.
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+stdio_handler = "file"
+namespaces = []
+cgroup_controllers = []
+EOC
+}
+
+vpc_libvirtd_start() {
+        [ -d /run/libvirt ] || vpc_libvirt_dirs
+        /usr/sbin/libvirtd --config /etc/libvirt/libvirtd.conf >>"$VPC_ENV_DIR/libvirtd.log" 2>&1 &
+        echo $! >"$VPC_ENV_DIR/libvirtd.pid"
+        vpc_wait_for 30 virsh -c test+unix:///default version ||
+                vpc_die "libvirtd did not start: $(tail -5 "$VPC_ENV_DIR/libvirtd.log")"
+        # libvirtd's test:///default lives only while someone is connected to it: hold one
+        # connection for the environment's life, so domains survive the daemon's restarts.
+        (sleep infinity | virsh -c test+unix:///default >/dev/null 2>&1) &
+        echo $! >"$VPC_ENV_DIR/test-driver-holder.pid"
+        vpc_wait_for 5 virsh -c test+unix:///default version
+}
+
+vpc_libvirtd_stop() {
+        local pid
+        kill "$(cat "$VPC_ENV_DIR/test-driver-holder.pid" 2>/dev/null)" 2>/dev/null || true
+        pid=$(cat "$VPC_ENV_DIR/libvirtd.pid" 2>/dev/null) || return 0
+        kill "$pid" 2>/dev/null || true
+        vpc_wait_for 20 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+        rm -f "$VPC_ENV_DIR/libvirtd.pid"
+}
+
+# The test driver's domains used by the integration tests, in their states.
+vpc_domains_populate() {
+        local uri=$1 xml
+        for xml in "$VPC_SOURCE_ROOT"/tests/data/domain-*.xml; do
+                virsh -q -c "$uri" define "$xml" >/dev/null || vpc_die "cannot define $xml"
+        done
+        virsh -q -c "$uri" start "web server 01" >/dev/null || vpc_die "cannot start 'web server 01'"
+        virsh -q -c "$uri" start "ünïcode-vm" >/dev/null || vpc_die "cannot start 'ünïcode-vm'"
+        virsh -q -c "$uri" start "paused-vm" >/dev/null || vpc_die "cannot start 'paused-vm'"
+        virsh -q -c "$uri" suspend "paused-vm" >/dev/null || vpc_die "cannot suspend 'paused-vm'"
+        # test:///default comes with a running domain "test"; it stays, one more running VM.
+}
+
+vpc_daemon_start() {
+        : "${VPC_GUESTOSD:?VPC_GUESTOSD must name the daemon binary}"
+        : "${VPC_LIBVIRT_URI:?VPC_LIBVIRT_URI must be set}"
+        rm -f "$VPC_ENV_DIR/daemon.status"
+        # A small keeper waits for the daemon and records its exit status, so a test can read it
+        # even when a different process (envctl) started it.
+        (
+                ${VPC_DAEMON_WRAPPER:-} "$VPC_GUESTOSD" --connect "$VPC_LIBVIRT_URI" "$@" &
+                echo $! >"$VPC_ENV_DIR/daemon.pid"
+                wait $! && rc=0 || rc=$?
+                echo "$rc" >"$VPC_ENV_DIR/daemon.status"
+        ) >>"$VPC_ENV_DIR/daemon.log" 2>&1 &
+        vpc_wait_for 5 test -s "$VPC_ENV_DIR/daemon.pid" || vpc_die "the daemon did not start"
+        if ! vpc_wait_for "${VPC_DAEMON_START_TIMEOUT:-20}" vpc_bus_has_name org.vpc; then
+                echo "env: the daemon did not take org.vpc; its log:" >&2
+                tail -20 "$VPC_ENV_DIR/daemon.log" >&2
+                return 1
+        fi
+}
+
+vpc_daemon_stop() {     # prints the daemon's exit status
+        local pid
+        pid=$(cat "$VPC_ENV_DIR/daemon.pid" 2>/dev/null) || { echo none; return 0; }
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! vpc_wait_for "${VPC_DAEMON_STOP_TIMEOUT:-30}" test -s "$VPC_ENV_DIR/daemon.status"; then
+                kill -9 "$pid" 2>/dev/null || true
+                vpc_wait_for 5 test -s "$VPC_ENV_DIR/daemon.status"
+                echo "killed"
+        else
+                cat "$VPC_ENV_DIR/daemon.status"
+        fi
+        rm -f "$VPC_ENV_DIR/daemon.pid"
+}
+
+vpc_as() {             # vpc_as USER COMMAND... — runs COMMAND as USER on the private bus
+        local user=$1; shift
+        setpriv --reuid="$user" --regid="$user" --init-groups -- \
+                env -i PATH=/usr/bin:/bin HOME=/ DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$@"
+}
+
+vpc_env_stop() {
+        local rc=$?
+        [ -n "${VPC_ENV_DIR:-}" ] || return "$rc"
+        [ -f "$VPC_ENV_DIR/daemon.pid" ] && vpc_daemon_stop >/dev/null
+        vpc_libvirtd_stop
+        vpc_polkitd_stop
+        kill "$(cat "$VPC_ENV_DIR/dbus.pid" 2>/dev/null)" 2>/dev/null || true
+        if [ "$rc" -ne 0 ] || [ -n "${VPC_ENV_VERBOSE:-}" ]; then
+                local f
+                for f in daemon.log polkitd.log libvirtd.log dbus.log; do
+                        [ -s "$VPC_ENV_DIR/$f" ] || continue
+                        echo "---- last lines of $f ----" >&2
+                        tail -n 25 "$VPC_ENV_DIR/$f" >&2
+                done
+        fi
+        [ -n "${VPC_KEEP_ENV:-}" ] || rm -rf "$VPC_ENV_DIR"
+        return "$rc"
+}
+
+vpc_env_start() {
+        [ "$$" -eq 1 ] || [ -n "${VPC_ENV_NO_NAMESPACE_CHECK:-}" ] ||
+                vpc_die "run inside tests/lib/run-isolated (PID namespace), not on the host"
+        VPC_ENV_DIR=$(mktemp -d /tmp/vpc-env.XXXXXX)
+        export VPC_ENV_DIR VPC_ALLOWED_USER VPC_DENIED_USER VPC_OTHER_USER
+        trap vpc_env_stop EXIT
+        vpc_setup_users
+        vpc_setup_polkit_files
+        vpc_dbus_start
+        vpc_polkitd_start
+}

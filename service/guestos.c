@@ -227,14 +227,16 @@ static int guestos_object_find(sd_bus *bus, const char *path, const char *interf
         return 1;
 }
 
-/* A Logoff on the path of a domain that is gone (or never was) says VmUnknown, like GetGuestOS,
- * rather than sd-bus's generic UnknownObject. Runs before the vtable; declines everything else. */
+/* A call on the path of a domain that is gone (or never was) says VmUnknown, like GetGuestOS,
+ * rather than sd-bus's generic UnknownObject/UnknownInterface. Runs before the vtable; declines
+ * Introspect, Peer and paths of existing domains. */
 static int guestos_unknown_fallback(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *path = sd_bus_message_get_path(call);
         _cleanup_free_ char *name = NULL;
 
-        if (!sd_bus_message_is_method_call(call, "org.vpc.GuestOS", "Logoff"))
+        if (!sd_bus_message_is_method_call(call, "org.vpc.GuestOS", NULL) &&
+            !sd_bus_message_is_method_call(call, "org.freedesktop.DBus.Properties", NULL))
                 return 0;
         if (domain_registry_find_by_path(&m->domains, path))
                 return 0;

@@ -138,6 +138,7 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        *(bool *) userdata = true;
         log_info("received %s, stopping", strsignal((int) si->ssi_signo));
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
@@ -161,6 +162,7 @@ static int run(int argc, char *argv[]) {
                 .max_waiters = 65536,
                 .max_waiters_per_sender = 4096,
         };
+        bool signalled = false;
         sigset_t mask;
         int r;
 
@@ -178,8 +180,8 @@ static int run(int argc, char *argv[]) {
         r = sd_event_default(&event);
         if (r < 0)
                 return log_error("cannot create the event loop: %s", strerror(-r)), r;
-        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
-        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+        (void) sd_event_add_signal(event, NULL, SIGTERM, on_signal, &signalled);
+        (void) sd_event_add_signal(event, NULL, SIGINT, on_signal, &signalled);
 
         r = vpc_error_register_map();
         if (r < 0)
@@ -206,7 +208,8 @@ static int run(int argc, char *argv[]) {
         r = sd_event_loop(event);
         if (r < 0)
                 return log_error("event loop failed: %s", strerror(-r)), r;
-        if (!sd_bus_is_open(bus)) {
+        if (!signalled) {
+                /* Only a lost bus connection ends the loop without a signal. */
                 log_error("lost the connection to the system bus, exiting");
                 return -ECONNRESET;
         }

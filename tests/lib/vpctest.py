@@ -186,13 +186,21 @@ class SignalRecorder:
             ctx.iteration(False)
             time.sleep(0.005)
 
-    def wait_for(self, pred, timeout=10.0):
-        end = time.monotonic() + timeout
+    def mark(self):
+        """A position in the event list: wait_for(since=mark) looks only at what came after."""
+        self.drain()
+        return len(self.events)
+
+    def drain(self):
         ctx = self.loop.get_context()
+        while ctx.pending():
+            ctx.iteration(False)
+
+    def wait_for(self, pred, timeout=10.0, since=0):
+        end = time.monotonic() + timeout
         while time.monotonic() < end:
-            while ctx.pending():
-                ctx.iteration(False)
-            for e in self.events:
+            self.drain()
+            for e in self.events[since:]:
                 if pred(e):
                     return e
             time.sleep(0.01)

@@ -38,7 +38,11 @@ vpc_setup_users() {
         cp /etc/passwd /etc/group /etc/shadow "$d/"
         # libvirt-qemu and kvm: the QEMU driver resolves its build-time default user before it reads
         # qemu.conf; the packages that create them (libvirt-daemon-system) are not installed.
-        grep -q '^libvirt:' "$d/group" || echo "libvirt:x:30000:$VPC_ALLOWED_USER" >>"$d/group"
+        grep -q '^libvirt:' "$d/group" || echo "libvirt:x:30000:" >>"$d/group"
+        # The allowed user joins group libvirt whether the host has that group (libvirt-daemon-system
+        # or libvirt-dbus installed) or not.
+        awk -F: -v OFS=: -v u="$VPC_ALLOWED_USER" '$1 == "libvirt" { $4 = $4 == "" ? u : $4 "," u } 1' \
+                "$d/group" >"$d/group.new" && mv "$d/group.new" "$d/group"
         grep -q '^kvm:' "$d/group" || echo "kvm:x:30010:" >>"$d/group"
         grep -q '^libvirt-qemu:' "$d/group" || echo "libvirt-qemu:x:30011:" >>"$d/group"
         grep -q '^libvirt-qemu:' "$d/passwd" || echo "libvirt-qemu:x:30011:30011::/var/lib/libvirt:/usr/sbin/nologin" >>"$d/passwd"
@@ -66,6 +70,8 @@ vpc_setup_polkit_files() {
         vpc_bind "$rules" /etc/polkit-1/rules.d
 }
 
+# VPC_BUS_EXTRA_POLICY may name one more policy file (bench/ lets its floor server and libvirt-dbus
+# own their names with it).
 vpc_write_bus_config() {
         cat >"$VPC_ENV_DIR/bus.conf" <<EOC
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -102,6 +108,7 @@ vpc_write_bus_config() {
   </policy>
   <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
   <includedir>$VPC_SOURCE_ROOT/dbus-1/system.d</includedir>
+${VPC_BUS_EXTRA_POLICY:+  <include>$VPC_BUS_EXTRA_POLICY</include>}
   <limit name="max_replies_per_connection">50000</limit>
   <limit name="max_connections_per_user">4096</limit>
 </busconfig>

@@ -219,6 +219,9 @@ vpc_daemon_start() {
                 echo $! >"$VPC_ENV_DIR/daemon.pid"
                 wait $! && rc=0 || rc=$?
                 echo "$rc" >"$VPC_ENV_DIR/daemon.status"
+                # scripts/test-all.d/10-sanitizers collects every run's status (a sanitizer's or
+                # valgrind's exit code, a crash) across tests whose environments are gone.
+                [ -z "${VPC_DAEMON_STATUS_LOG:-}" ] || echo "$rc $VPC_ENV_DIR" >>"$VPC_DAEMON_STATUS_LOG"
         ) >>"$VPC_ENV_DIR/daemon.log" 2>&1 &
         vpc_wait_for 5 test -s "$VPC_ENV_DIR/daemon.pid" || vpc_die "the daemon did not start"
         if ! vpc_wait_for "${VPC_DAEMON_START_TIMEOUT:-20}" vpc_bus_has_name org.vpc; then

@@ -139,6 +139,9 @@ int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **
         run = calloc(1, sizeof(*run));
         if (!run)
                 return -ENOMEM;
+        /* Nothing pending: a zeroed action would read as LOGOFF_ACTION_AGENT with no command, and the
+         * first poll timer would "retry" it (a NULL command; found by the end-to-end tests). */
+        run->pending = (LogoffAction) { .kind = LOGOFF_ACTION_DONE };
         logoff_machine_init(&run->machine, os, now_usec(CLOCK_MONOTONIC),
                             (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
                             (uint64_t) m->options.poll_interval_msec * USEC_PER_MSEC);

@@ -255,12 +255,13 @@ vpc_env_stop() {
         local rc=$?
         [ -n "${VPC_ENV_DIR:-}" ] || return "$rc"
         [ -f "$VPC_ENV_DIR/daemon.pid" ] && vpc_daemon_stop >/dev/null
+        vpc_guests_destroy
         vpc_libvirtd_stop
         vpc_polkitd_stop
         kill "$(cat "$VPC_ENV_DIR/dbus.pid" 2>/dev/null)" 2>/dev/null || true
         if [ "$rc" -ne 0 ] || [ -n "${VPC_ENV_VERBOSE:-}" ]; then
                 local f
-                for f in daemon.log polkitd.log libvirtd.log dbus.log; do
+                for f in daemon.log polkitd.log libvirtd.log dbus.log $(cd "$VPC_ENV_DIR" && ls guest-*.console 2>/dev/null); do
                         [ -s "$VPC_ENV_DIR/$f" ] || continue
                         echo "---- last lines of $f ----" >&2
                         tail -n 25 "$VPC_ENV_DIR/$f" >&2
@@ -281,3 +282,7 @@ vpc_env_start() {
         vpc_dbus_start
         vpc_polkitd_start
 }
+
+# Real QEMU guests (vpc_guest_image, vpc_guest_start, ...): see the comment at the top of guest.sh.
+# shellcheck source=guest.sh
+. "$VPC_SOURCE_ROOT/tests/lib/guest.sh"

@@ -1,0 +1,171 @@
+/* How vpcctl turns D-Bus errors into exit statuses and words: every failure shows the HRESULT and
+ * the D-Bus error name, with the service's message as received (busctl drops AccessDenied's). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vpcctl.h"
+
+typedef struct ErrorClass {
+        const char *name;
+        uint32_t hresult;
+        int exit_status;
+        const char *hint;
+} ErrorClass;
+
+/* DESIGN.md's error table, plus the bus's own errors a client meets. */
+static const ErrorClass error_classes[] = {
+        { "org.freedesktop.DBus.Error.AccessDenied", 0x80070005, VPCCTL_EXIT_ACCESS_DENIED,
+          "polkit did not allow this (actions org.vpc.guestos.logoff, org.vpc.task.cancel); see vpcctl(1), AUTHORIZATION" },
+        { "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", 0x80070005, VPCCTL_EXIT_ACCESS_DENIED,
+          "authentication is needed: run vpcctl on a terminal without --no-ask-password" },
+        { "org.freedesktop.DBus.Error.InvalidArgs", 0x80004003, VPCCTL_EXIT_FAILED, NULL },
+        { "org.vpc.Error.Exception", 0x80020009, VPCCTL_EXIT_FAILED, NULL },
+        { "org.vpc.Error.Timeout", 0xA0040202, VPCCTL_EXIT_TIMEOUT,
+          "the guest agent or the guest did not answer in time" },
+        { "org.vpc.Error.AdditionsFeatureNotAvailable", 0xA0040505, VPCCTL_EXIT_NO_GUEST_AGENT,
+          "the guest needs the QEMU guest agent (qemu-ga) running and an org.qemu.guest_agent.0 channel" },
+        { "org.vpc.Error.VmNotRunning", 0xA0040206, VPCCTL_EXIT_VM_NOT_RUNNING, NULL },
+        { "org.vpc.Error.VmUnknown", 0xA0040207, VPCCTL_EXIT_UNKNOWN, "'vpcctl list' shows the VMs" },
+        { "org.vpc.Error.NoSuchLogonSession", 0x80070520, VPCCTL_EXIT_NO_LOGON_SESSION, NULL },
+        { "org.vpc.Error.Cancelled", 0x800704C7, VPCCTL_EXIT_CANCELLED, NULL },
+        { "org.freedesktop.DBus.Error.LimitsExceeded", 0x800705AA, VPCCTL_EXIT_FAILED, NULL },
+        { "org.freedesktop.DBus.Error.UnknownObject", 0, VPCCTL_EXIT_UNKNOWN,
+          "'vpcctl tasks' shows the tasks; finished ones go after the service's --task-retention" },
+        { "org.freedesktop.DBus.Error.UnknownInterface", 0, VPCCTL_EXIT_UNKNOWN, NULL },
+        { "org.freedesktop.DBus.Error.ServiceUnknown", 0, VPCCTL_EXIT_UNREACHABLE,
+          "is vpc-guestosd running? (systemctl status vpc-guestosd)" },
+        { "org.freedesktop.DBus.Error.NameHasNoOwner", 0, VPCCTL_EXIT_UNREACHABLE,
+          "is vpc-guestosd running? (systemctl status vpc-guestosd)" },
+        { "org.freedesktop.DBus.Error.NoReply", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
+        { "org.freedesktop.DBus.Error.Disconnected", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
+        { "org.freedesktop.DBus.Error.NoServer", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
+        { "org.freedesktop.DBus.Error.FileNotFound", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
+};
+
+static bool hint_shown[ELEMENTSOF(error_classes)];
+
+static const ErrorClass *error_class(const char *name) {
+        if (!name)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(error_classes); i++)
+                if (streq_ptr(error_classes[i].name, name))
+                        return &error_classes[i];
+        return NULL;
+}
+
+int exit_status_from_error_name(const char *name) {
+        const ErrorClass *c = error_class(name);
+
+        if (!name || !*name)
+                return VPCCTL_EXIT_OK;
+        return c ? c->exit_status : VPCCTL_EXIT_FAILED;
+}
+
+uint32_t hresult_from_error_name(const char *name) {
+        const ErrorClass *c = error_class(name);
+
+        return c ? c->hresult : 0;
+}
+
+/* With several VMs vpcctl exits with the worst outcome: unreachable, then unexpected failures, then
+ * the others by number (a denial outranks a timeout outranks "nobody was logged on"). */
+static int exit_status_rank(int s) {
+        if (s == VPCCTL_EXIT_UNREACHABLE)
+                return 1000;
+        if (s == VPCCTL_EXIT_FAILED || s == VPCCTL_EXIT_USAGE)
+                return 999;
+        return s;
+}
+
+int exit_status_worse(int a, int b) {
+        return exit_status_rank(b) > exit_status_rank(a) ? b : a;
+}
+
+int exit_status_from_errno(int r) {
+        switch (-r) {
+        case ENOENT: case ECONNREFUSED: case ECONNRESET: case ENOTCONN: case EHOSTDOWN:
+        case EHOSTUNREACH: case ENETUNREACH: case ETIMEDOUT: case EPIPE: case ENXIO:
+        case ESRCH: case ECHILD:
+                return VPCCTL_EXIT_UNREACHABLE;
+        case EACCES: case EPERM:
+                return VPCCTL_EXIT_ACCESS_DENIED;
+        default:
+                return VPCCTL_EXIT_FAILED;
+        }
+}
+
+/* "0xHHHHHHHH: message [error.Name]": the service's messages already start with the HRESULT; for the
+ * bus's own errors vpcctl adds the table's HRESULT when there is one. */
+char *error_text(const char *name, const char *message) {
+        uint32_t h = hresult_from_error_name(name);
+        char *s = NULL;
+        int r;
+
+        message = message && *message ? message : "(no message)";
+        if (h != 0 && strncmp(message, "0x", 2) != 0)
+                r = asprintf(&s, "0x%08X: %s [%s]", h, message, strempty(name));
+        else
+                r = asprintf(&s, "%s [%s]", message, strempty(name));
+        return r < 0 ? NULL : s;
+}
+
+void print_failure(const char *what, const char *name, const char *message) {
+        const ErrorClass *c = error_class(name);
+        _cleanup_free_ char *text = error_text(name, message);
+
+        fprintf(stderr, "vpcctl: %s: %s\n", what, text ?: strempty(message));
+        /* Each hint once per run: --all may fail the same way on many VMs. */
+        if (c && c->hint && !arg.quiet && !hint_shown[c - error_classes]) {
+                fprintf(stderr, "vpcctl: hint: %s\n", c->hint);
+                hint_shown[c - error_classes] = true;
+        }
+}
+
+json_object *json_hresult(uint32_t h) {
+        char buf[16];
+
+        snprintf(buf, sizeof buf, "0x%08X", h);
+        return json_object_new_string(buf);
+}
+
+void json_print(json_object *o) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fflush(stdout);
+}
+
+/* Reports a failed call or connection (stderr, and a JSON error object with --json), and returns
+ * the exit status of its class. */
+int report_bus_error(const char *what, const sd_bus_error *e, int r) {
+        const char *name = e && sd_bus_error_is_set(e) ? e->name : NULL;
+        const char *message = e && sd_bus_error_is_set(e) ? e->message : NULL;
+        int status = name ? exit_status_from_error_name(name) : exit_status_from_errno(r);
+        _cleanup_free_ char *errno_text = NULL;
+
+        if (!name && asprintf(&errno_text, "%s", strerror(r < 0 ? -r : r)) < 0)
+                errno_text = NULL;
+        if (name)
+                print_failure(what, name, message);
+        else {
+                fprintf(stderr, "vpcctl: %s: %s\n", what, strempty(errno_text));
+                if (status == VPCCTL_EXIT_UNREACHABLE && !arg.quiet)
+                        fprintf(stderr, "vpcctl: hint: is the bus there, and vpc-guestosd running? (systemctl status vpc-guestosd)\n");
+        }
+
+        if (arg.json) {
+                json_object *o = json_object_new_object();
+                uint32_t h = hresult_from_error_name(name);
+
+                json_object_object_add(o, "error_name", json_object_new_string(name ?: ""));
+                json_object_object_add(o, "error_code", json_object_new_int64(h));
+                json_object_object_add(o, "hresult", json_hresult(h));
+                json_object_object_add(o, "error_message",
+                                       json_object_new_string(name ? strempty(message) : strempty(errno_text)));
+                json_object_object_add(o, "exit_status", json_object_new_int(status));
+                json_object *top = json_object_new_object();
+                json_object_object_add(top, "error", o);
+                json_print(top);
+                json_object_put(top);
+        }
+        return status;
+}

@@ -1,0 +1,306 @@
+/* Reading org.vpc's GuestOS and Task objects over the public API (GetManagedObjects, GetAll) into
+ * plain records, and turning them into JSON. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vpcctl.h"
+
+void guest_done(Guest *g) {
+        free(g->path);
+        free(g->name);
+        free(g->uuid);
+        free(g->state);
+        *g = (Guest) {};
+}
+
+void task_done(Task *t) {
+        free(t->path);
+        free(t->description);
+        free(t->target);
+        free(t->error_name);
+        free(t->error_message);
+        *t = (Task) {};
+}
+
+void inventory_done(Inventory *inv) {
+        for (size_t i = 0; i < inv->n_guests; i++)
+                guest_done(&inv->guests[i]);
+        for (size_t i = 0; i < inv->n_tasks; i++)
+                task_done(&inv->tasks[i]);
+        free(inv->guests);
+        free(inv->tasks);
+        *inv = (Inventory) {};
+}
+
+static int read_string_variant(sd_bus_message *m, const char *type, char **ret) {
+        const char *s;
+        int r;
+
+        r = sd_bus_message_read(m, "v", type, &s);
+        if (r < 0)
+                return r;
+        char *copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        free(*ret);
+        *ret = copy;
+        return 0;
+}
+
+/* Reads one a{sv} of org.vpc.GuestOS (g) or org.vpc.Task (t); unknown properties are skipped, so a
+ * newer service with more properties still works. */
+int properties_read(sd_bus_message *m, Guest *g, Task *t) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *name;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                if (g && streq_ptr(name, "Name"))
+                        r = read_string_variant(m, "s", &g->name);
+                else if (g && streq_ptr(name, "UUID"))
+                        r = read_string_variant(m, "s", &g->uuid);
+                else if (g && streq_ptr(name, "State"))
+                        r = read_string_variant(m, "s", &g->state);
+                else if (t && streq_ptr(name, "Description"))
+                        r = read_string_variant(m, "s", &t->description);
+                else if (t && streq_ptr(name, "Target"))
+                        r = read_string_variant(m, "o", &t->target);
+                else if (t && streq_ptr(name, "ErrorName"))
+                        r = read_string_variant(m, "s", &t->error_name);
+                else if (t && streq_ptr(name, "ErrorMessage"))
+                        r = read_string_variant(m, "s", &t->error_message);
+                else if (t && streq_ptr(name, "Owner"))
+                        r = sd_bus_message_read(m, "v", "u", &t->owner);
+                else if (t && streq_ptr(name, "PercentCompleted"))
+                        r = sd_bus_message_read(m, "v", "u", &t->percent);
+                else if (t && streq_ptr(name, "ErrorCode"))
+                        r = sd_bus_message_read(m, "v", "u", &t->error_code);
+                else if (t && streq_ptr(name, "StartedUSec"))
+                        r = sd_bus_message_read(m, "v", "t", &t->started_usec);
+                else if (t && streq_ptr(name, "FinishedUSec"))
+                        r = sd_bus_message_read(m, "v", "t", &t->finished_usec);
+                else if (t && streq_ptr(name, "IsComplete")) {
+                        int b;
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        t->complete = b;
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int guest_cmp(const void *a, const void *b) {
+        return strcmp(strempty(((const Guest *) a)->name), strempty(((const Guest *) b)->name));
+}
+
+static unsigned long task_number(const char *path) {
+        if (!path || strncmp(path, VPC_TASK_PREFIX, strlen(VPC_TASK_PREFIX)) != 0)
+                return 0;
+        return strtoul(path + strlen(VPC_TASK_PREFIX), NULL, 10);
+}
+
+static int task_cmp(const void *a, const void *b) {
+        unsigned long x = task_number(((const Task *) a)->path), y = task_number(((const Task *) b)->path);
+        return x < y ? -1 : x > y;
+}
+
+/* One GetManagedObjects call: every GuestOS (in name order) and every Task (in number order). */
+int inventory_read(sd_bus *bus, Inventory *ret, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Inventory inv = {};
+        int r;
+
+        r = sd_bus_call_method(bus, VPC_BUS_NAME, VPC_MANAGER_PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", error, &reply, "");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+        if (r < 0)
+                goto fail;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                const char *path;
+
+                r = sd_bus_message_read(reply, "o", &path);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
+                if (r < 0)
+                        goto fail;
+                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
+                        const char *iface;
+                        Guest *g = NULL;
+                        Task *t = NULL;
+
+                        r = sd_bus_message_read(reply, "s", &iface);
+                        if (r < 0)
+                                goto fail;
+                        if (streq_ptr(iface, "org.vpc.GuestOS")) {
+                                Guest *n = realloc(inv.guests, (inv.n_guests + 1) * sizeof(Guest));
+                                if (!n) {
+                                        r = -ENOMEM;
+                                        goto fail;
+                                }
+                                inv.guests = n;
+                                g = &inv.guests[inv.n_guests++];
+                                *g = (Guest) { .path = strdup(path) };
+                        } else if (streq_ptr(iface, "org.vpc.Task")) {
+                                Task *n = realloc(inv.tasks, (inv.n_tasks + 1) * sizeof(Task));
+                                if (!n) {
+                                        r = -ENOMEM;
+                                        goto fail;
+                                }
+                                inv.tasks = n;
+                                t = &inv.tasks[inv.n_tasks++];
+                                *t = (Task) { .path = strdup(path) };
+                        }
+                        r = g || t ? properties_read(reply, g, t) : sd_bus_message_skip(reply, "a{sv}");
+                        if (r < 0)
+                                goto fail;
+                        r = sd_bus_message_exit_container(reply);
+                        if (r < 0)
+                                goto fail;
+                }
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        goto fail;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        goto fail;
+        }
+        if (r < 0)
+                goto fail;
+        if (inv.n_guests > 0)
+                qsort(inv.guests, inv.n_guests, sizeof(Guest), guest_cmp);
+        if (inv.n_tasks > 0)
+                qsort(inv.tasks, inv.n_tasks, sizeof(Task), task_cmp);
+        *ret = inv;
+        return 0;
+fail:
+        /* A reply we cannot parse is the service's fault, not the caller's. */
+        inventory_done(&inv);
+        sd_bus_error_set_errnof(error, -r, "cannot parse GetManagedObjects reply: %s", strerror(-r));
+        return r;
+}
+
+const Guest *inventory_guest(const Inventory *inv, const char *path) {
+        for (size_t i = 0; i < inv->n_guests; i++)
+                if (streq_ptr(inv->guests[i].path, path))
+                        return &inv->guests[i];
+        return NULL;
+}
+
+static int get_all(sd_bus *bus, const char *path, const char *iface, Guest *g, Task *t, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, VPC_BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+                               error, &reply, "s", iface);
+        if (r < 0)
+                return r;
+        r = properties_read(reply, g, t);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "cannot parse the properties of %s", path);
+        return 0;
+}
+
+int task_read(sd_bus *bus, const char *path, Task *t, sd_bus_error *error) {
+        Task n = { .path = strdup(path) };
+        int r;
+
+        if (!n.path)
+                return -ENOMEM;
+        r = get_all(bus, path, "org.vpc.Task", NULL, &n, error);
+        if (r < 0) {
+                task_done(&n);
+                return r;
+        }
+        task_done(t);
+        *t = n;
+        return 0;
+}
+
+int guest_read(sd_bus *bus, const char *path, Guest *g, sd_bus_error *error) {
+        Guest n = { .path = strdup(path) };
+        int r;
+
+        if (!n.path)
+                return -ENOMEM;
+        r = get_all(bus, path, "org.vpc.GuestOS", &n, NULL, error);
+        if (r < 0) {
+                guest_done(&n);
+                return r;
+        }
+        guest_done(g);
+        *g = n;
+        return 0;
+}
+
+json_object *guest_to_json(const Guest *g) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "name", json_object_new_string(strempty(g->name)));
+        json_object_object_add(o, "uuid", json_object_new_string(strempty(g->uuid)));
+        json_object_object_add(o, "state", json_object_new_string(strempty(g->state)));
+        json_object_object_add(o, "path", json_object_new_string(strempty(g->path)));
+        return o;
+}
+
+json_object *task_to_json(const Task *t, const char *target_name) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "path", json_object_new_string(strempty(t->path)));
+        json_object_object_add(o, "id", json_object_new_int64((int64_t) task_number(t->path)));
+        json_object_object_add(o, "description", json_object_new_string(strempty(t->description)));
+        json_object_object_add(o, "target", json_object_new_string(strempty(t->target)));
+        json_object_object_add(o, "vm", target_name ? json_object_new_string(target_name) : NULL);
+        json_object_object_add(o, "owner", json_object_new_int64(t->owner));
+        json_object_object_add(o, "complete", json_object_new_boolean(t->complete));
+        json_object_object_add(o, "percent", json_object_new_int(t->percent));
+        json_object_object_add(o, "error_code", json_object_new_int64(t->error_code));
+        json_object_object_add(o, "hresult", json_hresult(t->error_code));
+        json_object_object_add(o, "error_name", json_object_new_string(strempty(t->error_name)));
+        json_object_object_add(o, "error_message", json_object_new_string(strempty(t->error_message)));
+        json_object_object_add(o, "started_usec", json_object_new_int64((int64_t) t->started_usec));
+        json_object_object_add(o, "finished_usec", json_object_new_int64((int64_t) t->finished_usec));
+        return o;
+}
+
+/* "7" and "/org/vpc/Task/7" both name task 7. */
+char *task_path_from_arg(const char *s) {
+        char *p = NULL;
+
+        if (s[0] == '/')
+                return sd_bus_object_path_is_valid(s) ? strdup(s) : NULL;
+        if (strspn(s, "0123456789") != strlen(s) || !*s)
+                return NULL;
+        if (asprintf(&p, VPC_TASK_PREFIX "%s", s) < 0)
+                return NULL;
+        return p;
+}
+
+/* Display width by code points: good enough for names in a table, and locale-independent. */
+size_t utf8_width(const char *s) {
+        size_t n = 0;
+
+        for (; s && *s; s++)
+                if (((unsigned char) *s & 0xC0) != 0x80)
+                        n++;
+        return n;
+}

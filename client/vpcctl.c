@@ -1,0 +1,212 @@
+/* vpcctl: the command-line client of vpc-guestosd. Lists the VMs, logs their users off with a
+ * progress display, follows and cancels tasks, over the public org.vpc D-Bus API, locally or -H. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "vpcctl.h"
+
+Settings arg = {
+        .wait = true,
+        .ask_password = true,
+        .legend = true,
+};
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(sd_bus *bus, int argc, char **argv);
+} Verb;
+
+static const Verb verbs[] = {
+        { "list", verb_list },
+        { "status", verb_status },
+        { "logoff", verb_logoff },
+        { "tasks", verb_tasks },
+        { "wait", verb_wait },
+        { "cancel", verb_cancel },
+        { "monitor", verb_monitor },
+};
+
+static void help(void) {
+        printf("vpcctl [OPTIONS...] COMMAND ...\n\n"
+               "Log off the users of libvirt guests through vpc-guestosd (org.vpc on the system bus).\n\n"
+               "Commands:\n"
+               "  list                 List the VMs: name, state, UUID\n"
+               "  status VM            Show a VM and its tasks\n"
+               "  logoff VM...         Log off every user of each VM; waits and shows progress\n"
+               "  logoff --all         ... of every running VM\n"
+               "  tasks                List the tasks\n"
+               "  wait TASK...         Wait for tasks to end, showing progress\n"
+               "  cancel TASK          Cancel a task\n"
+               "  monitor              Show VM and task events as they happen\n\n"
+               "Options:\n"
+               "  -h --help            Show this help\n"
+               "     --version         Show the version\n"
+               "     --json            Print JSON (JSON lines for monitor)\n"
+               "  -q --quiet           Print only errors (list: only the names)\n"
+               "     --no-legend       No table header and footer\n"
+               "     --no-wait         logoff: print the tasks and return at once\n"
+               "     --timeout SEC     Stop waiting after SEC seconds (monitor: stop after SEC)\n"
+               "     --all             logoff: every running VM\n"
+               "     --no-ask-password Do not ask for a password (no polkit agent)\n"
+               "  -H --host [USER@]HOST[:PORT]  Operate on a remote host, over SSH\n"
+               "     --address ADDRESS Connect to this D-Bus address instead of the system bus\n\n"
+               "Exit status: 0 success, 1 failure, 2 usage, 3 nobody was logged on, 4 VM not running,\n"
+               "5 no guest agent, 6 no such VM or task, 7 cancelled, 8 timed out in the service,\n"
+               "9 still running after --timeout, 10 access denied, 11 service unreachable.\n"
+               "See vpcctl(1).\n");
+}
+
+static int parse_seconds(const char *s, uint64_t *ret) {
+        char *end;
+        double d;
+
+        errno = 0;
+        d = strtod(s, &end);
+        if (errno != 0 || end == s || *end || !(d > 0) || d > 31536000.0)
+                return -EINVAL;
+        *ret = (uint64_t) (d * (double) USEC_PER_SEC);
+        return 0;
+}
+
+static int parse_argv(int argc, char **argv) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_NO_LEGEND,
+                ARG_NO_WAIT,
+                ARG_TIMEOUT,
+                ARG_ALL,
+                ARG_NO_ASK_PASSWORD,
+                ARG_ADDRESS,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "quiet", no_argument, NULL, 'q' },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "no-wait", no_argument, NULL, ARG_NO_WAIT },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "all", no_argument, NULL, ARG_ALL },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                { "host", required_argument, NULL, 'H' },
+                { "address", required_argument, NULL, ARG_ADDRESS },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hqH:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        exit(0);
+                case ARG_VERSION:
+                        printf("vpcctl %s\n", PACKAGE_VERSION);
+                        exit(0);
+                case ARG_JSON:
+                        arg.json = true;
+                        break;
+                case 'q':
+                        arg.quiet = true;
+                        break;
+                case ARG_NO_LEGEND:
+                        arg.legend = false;
+                        break;
+                case ARG_NO_WAIT:
+                        arg.wait = false;
+                        break;
+                case ARG_TIMEOUT:
+                        if (parse_seconds(optarg, &arg.timeout_usec) < 0) {
+                                fprintf(stderr, "vpcctl: --timeout wants a positive number of seconds, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_ALL:
+                        arg.all = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        arg.ask_password = false;
+                        break;
+                case 'H':
+                        arg.host = optarg;
+                        break;
+                case ARG_ADDRESS:
+                        arg.address = optarg;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (arg.host && arg.address) {
+                fprintf(stderr, "vpcctl: -H and --address exclude each other\n");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int bus_connect(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        if (arg.host)
+                r = sd_bus_open_system_remote(&bus, arg.host);
+        else if (arg.address) {
+                r = sd_bus_new(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(bus, arg.address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(bus);
+        } else
+                r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return r;
+        /* Like systemctl: polkit may ask for a password, through pkttyagent on a terminal. */
+        r = sd_bus_set_allow_interactive_authorization(bus, arg.ask_password);
+        if (r < 0)
+                return r;
+        if (arg.timeout_usec > 0) {
+                r = sd_bus_set_method_call_timeout(bus, arg.timeout_usec);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const Verb *verb = NULL;
+        int r;
+
+        if (parse_argv(argc, argv) < 0)
+                return VPCCTL_EXIT_USAGE;
+        if (optind >= argc) {
+                fprintf(stderr, "vpcctl: a command is needed; see vpcctl --help\n");
+                return VPCCTL_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq_ptr(verbs[i].name, argv[optind]))
+                        verb = &verbs[i];
+        if (!verb) {
+                fprintf(stderr, "vpcctl: unknown command '%s'; see vpcctl --help\n", argv[optind]);
+                return VPCCTL_EXIT_USAGE;
+        }
+        if (arg.all && verb->run != verb_logoff) {
+                fprintf(stderr, "vpcctl: --all goes with logoff only\n");
+                return VPCCTL_EXIT_USAGE;
+        }
+
+        r = bus_connect(&bus);
+        if (r < 0) {
+                _cleanup_free_ char *what = NULL;
+                if (asprintf(&what, "cannot connect to %s", arg.host ?: arg.address ?: "the system bus") < 0)
+                        what = NULL;
+                return report_bus_error(what ?: "cannot connect", NULL, r);
+        }
+        return verb->run(bus, argc - optind, argv + optind);
+}

@@ -1,0 +1,112 @@
+/* vpcctl's shared declarations: command-line settings, the exit status of each error class, the
+ * records it reads from org.vpc's objects, and the verbs. vpcctl speaks only the public D-Bus API. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+
+#include "util.h"
+
+#define VPC_BUS_NAME "org.vpc"
+#define VPC_MANAGER_PATH "/org/vpc"
+#define VPC_TASK_PREFIX "/org/vpc/Task/"
+#define VPC_GUEST_PREFIX "/org/vpc/GuestOS/"
+
+/* Documented in vpcctl(1), EXIT STATUS. Keep the two in step. */
+typedef enum VpcctlExit {
+        VPCCTL_EXIT_OK = 0,
+        VPCCTL_EXIT_FAILED = 1,            /* org.vpc.Error.Exception or anything unexpected */
+        VPCCTL_EXIT_USAGE = 2,
+        VPCCTL_EXIT_NO_LOGON_SESSION = 3,  /* nobody was logged on */
+        VPCCTL_EXIT_VM_NOT_RUNNING = 4,
+        VPCCTL_EXIT_NO_GUEST_AGENT = 5,    /* AdditionsFeatureNotAvailable */
+        VPCCTL_EXIT_UNKNOWN = 6,           /* no such VM or task */
+        VPCCTL_EXIT_CANCELLED = 7,
+        VPCCTL_EXIT_TIMEOUT = 8,           /* the service's Timeout */
+        VPCCTL_EXIT_STILL_RUNNING = 9,     /* vpcctl's own --timeout passed */
+        VPCCTL_EXIT_ACCESS_DENIED = 10,
+        VPCCTL_EXIT_UNREACHABLE = 11,      /* no bus, or no org.vpc on it */
+} VpcctlExit;
+
+typedef struct Settings {
+        bool json;
+        bool quiet;
+        bool wait;
+        bool ask_password;
+        bool all;
+        bool legend;
+        uint64_t timeout_usec;          /* 0: none */
+        const char *host;
+        const char *address;
+} Settings;
+
+extern Settings arg;
+
+typedef struct Guest {
+        char *path;
+        char *name;
+        char *uuid;
+        char *state;
+} Guest;
+
+typedef struct Task {
+        char *path;
+        char *description;
+        char *target;
+        uint32_t owner;
+        bool complete;
+        uint32_t percent;
+        uint32_t error_code;
+        char *error_name;
+        char *error_message;
+        uint64_t started_usec;
+        uint64_t finished_usec;
+} Task;
+
+typedef struct Inventory {
+        Guest *guests;
+        size_t n_guests;
+        Task *tasks;
+        size_t n_tasks;
+} Inventory;
+
+/* vpcctl-objects.c: reading org.vpc's objects. */
+int inventory_read(sd_bus *bus, Inventory *ret, sd_bus_error *error);
+void inventory_done(Inventory *inv);
+const Guest *inventory_guest(const Inventory *inv, const char *path);
+int task_read(sd_bus *bus, const char *path, Task *t, sd_bus_error *error);
+int guest_read(sd_bus *bus, const char *path, Guest *g, sd_bus_error *error);
+/* Reads an a{sv} of org.vpc.GuestOS into g, or of org.vpc.Task into t. */
+int properties_read(sd_bus_message *m, Guest *g, Task *t);
+void task_done(Task *t);
+void guest_done(Guest *g);
+json_object *guest_to_json(const Guest *g);
+json_object *task_to_json(const Task *t, const char *target_name);
+char *task_path_from_arg(const char *s);
+size_t utf8_width(const char *s);
+
+/* vpcctl-errors.c: error classes, exit statuses and how failures are shown. */
+int exit_status_from_error_name(const char *name);
+uint32_t hresult_from_error_name(const char *name);
+int exit_status_worse(int a, int b);
+int exit_status_from_errno(int r);
+char *error_text(const char *name, const char *message);
+void print_failure(const char *what, const char *name, const char *message);
+int report_bus_error(const char *what, const sd_bus_error *e, int r);
+void json_print(json_object *o);
+json_object *json_hresult(uint32_t h);
+
+/* vpcctl-agent.c: pkttyagent for interactive authorization. */
+void polkit_agent_open_if_enabled(void);
+void polkit_agent_close(void);
+
+/* The verbs. Each returns an exit status. */
+int verb_list(sd_bus *bus, int argc, char **argv);
+int verb_status(sd_bus *bus, int argc, char **argv);
+int verb_tasks(sd_bus *bus, int argc, char **argv);
+int verb_logoff(sd_bus *bus, int argc, char **argv);
+int verb_wait(sd_bus *bus, int argc, char **argv);
+int verb_cancel(sd_bus *bus, int argc, char **argv);
+int verb_monitor(sd_bus *bus, int argc, char **argv);

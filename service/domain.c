@@ -30,7 +30,7 @@ int guestos_path_from_name(const char *name, char **ret_path) {
 }
 
 int guestos_path_to_name(const char *path, char **ret_name) {
-        _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *name = NULL, *canonical = NULL;
         int r;
 
         r = sd_bus_path_decode(path, GUESTOS_PATH_PREFIX, &name);
@@ -38,6 +38,14 @@ int guestos_path_to_name(const char *path, char **ret_name) {
                 return r;
         /* sd_bus_path_decode() takes the whole rest; a domain is exactly one element below the prefix. */
         if (r == 0 || !name || !*name || strchr(path + strlen(GUESTOS_PATH_PREFIX) + 1, '/'))
+                return -ENXIO;
+        /* One path per domain: sd_bus_path_decode() also takes escapes the encoder never writes
+         * ("_61" for "a", "_00" cutting the name short, an unescaped leading digit), which would
+         * give a domain aliases (found by fuzz/fuzz-object-path). Only the canonical form counts. */
+        r = guestos_path_from_name(name, &canonical);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(canonical, path))
                 return -ENXIO;
         *ret_name = TAKE_PTR(name);
         return 0;

@@ -61,6 +61,7 @@ char *vpc_error_format_message(VpcError e, const char *format, va_list ap) {
         return message;
 }
 
+static int error_set_va(sd_bus_error *ret_error, VpcError e, const char *format, va_list ap) _printf_(3, 0);
 static int error_set_va(sd_bus_error *ret_error, VpcError e, const char *format, va_list ap) {
         _cleanup_free_ char *message = vpc_error_format_message(e, format, ap);
 

@@ -445,7 +445,7 @@ void task_complete(Task *t, VpcError error, const char *message) {
 
         if (t->complete)
                 return;
-        _cleanup_(task_unrefp) Task *hold = task_ref(t);
+        _cleanup_(task_unrefp) _unused_ Task *hold = task_ref(t);
 
         bool progressed = error == VPC_OK && t->percent != 100;
 

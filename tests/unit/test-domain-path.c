@@ -44,6 +44,12 @@ static void test_path_rejects(void **state) {
         assert_true(guestos_path_to_name("/org/vpc/Task/1", &name) < 0);
         assert_true(guestos_path_to_name("/org/vpc/GuestOS", &name) < 0);
         assert_true(guestos_path_to_name("/org/vpc/GuestOS/a/b", &name) < 0);
+        /* Escapes the encoder never writes would be aliases of a real domain's path (fuzz/). */
+        assert_true(guestos_path_to_name("/org/vpc/GuestOS/9od2", &name) < 0);     /* is _39od2 */
+        assert_true(guestos_path_to_name("/org/vpc/GuestOS/_61", &name) < 0);      /* is a */
+        assert_true(guestos_path_to_name("/org/vpc/GuestOS/web_00x", &name) < 0);  /* "web" cut short */
+        assert_true(guestos_path_to_name("/org/vpc/GuestOS/_39od2", &name) == 0);
+        assert_string_equal(name, "9od2");
 }
 
 static void test_state_names(void **state) {

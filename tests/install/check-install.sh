@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The install test: configures the project as a distribution would (--prefix=/usr), installs it with
+# `meson install --destdir` into a temporary root, and checks that every installed file sits where
+# D-Bus, polkit, systemd, man and bash-completion look for it and that systemd-analyze accepts the units.
+set -euo pipefail
+src=${1:?usage: check-install.sh SOURCE_ROOT}
+tmp=$(mktemp -d /tmp/vpc-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+root=$tmp/root
+failures=0 passes=0
+
+ok() { passes=$((passes + 1)); echo "ok - $*"; }
+fail() { failures=$((failures + 1)); echo "FAIL - $*"; }
+check() {       # check DESCRIPTION COMMAND...
+        local what=$1; shift
+        if "$@" >"$tmp/check.out" 2>&1; then ok "$what"; else fail "$what"; sed 's/^/    /' "$tmp/check.out"; fi
+}
+in_list() {     # in_list WORD LIST-OF-LINES
+        grep -qxF -- "$1" <<<"$2"
+}
+
+echo "# building with --prefix=/usr in $tmp/build"
+meson setup "$tmp/build" "$src" --prefix=/usr -Dtests=false -De2e=false -Dwerror=true >"$tmp/setup.log" 2>&1 ||
+        { cat "$tmp/setup.log"; exit 1; }
+ninja -C "$tmp/build" -j2 >"$tmp/build.log" 2>&1 || { tail -30 "$tmp/build.log"; exit 1; }
+meson install -C "$tmp/build" --destdir "$root" --no-rebuild >"$tmp/install.log" 2>&1 ||
+        { cat "$tmp/install.log"; exit 1; }
+echo "# installed files:"
+(cd "$root" && find . -type f -o -type l | sort | sed 's/^\./    /')
+
+# --- systemd: the unit in a directory of systemd's own search path -------------------------------
+unit=usr/lib/systemd/system/vpc-guestosd.service
+check "unit installed: /$unit" test -f "$root/$unit"
+check "systemd searches $(dirname "/$unit")" in_list "$(dirname "/$unit")" "$(systemd-analyze unit-paths)"
+exec_start=$(sed -n 's/^ExecStart=//p' "$root/$unit")
+check "the unit's ExecStart=$exec_start is the installed daemon" test -x "$root$exec_start"
+check "the unit is Type=dbus with BusName=org.vpc" \
+        bash -c "grep -qx 'Type=dbus' '$root/$unit' && grep -qx 'BusName=org.vpc' '$root/$unit'"
+
+# --- D-Bus: policy in an <includedir> of the system bus, activation file named after the name ---------
+# Relative <includedir>s are relative to the file's own directory (dbus-daemon(1)).
+includedirs=$(sed -n 's:.*<includedir>\(.*\)</includedir>.*:\1:p' /usr/share/dbus-1/system.conf |
+        sed 's:^\([^/]\):/usr/share/dbus-1/\1:')
+policy=usr/share/dbus-1/system.d/org.vpc.conf
+check "bus policy installed: /$policy" test -f "$root/$policy"
+check "the system bus includes $(dirname "/$policy") (/usr/share/dbus-1/system.conf)" \
+        in_list "$(dirname "/$policy")" "$includedirs"
+check "the bus policy is well-formed XML that lets only root own org.vpc" python3 -c '
+import sys, xml.etree.ElementTree as ET
+t = ET.parse(sys.argv[1]).getroot()
+owners = [(p.attrib, a.attrib) for p in t.iter("policy") for a in p if a.attrib.get("own") == "org.vpc" and a.tag == "allow"]
+assert owners and all(p.get("user") == "root" for p, _ in owners), owners
+' "$root/$policy"
+service=usr/share/dbus-1/system-services/org.vpc.service
+check "activation file installed: /$service (system-services, named after org.vpc)" test -f "$root/$service"
+check "the activation file names org.vpc and the unit" \
+        bash -c "grep -qx 'Name=org.vpc' '$root/$service' && grep -qx 'SystemdService=vpc-guestosd.service' '$root/$service'"
+dbus_exec=$(sed -n 's/^Exec=//p' "$root/$service")
+check "the activation file's Exec=$dbus_exec is the installed daemon" test -x "$root$dbus_exec"
+check "the daemon runs: --version" "$root$dbus_exec" --version
+for i in Manager GuestOS Task; do
+        f=usr/share/dbus-1/interfaces/org.vpc.$i.xml
+        check "introspection installed: /$f" python3 -c '
+import sys, xml.etree.ElementTree as ET
+assert ET.parse(sys.argv[1]).getroot().find("interface").get("name") == sys.argv[2]
+' "$root/$f" "org.vpc.$i"
+done
+
+# --- polkit: polkitd reads actions from /usr/share/polkit-1/actions and rules from
+# /etc/polkit-1/rules.d and /usr/share/polkit-1/rules.d (polkit(8)) ----------------------------------
+actions=usr/share/polkit-1/actions/org.vpc.policy
+check "polkit actions installed: /$actions" python3 -c '
+import sys, xml.etree.ElementTree as ET
+ids = {a.get("id") for a in ET.parse(sys.argv[1]).getroot().iter("action")}
+assert ids == {"org.vpc.guestos.logoff", "org.vpc.task.cancel"}, ids
+' "$root/$actions"
+check "polkitd looks in /usr/share/polkit-1/actions (as its package installs there)" \
+        test -d /usr/share/polkit-1/actions
+rules=usr/share/polkit-1/rules.d/50-org.vpc.rules
+check "polkit rules installed: /$rules" test -f "$root/$rules"
+check "polkitd reads /usr/share/polkit-1/rules.d (string in polkitd)" \
+        grep -q /usr/share/polkit-1/rules.d /usr/lib/polkit-1/polkitd
+
+# --- the client, its manual pages and its completion ---------------------------------------------------
+check "vpcctl installed in /usr/bin and runs" bash -c "'$root/usr/bin/vpcctl' --version | grep -q '^vpcctl '"
+for page in man1/vpcctl.1 man8/vpc-guestosd.8 man5/org.vpc.5; do
+        check "man page /usr/share/man/$page renders" bash -c \
+                "MANWIDTH=80 man -l '$root/usr/share/man/$page' 2>/dev/null | grep -q '^NAME'"
+done
+check "man searches /usr/share/man" bash -c "manpath 2>/dev/null | tr : '\n' | grep -qx /usr/share/man"
+completion=usr/share/bash-completion/completions/vpcctl
+check "bash completion installed: /$completion (bash-completion's completions dir)" test -f "$root/$completion"
+check "the completion loads and registers _vpcctl for vpcctl" \
+        bash -c "source '$root/$completion' && complete -p vpcctl | grep -q '_vpcctl'"
+
+# --- systemd-analyze on the installed unit and the docs' example units --------------------------------
+# verify --root needs the distribution's own units (sysinit.target, dbus.service, ...) beside ours, and
+# checks ExecStart= inside that root; /usr/local/sbin/backup-guests is a stub standing for the site's
+# backup command of the example.
+vroot=$tmp/verify-root
+cp -a "$root" "$vroot"
+cp -an /lib/systemd/system/. "$vroot/usr/lib/systemd/system/"
+mkdir -p "$vroot/etc/systemd/system" "$vroot/usr/local/sbin"
+cp "$src"/docs/systemd/* "$vroot/etc/systemd/system/"
+printf '#!/bin/sh\nexit 0\n' >"$vroot/usr/local/sbin/backup-guests"
+chmod 755 "$vroot/usr/local/sbin/backup-guests"
+for u in vpc-guestosd.service vpc-logoff-all.service vpc-nightly-backup.service vpc-nightly-backup.timer; do
+        # Documentation=man: is checked with man(1), which finds the installed pages through MANPATH.
+        check "systemd-analyze verify $u" env MANPATH="$vroot/usr/share/man" systemd-analyze verify --root="$vroot" "$u"
+done
+check "the example unit runs vpcctl logoff --all --json, and the installed vpcctl" \
+        bash -c "grep -q '^ExecStart=/usr/bin/vpcctl .*logoff --all --json' '$vroot/etc/systemd/system/vpc-logoff-all.service' &&
+                 test -x '$vroot/usr/bin/vpcctl'"
+if systemd-analyze security --offline=true --root="$vroot" vpc-guestosd.service >"$tmp/security.out" 2>&1; then :; fi
+exposure=$(sed -n 's/.*Overall exposure level for vpc-guestosd.service: \([0-9.]*\).*/\1/p' "$tmp/security.out")
+echo "# systemd-analyze security --offline=true: overall exposure ${exposure:-?}"
+check "systemd-analyze security --offline rates the unit (exposure $exposure) below 5.0 (\"MEDIUM\" starts at 5)" \
+        python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 5.0 else 1)" "${exposure:-99}"
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]

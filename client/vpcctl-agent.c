@@ -1,5 +1,7 @@
 /* Interactive authorization the way systemctl and machinectl do it: on a terminal, run polkit's
- * text agent (pkttyagent) for the duration of a privileged call, so polkit can ask for a password. */
+ * text agent (pkttyagent) for the duration of a privileged call, so polkit can ask for a password.
+ * Invoked as systemd does: the agent registers for the caller's login session (polkit 122 matches a
+ * system-bus-name subject to session agents only; it rejects agents scoped to a bus name). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,11 +21,10 @@ static pid_t agent_pid = 0;
 void polkit_agent_open_if_enabled(void) {
         _cleanup_close_ int notify_read = -1;
         int pipefd[2];
-        pid_t parent = getpid();
 
         /* No agent when nobody can answer it, when it could not help (root needs no polkit here; a
          * remote host's polkit cannot reach a local agent), or when asked not to. */
-        if (!arg.ask_password || agent_pid > 0 || arg.host || arg.address)
+        if (!arg.ask_password || agent_pid > 0 || arg.host)
                 return;
         if (geteuid() == 0 || !isatty(STDIN_FILENO))
                 return;
@@ -39,15 +40,13 @@ void polkit_agent_open_if_enabled(void) {
                 return;
         }
         if (pid == 0) {
-                char fd_text[16], pid_text[32];
+                char fd_text[16];
 
                 /* The notify fd must survive exec; the agent closes it once it is registered. */
                 if (fcntl(pipefd[1], F_SETFD, 0) < 0)
                         _exit(127);
                 snprintf(fd_text, sizeof fd_text, "%d", pipefd[1]);
-                snprintf(pid_text, sizeof pid_text, "%d", (int) parent);
-                execl(PKTTYAGENT, PKTTYAGENT, "--notify-fd", fd_text, "--fallback", "--process", pid_text,
-                      (char *) NULL);
+                execl(PKTTYAGENT, PKTTYAGENT, "--notify-fd", fd_text, "--fallback", (char *) NULL);
                 _exit(127);
         }
         close(pipefd[1]);

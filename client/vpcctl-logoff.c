@@ -160,8 +160,9 @@ static void render_bars(Watch *w, bool final) {
 
         for (size_t i = 0; i < w->n; i++)
                 lw = utf8_width(w->items[i].label) > lw ? utf8_width(w->items[i].label) : lw;
+        /* Back to the first line; the final lines may wrap, so clear all below before them. */
         if (w->lines_drawn > 0)
-                printf("\033[%uA", w->lines_drawn);
+                printf("\033[%uA%s", w->lines_drawn, final ? "\r\033[J" : "");
         for (size_t i = 0; i < w->n; i++) {
                 _cleanup_free_ char *line = item_line(&w->items[i], lw, columns, final);
                 printf("\r\033[K%s\n", strempty(line));

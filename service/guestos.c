@@ -62,6 +62,22 @@ static void logoff_request_succeed(LogoffRequest *q, Task *t) {
         logoff_request_free(q);
 }
 
+/* Answers q at once when its domain is gone (VmUnknown) or already runs a Logoff task (that task).
+ * Returns the domain when q still needs work, NULL when q was answered and freed. */
+static Domain *logoff_request_resolve(LogoffRequest *q) {
+        Domain *d = domain_registry_find_by_uuid(&q->manager->domains, q->vm_uuid);
+
+        if (!d) {
+                logoff_request_fail(q, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
+                return NULL;
+        }
+        if (d->logoff_task) {
+                logoff_request_succeed(q, d->logoff_task);
+                return NULL;
+        }
+        return d;
+}
+
 /* The guest passed (or failed) its check: answer one waiting request. */
 static void logoff_request_finish(LogoffRequest *q, const GuestCheckResult *result) {
         Manager *m = q->manager;
@@ -78,16 +94,10 @@ static void logoff_request_finish(LogoffRequest *q, const GuestCheckResult *resu
                 return;
         }
 
-        d = domain_registry_find_by_uuid(&m->domains, q->vm_uuid);
-        if (!d) {
-                logoff_request_fail(q, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
-                return;
-        }
         /* Calls that passed their check together share one task. */
-        if (d->logoff_task) {
-                logoff_request_succeed(q, d->logoff_task);
+        d = logoff_request_resolve(q);
+        if (!d)
                 return;
-        }
 
         r = logoff_run_start(m, d, q->creds.uid, result->os, &t);
         if (r < 0) {
@@ -126,15 +136,9 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
                 return;
         }
 
-        d = domain_registry_find_by_uuid(&m->domains, q->vm_uuid);
-        if (!d) {
-                logoff_request_fail(q, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
+        d = logoff_request_resolve(q);
+        if (!d)
                 return;
-        }
-        if (d->logoff_task) {
-                logoff_request_succeed(q, d->logoff_task);
-                return;
-        }
         if (d->check) {
                 q->next = d->check->requests;
                 d->check->requests = q;

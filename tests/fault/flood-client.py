@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""A flooding D-Bus client for the fault tests: sends `count` calls of one method at once on one
+connection (pipelined, no waiting in between), then waits for every answer and prints a JSON
+summary: answers by error name ("ok" for a reply), slowest answer, wall time. With exit_after_send it
+leaves the bus right after sending, while the calls are still pending (a caller that disconnects)."""
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+
+import dbus
+from dbus.mainloop.glib import DBusGMainLoop
+from gi.repository import GLib
+
+req = json.loads(sys.argv[1])
+DBusGMainLoop(set_as_default=True)
+conn = dbus.SystemBus()
+loop = GLib.MainLoop()
+answers = Counter()
+slowest = 0.0
+pending = req["count"]
+start = time.monotonic()
+
+
+def answered(name):
+    global pending, slowest
+    answers[name] += 1
+    slowest = max(slowest, time.monotonic() - start)
+    pending -= 1
+    if pending == 0:
+        loop.quit()
+
+
+for _ in range(req["count"]):
+    conn.call_async("org.vpc", req["path"], req["interface"], req["method"], req.get("signature", ""),
+                    req.get("args", []), lambda *a: answered("ok"),
+                    lambda e: answered(e.get_dbus_name()), timeout=req.get("timeout", 60))
+if req.get("exit_after_send"):
+    conn.flush()
+    print(json.dumps({"sent": req["count"]}))
+    sys.stdout.flush()
+    os._exit(0)
+
+GLib.timeout_add_seconds(int(req.get("timeout", 60)) + 5, loop.quit)
+loop.run()
+print(json.dumps({"sent": req["count"], "answers": dict(answers), "unanswered": pending,
+                  "slowest": round(slowest, 3), "wall": round(time.monotonic() - start, 3)}))

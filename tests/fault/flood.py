@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""Floods of Logoff calls from one unprivileged caller (real daemon, dbus-daemon, polkitd, libvirtd):
+ - with polkitd frozen, 3000 calls pipelined on one connection: at most 128 checks are held for that
+   caller (--max-pending-auth-per-sender, built-in default), every other call is answered at once
+   with org.freedesktop.DBus.Error.LimitsExceeded (0x800705AA); another unprivileged caller still
+   gets its own checks, root is served at once, and the daemon's RSS stays bounded; when polkitd
+   continues every held check is answered;
+ - with polkitd running, 5000 calls: every call is answered, and another user's Logoff is served
+   promptly meanwhile."""
+
+import os
+import signal
+import sys
+import time
+from collections import Counter
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from faultenv import *  # noqa: E402,F403
+
+PER_SENDER = 128        # service/main.c: max_pending_auth_per_sender
+WEB = encode_path("web server 01")
+PASSED = "org.vpc.Error.AdditionsFeatureNotAvailable"
+LIMITS = "org.freedesktop.DBus.Error.LimitsExceeded"
+CHALLENGE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired"
+# Plain build: 8 MiB. ASan keeps freed memory in quarantine and valgrind has its own allocator, so
+# their RSS grows with the number of calls served; there the exact counts below are the bound.
+RSS_BOUND_KIB = 96 * 1024 if (SLOW > 1 or "ASAN_OPTIONS" in os.environ) else 8 * 1024
+
+daemon = pid_of("daemon")
+check(daemon_running(), "the daemon runs")
+expect_error(logoff(WEB, user=DENIED), CHALLENGE, "one Logoff of the unprivileged user is answered by polkit")
+rss0 = rss_kib(daemon)
+print(f"# daemon RSS at the start: {rss0} KiB")
+
+# --- polkitd frozen: the per-caller bound ----------------------------------------------------------
+polkitd = pid_of("polkitd")
+check(signal_pid(polkitd, signal.SIGSTOP), "polkitd frozen (SIGSTOP)")
+N = 3000
+flooder = flood(DENIED, WEB, "Logoff", N, wait=False, timeout=120)
+
+
+def limited():
+    return daemon_log().count("error=" + LIMITS)
+
+
+check(wait_until(lambda: limited() >= N - PER_SENDER, 60 * SLOW),
+      f"{N - PER_SENDER} of {N} calls are refused at once with LimitsExceeded", limited())
+time.sleep(0.5)
+check(limited() == N - PER_SENDER, f"exactly {PER_SENDER} checks are held for the flooding caller", limited())
+check("hresult=0x800705AA" in daemon_log(), "the refusals are audited with HRESULT 0x800705AA")
+rss1 = rss_kib(daemon)
+print(f"# daemon RSS with {PER_SENDER} checks held and {N - PER_SENDER} refused: {rss1} KiB")
+check(rss1 - rss0 < RSS_BOUND_KIB, f"RSS grew by {rss1 - rss0} KiB (< {RSS_BOUND_KIB} KiB)")
+
+r, t = timed(logoff, WEB)
+check(r.error_name == PASSED and t < 1.0 * SLOW, f"root is served at once during the flood ({t:.2f} s)", r)
+other = in_thread(logoff, WEB, user=OTHER)
+time.sleep(0.5)
+check(daemon_log().count("error=" + LIMITS) == N - PER_SENDER,
+      "another unprivileged caller is not refused: it has its own quota")
+
+check(signal_pid(polkitd, signal.SIGCONT), "polkitd continued")
+out = flood_result(flooder, 150)
+answers = out.get("answers", {})
+check(answers.get(LIMITS) == N - PER_SENDER and answers.get(CHALLENGE) == PER_SENDER and out.get("unanswered") == 0,
+      f"the flooder got {N - PER_SENDER} LimitsExceeded and {PER_SENDER} polkit answers, none lost", out)
+r = other(60)
+check(r is not None and r.error_name == CHALLENGE, "the other caller's held check is answered by polkit", r)
+
+# --- polkitd running: a flood does not starve anyone ------------------------------------------------
+N = 5000
+flooder = flood(DENIED, WEB, "Logoff", N, wait=False, timeout=120)
+time.sleep(0.3)
+latencies = []
+for _ in range(3):
+    r, t = timed(logoff, WEB, user=ALLOWED)
+    check(r.error_name == PASSED, "the allowed user is authorized during the flood", r)
+    latencies.append(t)
+print("# allowed user's Logoff during the flood: " + ", ".join(f"{t:.2f} s" for t in latencies))
+check(max(latencies) < 5.0 * SLOW, f"... promptly (slowest {max(latencies):.2f} s)")
+out = flood_result(flooder, 180)
+answers = Counter(out.get("answers", {}))
+print(f"# flood of {N}: {dict(answers)} in {out.get('wall')} s")
+check(out.get("unanswered") == 0 and sum(answers.values()) == N and set(answers) <= {LIMITS, CHALLENGE},
+      f"all {N} calls answered, each with polkit's verdict or LimitsExceeded", out)
+rss2 = rss_kib(daemon)
+print(f"# daemon RSS after {N + 3000} flooding calls: {rss2} KiB")
+check(rss2 - rss0 < RSS_BOUND_KIB, f"RSS grew by {rss2 - rss0} KiB in all (< {RSS_BOUND_KIB} KiB)")
+check(daemon_running(), "the daemon still runs")
+
+ok, status = envctl("daemon-stop")
+check(ok and status == "0", "the daemon exits with 0 on SIGTERM (under ASan/valgrind: no leak)", status)
+finish()

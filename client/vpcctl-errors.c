@@ -43,6 +43,20 @@ static const ErrorClass error_classes[] = {
         { "org.freedesktop.DBus.Error.FileNotFound", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
 };
 
+static int errno_from_system_error(const char *name) {
+        static const struct { const char *name; int e; } names[] = {
+                { "ENOENT", ENOENT }, { "ECONNREFUSED", ECONNREFUSED }, { "ECONNRESET", ECONNRESET },
+                { "ENOTCONN", ENOTCONN }, { "EHOSTUNREACH", EHOSTUNREACH }, { "ENETUNREACH", ENETUNREACH },
+                { "ETIMEDOUT", ETIMEDOUT }, { "EPIPE", EPIPE }, { "ENXIO", ENXIO }, { "EACCES", EACCES },
+                { "EPERM", EPERM },
+        };
+        const char *n = name + strlen("System.Error.");
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq_ptr(names[i].name, n))
+                        return names[i].e;
+        return 0;
+}
+
 static bool hint_shown[ELEMENTSOF(error_classes)];
 
 static const ErrorClass *error_class(const char *name) {
@@ -54,11 +68,20 @@ static const ErrorClass *error_class(const char *name) {
         return NULL;
 }
 
+/* sd-bus names errors of its own (a dead SSH transport, a refused socket) System.Error.E<NAME>. */
+static bool startswith_system_error(const char *name) {
+        return strncmp(name, "System.Error.", strlen("System.Error.")) == 0;
+}
+
 int exit_status_from_error_name(const char *name) {
         const ErrorClass *c = error_class(name);
 
         if (!name || !*name)
                 return VPCCTL_EXIT_OK;
+        if (startswith_system_error(name)) {
+                int e = errno_from_system_error(name);
+                return e > 0 ? exit_status_from_errno(-e) : VPCCTL_EXIT_FAILED;
+        }
         return c ? c->exit_status : VPCCTL_EXIT_FAILED;
 }
 
@@ -139,18 +162,19 @@ void json_print(json_object *o) {
 int report_bus_error(const char *what, const sd_bus_error *e, int r) {
         const char *name = e && sd_bus_error_is_set(e) ? e->name : NULL;
         const char *message = e && sd_bus_error_is_set(e) ? e->message : NULL;
-        int status = name ? exit_status_from_error_name(name) : exit_status_from_errno(r);
+        int status = name && !startswith_system_error(name) ? exit_status_from_error_name(name) : exit_status_from_errno(r);
         _cleanup_free_ char *errno_text = NULL;
 
         if (!name && asprintf(&errno_text, "%s", strerror(r < 0 ? -r : r)) < 0)
                 errno_text = NULL;
         if (name)
                 print_failure(what, name, message);
-        else {
+        else
                 fprintf(stderr, "vpcctl: %s: %s\n", what, strempty(errno_text));
-                if (status == VPCCTL_EXIT_UNREACHABLE && !arg.quiet)
-                        fprintf(stderr, "vpcctl: hint: is the bus there, and vpc-guestosd running? (systemctl status vpc-guestosd)\n");
-        }
+        if ((!name || startswith_system_error(name)) && status == VPCCTL_EXIT_UNREACHABLE && !arg.quiet)
+                fprintf(stderr, "vpcctl: hint: %s\n", arg.host ?
+                        "check that 'ssh HOST systemd-stdio-bridge' works, and that vpc-guestosd runs there" :
+                        "is the bus there, and vpc-guestosd running? (systemctl status vpc-guestosd)");
 
         if (arg.json) {
                 json_object *o = json_object_new_object();

@@ -68,6 +68,44 @@ static virConnectPtr hypervisor_acquire_conn(Hypervisor *h) {
         return c;
 }
 
+/* libvirt serializes the calls made on one connection: measured with two running guests, an agent
+ * call to the second one waited until the first one's frozen agent timed out. So each agent worker
+ * opens a connection of its own, kept for the thread's life (closed by the key's destructor when the
+ * worker exits) and re-opened when it died; while the shared connection is down, so are they. */
+static pthread_key_t agent_conn_key;
+static pthread_once_t agent_conn_once = PTHREAD_ONCE_INIT;
+
+static void agent_conn_close(void *c) {
+        virConnectClose(c);
+}
+
+static void agent_conn_key_init(void) {
+        (void) pthread_key_create(&agent_conn_key, agent_conn_close);
+}
+
+static virConnectPtr hypervisor_acquire_agent_conn(Hypervisor *h) {
+        _cleanup_conn_ virConnectPtr shared = hypervisor_acquire_conn(h);
+        virConnectPtr c;
+
+        if (!shared)
+                return NULL;
+        (void) pthread_once(&agent_conn_once, agent_conn_key_init);
+        c = pthread_getspecific(agent_conn_key);
+        if (c && virConnectIsAlive(c) != 1) {
+                (void) pthread_setspecific(agent_conn_key, NULL);
+                virConnectClose(c);
+                c = NULL;
+        }
+        if (!c) {
+                c = virConnectOpen(h->uri);
+                if (!c)
+                        return TAKE_PTR(shared);        /* the shared one still works, only slower */
+                (void) pthread_setspecific(agent_conn_key, c);
+        }
+        virConnectRef(c);
+        return c;
+}
+
 /* libvirt's last error on this thread, classified. */
 static VpcError last_error(bool timed_out, char **ret_message) {
         virErrorPtr e = virGetLastError();
@@ -407,7 +445,7 @@ static VpcError lookup_running(virConnectPtr c, const char *uuid, virDomainPtr *
 
 static void agent_call_run(void *data) {
         AgentJob *j = data;
-        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_conn(j->h);
+        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_agent_conn(j->h);
         _cleanup_domain_ virDomainPtr d = NULL;
 
         j->call.error = lookup_running(c, j->uuid, &d, &j->call.message);
@@ -418,7 +456,7 @@ static void agent_call_run(void *data) {
 
 static void guest_check_run(void *data) {
         AgentJob *j = data;
-        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_conn(j->h);
+        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_agent_conn(j->h);
         _cleanup_domain_ virDomainPtr d = NULL;
         _cleanup_free_ char *reply = NULL;
         AgentInfo info;

@@ -79,7 +79,7 @@ done
 # logins
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/usr/local/bin/session-leader" "$here/session-leader.c"
 cp "$here"/rootfs/* "$root/etc/"
-chmod +x "$root"/etc/rc.*
+chmod +x "$root"/etc/rc.* "$root/etc/vpc-login"
 ln -s /bin/busybox "$root/init"
 
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$out/initrd.img.new"

@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""vpcctl end to end, on one real guest (g1: alice and bob logged in): logoff in a pseudo-terminal
+draws a progress bar and ends with "logged off", exit 0, and the users are gone; in a pipe it prints
+plain progress lines; again with nobody logged on: exit 3 and 0x80070520; --all --json reports the
+finished task; --no-wait then wait; cancel; monitor sees the task's events; tasks lists them."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vpctest import *  # noqa: E402,F403
+import vpcguest  # noqa: E402
+
+VPCCTL = os.environ["VPCCTL"]
+VM = "g1"
+USERS = ["alice", "bob"]
+ENV = {"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"], "PATH": "/usr/bin:/bin",
+       "LANG": "C.UTF-8", "TERM": "xterm"}
+
+
+def vpcctl(*args, timeout=120):
+    return subprocess.run([VPCCTL, *args], capture_output=True, text=True, env=ENV, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def users_are(expected, timeout=30):
+    return wait_until(lambda: vpcguest.users(VM) == expected, timeout=timeout, interval=0.3)
+
+
+def log_in_again():
+    """alice and bob log in again, through the guest's own login helper (tests/guest/rootfs)."""
+    vpcguest.sh(VM, "/etc/vpc-login alice pts/1 && /etc/vpc-login bob pts/2")
+    return check(users_are(USERS), "alice and bob are logged on again", vpcguest.users(VM))
+
+
+check(users_are(USERS), "the guest starts with alice and bob logged on", vpcguest.users(VM))
+
+# --- a terminal: the progress bar, then the final line --------------------------------------------
+p = subprocess.run(["script", "-qefc", f"{VPCCTL} logoff {VM}", "/dev/null"], capture_output=True, env=ENV,
+                   stdin=subprocess.DEVNULL, timeout=120)
+out = p.stdout.decode("utf-8", "replace")
+check(p.returncode == 0, "terminal: logoff exits 0", (p.returncode, out[-400:]))
+bars = re.findall(r"\r\x1b\[K" + VM + r"  \[([#-]+)\] +(\d+)%  (/org/vpc/Task/\d+)", out)
+check(len(bars) >= 1 and all(len(b[0]) == len(bars[0][0]) for b in bars), "terminal: a progress bar is drawn", out[-600:])
+percents = [int(b[1]) for b in bars]
+check(percents == sorted(percents) and all(b[0].count("#") == int(b[1]) * len(b[0]) // 100 for b in bars),
+      "terminal: the bar fills with the percentage, never backwards", bars)
+task = bars[0][2] if bars else "?"
+final = out[out.rindex("\x1b[J"):] if "\x1b[J" in out else ""
+check(f"{VM}  logged off ({task})" in final, "terminal: the bar is replaced by the final line", final)
+check(users_are([]), "terminal: alice and bob are gone from the guest", vpcguest.users(VM))
+
+# --- nobody left: exit 3 with the HRESULT ------------------------------------------------------------
+r = vpcctl("logoff", VM)
+check(r.returncode == 3 and "0x80070520" in r.stderr and "org.vpc.Error.NoSuchLogonSession" in r.stderr,
+      "nobody logged on: exit 3, 0x80070520, NoSuchLogonSession", (r.returncode, r.stdout, r.stderr))
+
+# --- a pipe: plain progress lines ---------------------------------------------------------------------
+log_in_again()
+r = vpcctl("logoff", VM)
+lines = r.stdout.splitlines()
+check(r.returncode == 0 and "\x1b" not in r.stdout and "\r" not in r.stdout, "pipe: exit 0, no escape sequences", r)
+m = re.fullmatch(rf"{VM}: task (/org/vpc/Task/\d+)", lines[0] if lines else "")
+check(m is not None, "pipe: the first line names the task", lines)
+steps = [int(x.group(1)) for x in (re.fullmatch(rf"{VM}: (\d+)%", line) for line in lines[1:-1]) if x]
+check(len(steps) == len(lines) - 2 and steps == sorted(steps), "pipe: progress lines in between, rising", lines)
+check(m and lines[-1] == f"{VM}: logged off ({m.group(1)}, 100%)", "pipe: the last line says logged off", lines)
+check(users_are([]), "pipe: the users are gone", vpcguest.users(VM))
+
+# --- --all --json, with monitor watching ------------------------------------------------------------
+log_in_again()
+mon = subprocess.Popen([VPCCTL, "monitor", "--json", "--timeout", "120"], stdout=subprocess.PIPE, text=True, env=ENV)
+check(json.loads(mon.stdout.readline() or "{}").get("event") == "monitoring", "monitor is subscribed")
+r = vpcctl("logoff", "--all", "--json")
+try:
+    d = json.loads(r.stdout)
+except ValueError:
+    d = {}
+res = d.get("results", [{}])
+check(r.returncode == 0 and d.get("exit_status") == 0 and len(res) == 1, "--all --json: one result, exit 0", r)
+x = res[0]
+check(x.get("vm") == VM and x.get("complete") is True and x.get("percent") == 100 and x.get("error_code") == 0
+      and x.get("hresult") == "0x00000000" and x.get("error_name") == "" and str(x.get("task")).startswith("/org/vpc/Task/"),
+      "--all --json: g1 complete, 100 %, 0x00000000, with its task", x)
+events = []
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    line = mon.stdout.readline()
+    if not line:
+        break
+    e = json.loads(line)
+    if e.get("task") == x.get("task"):
+        events.append(e)
+        if e["event"] == "task-completed":
+            break
+mon.terminate()
+mon.wait(timeout=10)
+kinds = [e["event"] for e in events]
+check(kinds[:1] == ["task-added"] and kinds[-1:] == ["task-completed"] and events[-1].get("error_code") == 0
+      and all(e.get("vm") == VM for e in events), "monitor: task-added ... task-completed(0) for g1", events)
+
+# --- --no-wait, then wait ---------------------------------------------------------------------------
+log_in_again()
+r = vpcctl("--no-wait", "logoff", VM)
+m = re.fullmatch(rf"{VM}: task (/org/vpc/Task/(\d+))\n", r.stdout)
+check(r.returncode == 0 and m is not None, "--no-wait: prints the task and returns 0", r)
+if m:
+    w = vpcctl("wait", m.group(2), "--json")
+    try:
+        d = json.loads(w.stdout)
+    except ValueError:
+        d = {}
+    res = d.get("results", [{}])[0]
+    check(w.returncode == 0 and res.get("task") == m.group(1) and res.get("complete") is True
+          and res.get("details", {}).get("description") == "Logoff" and res.get("vm") == VM,
+          "wait N --json: the task ends with 0, labelled with its VM", w)
+check(users_are([]), "--no-wait + wait: the users are gone", vpcguest.users(VM))
+
+# --- cancel: whether it catches the task running or just after, it succeeds ----------------------------
+log_in_again()
+r = vpcctl("--no-wait", "logoff", VM)
+m = re.fullmatch(rf"{VM}: task (/org/vpc/Task/(\d+))\n", r.stdout)
+if check(m is not None, "a task to cancel", r):
+    c = vpcctl("cancel", m.group(2), "--json")
+    try:
+        d = json.loads(c.stdout)
+    except ValueError:
+        d = {}
+    res = d.get("results", [{}])[0]
+    check(c.returncode == 0 and res.get("complete") is True
+          and res.get("error_name") in ("", "org.vpc.Error.Cancelled"),
+          "cancel: exit 0; the task ended, cancelled (0x800704C7) or already done", c)
+    print(f"# cancel found the task {'running' if res.get('error_name') else 'already done'}")
+
+r = vpcctl("tasks")
+check(r.returncode == 0 and "done 0x00000000" in r.stdout and "failed 0x80070520 org.vpc.Error.NoSuchLogonSession" in r.stdout,
+      "tasks: the finished tasks with their results", r.stdout)
+finish()

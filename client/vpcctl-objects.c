@@ -119,6 +119,82 @@ static int task_cmp(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+static int inventory_add_guest(Inventory *inv, const char *path, Guest **ret) {
+        Guest *n = realloc(inv->guests, (inv->n_guests + 1) * sizeof(Guest));
+        if (!n)
+                return -ENOMEM;
+        inv->guests = n;
+        *ret = &inv->guests[inv->n_guests++];
+        **ret = (Guest) { .path = strdup(path) };
+        return (*ret)->path ? 0 : -ENOMEM;
+}
+
+static int inventory_add_task(Inventory *inv, const char *path, Task **ret) {
+        Task *n = realloc(inv->tasks, (inv->n_tasks + 1) * sizeof(Task));
+        if (!n)
+                return -ENOMEM;
+        inv->tasks = n;
+        *ret = &inv->tasks[inv->n_tasks++];
+        **ret = (Task) { .path = strdup(path) };
+        return (*ret)->path ? 0 : -ENOMEM;
+}
+
+/* One object of a{oa{sa{sv}}}: its GuestOS or Task interface goes into inv, others are skipped. */
+static int inventory_parse_object(sd_bus_message *m, Inventory *inv) {
+        const char *path;
+        int r;
+
+        r = sd_bus_message_read(m, "o", &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+                const char *iface;
+                Guest *g = NULL;
+                Task *t = NULL;
+
+                r = sd_bus_message_read(m, "s", &iface);
+                if (r < 0)
+                        return r;
+                if (streq_ptr(iface, "org.vpc.GuestOS"))
+                        r = inventory_add_guest(inv, path, &g);
+                else if (streq_ptr(iface, "org.vpc.Task"))
+                        r = inventory_add_task(inv, path, &t);
+                if (r < 0)
+                        return r;
+                r = g || t ? properties_read(m, g, t) : sd_bus_message_skip(m, "a{sv}");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int inventory_parse(sd_bus_message *m, Inventory *inv) {
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
+                r = inventory_parse_object(m, inv);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 /* One GetManagedObjects call: every GuestOS (in name order) and every Task (in number order). */
 int inventory_read(sd_bus *bus, Inventory *ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -129,74 +205,18 @@ int inventory_read(sd_bus *bus, Inventory *ret, sd_bus_error *error) {
                                "GetManagedObjects", error, &reply, "");
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                goto fail;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-                const char *path;
-
-                r = sd_bus_message_read(reply, "o", &path);
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
-                if (r < 0)
-                        goto fail;
-                while ((r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
-                        const char *iface;
-                        Guest *g = NULL;
-                        Task *t = NULL;
-
-                        r = sd_bus_message_read(reply, "s", &iface);
-                        if (r < 0)
-                                goto fail;
-                        if (streq_ptr(iface, "org.vpc.GuestOS")) {
-                                Guest *n = realloc(inv.guests, (inv.n_guests + 1) * sizeof(Guest));
-                                if (!n) {
-                                        r = -ENOMEM;
-                                        goto fail;
-                                }
-                                inv.guests = n;
-                                g = &inv.guests[inv.n_guests++];
-                                *g = (Guest) { .path = strdup(path) };
-                        } else if (streq_ptr(iface, "org.vpc.Task")) {
-                                Task *n = realloc(inv.tasks, (inv.n_tasks + 1) * sizeof(Task));
-                                if (!n) {
-                                        r = -ENOMEM;
-                                        goto fail;
-                                }
-                                inv.tasks = n;
-                                t = &inv.tasks[inv.n_tasks++];
-                                *t = (Task) { .path = strdup(path) };
-                        }
-                        r = g || t ? properties_read(reply, g, t) : sd_bus_message_skip(reply, "a{sv}");
-                        if (r < 0)
-                                goto fail;
-                        r = sd_bus_message_exit_container(reply);
-                        if (r < 0)
-                                goto fail;
-                }
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        goto fail;
-                r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        goto fail;
+        r = inventory_parse(reply, &inv);
+        if (r < 0) {
+                /* A reply vpcctl cannot read is the service's fault, not the caller's. */
+                inventory_done(&inv);
+                return sd_bus_error_set_errnof(error, -r, "cannot parse the GetManagedObjects reply: %s", strerror(-r));
         }
-        if (r < 0)
-                goto fail;
         if (inv.n_guests > 0)
                 qsort(inv.guests, inv.n_guests, sizeof(Guest), guest_cmp);
         if (inv.n_tasks > 0)
                 qsort(inv.tasks, inv.n_tasks, sizeof(Task), task_cmp);
         *ret = inv;
         return 0;
-fail:
-        /* A reply we cannot parse is the service's fault, not the caller's. */
-        inventory_done(&inv);
-        sd_bus_error_set_errnof(error, -r, "cannot parse GetManagedObjects reply: %s", strerror(-r));
-        return r;
 }
 
 const Guest *inventory_guest(const Inventory *inv, const char *path) {

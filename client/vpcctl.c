@@ -9,12 +9,6 @@
 #include "config.h"
 #include "vpcctl.h"
 
-Settings arg = {
-        .wait = true,
-        .ask_password = true,
-        .legend = true,
-};
-
 typedef struct Verb {
         const char *name;
         int (*run)(sd_bus *bus, int argc, char **argv);
@@ -147,7 +141,7 @@ static int parse_argv(int argc, char **argv) {
         return 0;
 }
 
-static int bus_connect(sd_bus **ret) {
+static int bus_connect(sd_bus **ret, bool bound_calls) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
@@ -169,7 +163,8 @@ static int bus_connect(sd_bus **ret) {
         r = sd_bus_set_allow_interactive_authorization(bus, arg.ask_password);
         if (r < 0)
                 return r;
-        if (arg.timeout_usec > 0) {
+        /* monitor's --timeout is how long to watch, not how long a call may take. */
+        if (arg.timeout_usec > 0 && bound_calls) {
                 r = sd_bus_set_method_call_timeout(bus, arg.timeout_usec);
                 if (r < 0)
                         return r;
@@ -201,7 +196,7 @@ int main(int argc, char **argv) {
                 return VPCCTL_EXIT_USAGE;
         }
 
-        r = bus_connect(&bus);
+        r = bus_connect(&bus, verb->run != verb_monitor);
         if (r < 0) {
                 _cleanup_free_ char *what = NULL;
                 if (asprintf(&what, "cannot connect to %s", arg.host ?: arg.address ?: "the system bus") < 0)

@@ -141,7 +141,7 @@ static int parse_argv(int argc, char **argv) {
         return 0;
 }
 
-static int bus_connect(sd_bus **ret, bool bound_calls) {
+static int bus_connect(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         int r;
 
@@ -163,12 +163,6 @@ static int bus_connect(sd_bus **ret, bool bound_calls) {
         r = sd_bus_set_allow_interactive_authorization(bus, arg.ask_password);
         if (r < 0)
                 return r;
-        /* monitor's --timeout is how long to watch, not how long a call may take. */
-        if (arg.timeout_usec > 0 && bound_calls) {
-                r = sd_bus_set_method_call_timeout(bus, arg.timeout_usec);
-                if (r < 0)
-                        return r;
-        }
         *ret = TAKE_PTR(bus);
         return 0;
 }
@@ -196,7 +190,7 @@ int main(int argc, char **argv) {
                 return VPCCTL_EXIT_USAGE;
         }
 
-        r = bus_connect(&bus, verb->run != verb_monitor);
+        r = bus_connect(&bus);
         if (r < 0) {
                 _cleanup_free_ char *what = NULL;
                 if (asprintf(&what, "cannot connect to %s", arg.host ?: arg.address ?: "the system bus") < 0)

@@ -2,7 +2,8 @@
 """vpcctl end to end, on one real guest (g1: alice and bob logged in): logoff in a pseudo-terminal
 draws a progress bar and ends with "logged off", exit 0, and the users are gone; in a pipe it prints
 plain progress lines; again with nobody logged on: exit 3 and 0x80070520; --all --json reports the
-finished task; --no-wait then wait; cancel; monitor sees the task's events; tasks lists them."""
+finished task; --no-wait then wait; --timeout (exit 9) then wait; cancel; monitor sees the task's
+events; tasks lists them."""
 
 import json
 import os
@@ -119,6 +120,17 @@ if m:
           and res.get("details", {}).get("description") == "Logoff" and res.get("vm") == VM,
           "wait N --json: the task ends with 0, labelled with its VM", w)
 check(users_are([]), "--no-wait + wait: the users are gone", vpcguest.users(VM))
+
+# --- --timeout: vpcctl stops waiting, the task goes on ----------------------------------------------
+log_in_again()
+r = vpcctl("--timeout", "0.1", "logoff", VM)
+m = re.search(r"still running at \d+%: (/org/vpc/Task/(\d+)) \(vpcctl wait \2\)", r.stderr)
+check(r.returncode == 9 and m is not None, "--timeout 0.1: exit 9, the task named as still running", r)
+if m:
+    w = vpcctl("wait", m.group(1))
+    check(w.returncode == 0 and w.stdout.splitlines()[-1:] == [f"{VM}: logged off ({m.group(1)}, 100%)"],
+          "wait PATH: the task went on and ends with 0", w)
+check(users_are([]), "--timeout + wait: the users are gone", vpcguest.users(VM))
 
 # --- cancel: whether it catches the task running or just after, it succeeds ----------------------------
 log_in_again()

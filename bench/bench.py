@@ -83,7 +83,7 @@ def as_user(user, argv):
 
 
 def load_argv(dest, path, iface, member, sig=None, args=(), count=1000, in_flight=1, warmup=None,
-              polkit=None, details=(), subjects=(), start_at=0, paths=()):
+              polkit=None, details=(), subjects=(), start_at=0, paths=(), hold=False):
     argv = [LOAD, "--dest", dest, "--iface", iface, "--member", member, "--count", str(count),
             "--in-flight", str(in_flight)]
     for p in ([path] if path else []) + list(paths):
@@ -98,8 +98,10 @@ def load_argv(dest, path, iface, member, sig=None, args=(), count=1000, in_fligh
         argv += ["--subject", s]
     if start_at:
         argv += ["--start-at", str(start_at)]
+    if hold:
+        argv += ["--hold"]
     if sig:
-        argv += ["--sig", sig, *args]
+        argv += ["--sig", sig, "--", *args]
     return argv
 
 
@@ -120,7 +122,7 @@ def parallel(argvs, users):
     start_at = time.monotonic_ns() + 400_000_000
     procs = []
     for argv, user in zip(argvs, users):
-        argv = argv + ["--start-at", str(start_at)]
+        argv = argv[:1] + ["--start-at", str(start_at)] + argv[1:]
         procs.append(subprocess.Popen(as_user(user, argv) if user else argv, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True))
     reps = []
@@ -340,6 +342,339 @@ def pipelining():
     ratio("pipelining_polkit_over_ours", t / o, 1.25, "polkitd's CheckAuthorization rate / our Logoff rate")
 
 
+# --- libvirt-dbus side by side -----------------------------------------------------------------------
+class LibvirtDbus:
+    def __init__(self):
+        self.p = subprocess.Popen(["/usr/sbin/libvirt-dbus", "--system"], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while subprocess.run(["busctl", "status", "org.libvirt"], capture_output=True).returncode != 0:
+            if time.monotonic() > deadline or self.p.poll() is not None:
+                raise RuntimeError("libvirt-dbus did not take org.libvirt")
+            time.sleep(0.05)
+
+    def domains(self, conn_path):
+        r = subprocess.run(["busctl", "--json=short", "call", "org.libvirt", conn_path, "org.libvirt.Connect",
+                            "ListDomains", "u", "0"], capture_output=True, text=True, check=True)
+        return json.loads(r.stdout)["data"][0]
+
+    def close(self):
+        self.p.terminate()
+        self.p.wait(timeout=10)
+
+
+def side_by_side(sec, lvd, conn_path, lvd_domain, ours_name, tag):
+    """Domain list and one domain's GetAll: libvirt-dbus against ours and the floor, rounds interleaved."""
+    items = {
+        "floor_getall": lambda n: load(*FLOOR, "org.freedesktop.DBus.Properties", "GetAll", "s",
+                                       ["org.vpc.bench.Floor"], count=n),
+        "libvirt_dbus_getall": lambda n: load("org.libvirt", lvd_domain, "org.freedesktop.DBus.Properties", "GetAll",
+                                              "s", ["org.libvirt.Domain"], count=n),
+        "guestos_getall": lambda n: load("org.vpc", encode_path(ours_name), "org.freedesktop.DBus.Properties",
+                                         "GetAll", "s", ["org.vpc.GuestOS"], count=n),
+        "libvirt_dbus_list": lambda n: load("org.libvirt", conn_path, "org.libvirt.Connect", "ListDomains", "u", ["0"],
+                                            count=n),
+        "list_guest_os": lambda n: load("org.vpc", "/org/vpc", "org.vpc.Manager", "ListGuestOS", count=n),
+    }
+    reps = {k: [] for k in items}
+    for _ in range(ROUNDS):
+        for k, f in items.items():
+            rep = f(SEQ_SLOW)
+            expect_only(rep, f"{k} ({tag})")
+            reps[k].append(rep)
+    p50 = {k: median_of(v, "p50_us") for k, v in reps.items()}
+    for k in items:
+        figure(sec, f"{tag}_{k}_p50", p50[k], "us", "sequential, median of rounds")
+        figure(sec, f"{tag}_{k}_p99", median_of(reps[k], "p99_us"), "us", "sequential")
+    figure(sec, f"{tag}_getall_ours_over_libvirt_dbus", p50["guestos_getall"] / p50["libvirt_dbus_getall"], "x",
+           "lower is better")
+    figure(sec, f"{tag}_list_ours_over_libvirt_dbus", p50["list_guest_os"] / p50["libvirt_dbus_list"], "x",
+           "ListGuestOS vs ListDomains(0)")
+    return p50
+
+
+def libvirt_dbus_test_driver(lvd):
+    sec = "libvirt-dbus"
+    doms = lvd.domains("/org/libvirt/Test")
+    notes.append("libvirt-dbus serves its test driver as test:///default inside its own process (its "
+                 "/org/libvirt/Test URI is fixed), so on the test driver it pays no libvirtd round trip "
+                 "while vpc-guestosd reads through libvirtd (test+unix:///default); its QEMU domains go "
+                 "through the same libvirtd as ours.")
+    side_by_side(sec, lvd, "/org/libvirt/Test", doms[0], WEB, "test")
+
+
+# --- scale -----------------------------------------------------------------------------------------
+def scale_xml(n, path):
+    with open(path, "w") as f:
+        f.write("<node>\n")
+        for i in range(n):
+            f.write(f"<domain type='test'><name>vm {i:05d}.bench</name>"
+                    f"<uuid>00000000-0000-4000-8000-{i:012x}</uuid><memory>65536</memory><vcpu>1</vcpu>"
+                    f"<os><type>hvm</type></os></domain>\n")
+        f.write("</node>\n")
+
+
+def managed_objects_size():
+    from gi.repository import Gio
+    conn = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
+    msg = Gio.DBusMessage.new_method_call("org.vpc", "/org/vpc", "org.freedesktop.DBus.ObjectManager",
+                                          "GetManagedObjects")
+    reply, _ = conn.send_message_with_reply_sync(msg, Gio.DBusSendMessageFlags.NONE, 120000, None)
+    body = reply.get_body()
+    return len(reply.to_blob(Gio.DBusCapabilityFlags.NONE)), body.get_child_value(0).n_children()
+
+
+def scale():
+    sec = "scale"
+    sizes = (200, 1000) if QUICK else (1000, 10000)
+    res = {}
+    for n in sizes:
+        path = os.path.join(ENV_DIR, f"scale-{n}.xml")
+        scale_xml(n, path)
+        uri = f"test+unix://{path}"
+        lst = run_json([VIRT_LOAD, "--uri", uri, "--list"])
+        envctl("daemon-stop")
+        starts = []
+        for attempt in range(2 if QUICK else 3):
+            waiter = subprocess.Popen([LOAD, "--wait-owner", "org.vpc"], stdout=subprocess.PIPE, text=True)
+            assert waiter.stdout.readline().strip() == "ready"
+            t0 = time.monotonic_ns()
+            envctl("daemon-start", env={"VPC_LIBVIRT_URI": uri})
+            t1 = int(waiter.stdout.readline())
+            waiter.wait(timeout=10)
+            starts.append((t1 - t0) / 1e6)
+            if attempt + 1 < (2 if QUICK else 3):
+                envctl("daemon-stop")
+        size, n_objects = managed_objects_size()
+        if n_objects != n:
+            raise RuntimeError(f"GetManagedObjects listed {n_objects} objects, not {n}")
+        gmo = [load("org.vpc", "/org/vpc", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                    count=5 if n >= 10000 else 20, warmup=2) for _ in range(ROUNDS)]
+        lst_rep = load("org.vpc", "/org/vpc", "org.vpc.Manager", "ListGuestOS", count=20, warmup=2)
+        rss = rss_kib(daemon_pid())
+        res[n] = {"start": statistics.median(starts), "gmo": median_of(gmo, "p50_us") / 1000, "size": size,
+                  "rss": rss / 1024}
+        # With a test-driver file libvirtd parses the XML when a connection opens it, so every
+        # client pays that before it sees a domain; the daemon's own share is what comes on top.
+        res[n]["start_own"] = res[n]["start"] - (lst["open_ms"] + lst["list_ms"])
+        tag = f"{n // 1000}k" if n >= 1000 else str(n)
+        figure(sec, f"scale_{tag}_start", res[n]["start"], "ms",
+               "daemon launched -> org.vpc owned (median; includes envctl's launch)")
+        figure(sec, f"scale_{tag}_start_own", res[n]["start_own"], "ms",
+               "start minus the libvirt floor below (what the daemon adds)")
+        figure(sec, f"scale_{tag}_libvirt_open_list", lst["open_ms"] + lst["list_ms"], "ms",
+               "floor: virConnectOpen + ListAllDomains (libvirtd parses the XML on open)")
+        figure(sec, f"scale_{tag}_libvirt_states_each", lst["states_each_ms"], "ms", "one virDomainGetState each")
+        figure(sec, f"scale_{tag}_libvirt_states_bulk", lst["states_bulk_ms"], "ms",
+               "virConnectGetAllDomainStats(STATE)")
+        figure(sec, f"scale_{tag}_get_managed_objects", res[n]["gmo"], "ms", "p50")
+        figure(sec, f"scale_{tag}_get_managed_objects_size", size / 1024, "KiB", f"{n} objects")
+        figure(sec, f"scale_{tag}_list_guest_os", lst_rep["p50_us"] / 1000, "ms", "p50")
+        figure(sec, f"scale_{tag}_rss", res[n]["rss"], "MiB", "VmRSS after the calls")
+    lo, hi = sizes
+    for k, unit in (("start", "ms"), ("start_own", "ms"), ("gmo", "ms"), ("size", "B"), ("rss", "MiB")):
+        g = res[hi][k] / res[lo][k]
+        figure(sec, f"scale_growth_{k}", g, "x", f"{lo} -> {hi} domains; {hi // lo}x is linear; "
+               f"exponent {math.log(g) / math.log(hi / lo):.2f}")
+    if not QUICK:
+        ratio("scale_10k_start_s", res[10000]["start_own"] / 1000, 1.0,
+              "seconds to org.vpc with 10,000 domains, beyond libvirtd's own open+list of the test file "
+              f"({res[10000]['start']:.0f} ms in all)")
+        ratio("scale_10k_get_managed_objects_ms", res[10000]["gmo"] / 100, 1.0,
+              "GetManagedObjects p50 / 100 ms")
+        ratio("scale_10k_rss_mb", res[10000]["rss"] * 1048576 / 50e6, 1.0, "RSS / 50 MB")
+    else:
+        notes.append("--quick stops at 1,000 domains: the 10,000-domain goals are checked by the full run only.")
+    restart_daemon(TEST_URI)
+
+
+# --- real QEMU guests: libvirt-dbus on QEMU, WaitForCompletion, waiters, isolation ------------------
+GUEST_URI = os.environ.get("VPC_GUEST_URI", "qemu:///system")
+OTHERS = 100
+
+
+def sh_env(script):
+    r = subprocess.run(["bash", "-c", f". {ROOT}/tests/lib/env.sh; {script}"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"{script}: {r.stderr.strip()[-800:]}")
+    return r.stdout
+
+
+def busctl_json(*args, timeout=60):
+    r = subprocess.run(["busctl", "--json=short", f"--timeout={timeout}", "call", *args], capture_output=True,
+                       text=True, timeout=timeout + 10)
+    if r.returncode != 0:
+        raise RuntimeError(f"busctl call {' '.join(args)}: {r.stderr.strip()}")
+    return json.loads(r.stdout)["data"] if r.stdout.strip() else []
+
+
+def guest_agent(name, command, args=None):
+    sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+    import vpcguest
+    return vpcguest.agent(name, command, args)
+
+
+def define_others():
+    cmds = []
+    for i in range(OTHERS):
+        path = os.path.join(ENV_DIR, f"other-{i:03d}.xml")
+        with open(path, "w") as f:
+            f.write(f"<domain type='qemu'><name>bench-other-{i:03d}</name><memory unit='MiB'>64</memory>"
+                    "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+                    "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
+                    "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+                    "</devices></domain>\n")
+        cmds.append(f"define {path}")
+    subprocess.run(["virsh", "-q", "-c", GUEST_URI, " ; ".join(cmds)], check=True, capture_output=True)
+
+
+def guests(lvd):
+    sec = "guests"
+    t0 = time.monotonic()
+    log("booting the guests (bench-hang, bench-task, bench-wait) and defining 100 shut-off QEMU domains")
+    sh_env("vpc_guest_image >/dev/null; "
+           "vpc_guest_start bench-hang alice & a=$!; vpc_guest_start bench-task alice,bob & b=$!; "
+           "vpc_guest_start bench-wait '' carol & c=$!; wait $a && wait $b && wait $c")
+    define_others()
+    restart_daemon(GUEST_URI)
+    figure(sec, "guests_setup", time.monotonic() - t0, "s", "3 guests booted (TCG), 100 domains defined")
+
+    # libvirt-dbus and ours on a real QEMU domain, same libvirtd.
+    lvd_dom = busctl_json("org.libvirt", "/org/libvirt/QEMU", "org.libvirt.Connect", "DomainLookupByName", "s",
+                          "bench-task")[0]
+    p50 = side_by_side("libvirt-dbus", lvd, "/org/libvirt/QEMU", lvd_dom, "bench-task", "qemu")
+    ratio("guestos_getall_qemu", p50["guestos_getall"] / p50["floor_getall"], 1.5,
+          "GuestOS GetAll on a QEMU domain / trivial server's GetAll")
+
+    waiters()
+    wait_for_completion_finished()
+    isolation()
+
+
+def wait_for_completion_finished():
+    sec = "latency"
+    t0 = time.monotonic_ns()
+    task = busctl_json("org.vpc", encode_path("bench-task"), "org.vpc.GuestOS", "Logoff")[0]
+    figure(sec, "logoff_accept_root_qemu", (time.monotonic_ns() - t0) / 1e6, "ms",
+           "one Logoff on a real guest through busctl (process start included): guest-info, guest-get-osinfo")
+    done = busctl_json("org.vpc", task, "org.vpc.Task", "WaitForCompletion", "i", "60000", timeout=70)[0]
+    if not done:
+        raise RuntimeError(f"{task} did not complete")
+    err = busctl_json("org.vpc", task, "org.freedesktop.DBus.Properties", "Get", "ss", "org.vpc.Task",
+                      "ErrorName")[0]["data"]
+    notes.append(f"WaitForCompletion was measured on {task}, a real Logoff of bench-task (alice, bob) that "
+                 f"ended with '{err or 'success'}'.")
+    reps = {"floor_ping": [], "wfc": []}
+    for _ in range(ROUNDS):
+        reps["floor_ping"].append(load(*FLOOR, "org.freedesktop.DBus.Peer", "Ping", count=SEQ))
+        r = load("org.vpc", task, "org.vpc.Task", "WaitForCompletion", "i", ["-1"], count=SEQ)
+        expect_only(r, "WaitForCompletion on a finished task")
+        reps["wfc"].append(r)
+    ping, wfc = median_of(reps["floor_ping"], "p50_us"), median_of(reps["wfc"], "p50_us")
+    figure(sec, "wait_for_completion_finished_p50", wfc, "us", "sequential")
+    figure(sec, "wait_for_completion_finished_p99", median_of(reps["wfc"], "p99_us"), "us", "sequential")
+    figure(sec, "floor_ping_guest_phase_p50", ping, "us", "Ping floor measured beside it")
+    ratio("wait_for_completion_finished", wfc / ping, 1.5, "p50 / Ping floor")
+
+
+def waiters():
+    sec = "waiters"
+    task = busctl_json("org.vpc", encode_path("bench-wait"), "org.vpc.GuestOS", "Logoff")[0]
+    # carol ignores HUP and TERM: the task runs until --logoff-timeout (60 s by default).
+    time.sleep(0.5)
+    if busctl_json("org.vpc", task, "org.vpc.Task", "WaitForCompletion", "i", "0")[0]:
+        raise RuntimeError(f"{task} ended at once; no running task to wait on")
+    pid = daemon_pid()
+    ping0 = load("org.vpc", "/org/vpc", "org.freedesktop.DBus.Peer", "Ping", count=SEQ)
+    rss = [rss_kib(pid)]
+    holders, counts = [], []
+    for batch in (1000, 1000, 1000, 1000, 1000):
+        h = subprocess.Popen(load_argv("org.vpc", task, "org.vpc.Task", "WaitForCompletion", "i", ["-1"],
+                                       count=batch, hold=True), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+        rep = json.loads(h.stdout.readline())
+        if rep["held"] != batch or rep["answered"]:
+            raise RuntimeError(f"waiters not parked: {rep}")
+        holders.append(h)
+        counts.append(sum(1000 for _ in holders))
+        rss.append(rss_kib(pid))
+    ping1 = load("org.vpc", "/org/vpc", "org.freedesktop.DBus.Peer", "Ping", count=SEQ)
+    per_1000_first = rss[1] - rss[0]
+    per_1000_slope = (rss[-1] - rss[0]) / (len(rss) - 1)
+    figure(sec, "waiters_rss_0", rss[0] / 1024, "MiB", "daemon VmRSS with one running task, no waiter")
+    figure(sec, "waiters_rss_5000", rss[-1] / 1024, "MiB", "with 5,000 WaitForCompletion(-1) parked")
+    figure(sec, "waiters_kib_per_1000", per_1000_slope, "KiB", "RSS growth per 1,000 waiters (0 -> 5,000)")
+    figure(sec, "waiters_kib_first_1000", per_1000_first, "KiB", "RSS growth for the first 1,000")
+    figure(sec, "waiters_ping_vpc_p50_idle", ping0["p50_us"], "us", "Ping on org.vpc, no waiter")
+    figure(sec, "waiters_ping_vpc_p50_5000", ping1["p50_us"], "us", "Ping on org.vpc with 5,000 waiters")
+    for h in holders:
+        h.stdin.close()
+    for h in holders:
+        h.wait(timeout=30)
+    busctl_json("org.vpc", task, "org.vpc.Task", "Cancel")
+
+
+def isolation():
+    sec = "isolation"
+    others = [encode_path(f"bench-other-{i:03d}") for i in range(OTHERS)]
+    n_getall, n_logoff = SEQ, SEQ_SLOW
+
+    def measure(tag):
+        reps = {"ping": [], "getall": [], "logoff": [], "logoff16": []}
+        for _ in range(ROUNDS):
+            reps["ping"].append(load(*FLOOR, "org.freedesktop.DBus.Peer", "Ping", count=n_getall))
+            reps["getall"].append(load("org.vpc", None, "org.freedesktop.DBus.Properties", "GetAll", "s",
+                                       ["org.vpc.GuestOS"], paths=others, count=n_getall))
+            r = load("org.vpc", None, "org.vpc.GuestOS", "Logoff", paths=others, count=n_logoff)
+            expect_only(r, f"Logoff on shut-off VMs ({tag})", error="org.vpc.Error.VmNotRunning")
+            reps["logoff"].append(r)
+            r = load("org.vpc", None, "org.vpc.GuestOS", "Logoff", paths=others, count=n_logoff * 2, in_flight=16)
+            expect_only(r, f"Logoff on shut-off VMs, 16 in flight ({tag})", error="org.vpc.Error.VmNotRunning")
+            reps["logoff16"].append(r)
+        return {k: {"p50": median_of(v, "p50_us"), "p99": median_of(v, "p99_us"), "rate": median_of(v, "rate")}
+                for k, v in reps.items()}
+
+    base = measure("no hang")
+    # The agent of bench-hang stops answering: its QEMU process is stopped (SIGSTOP), so the agent's
+    # channel stays open for libvirt while nothing reads it, and every agent command waits for its
+    # timeout; the domain stays "running" for libvirt.
+    with open(f"/run/libvirt/qemu/bench-hang.pid") as f:
+        qemu_pid = int(f.read().strip())
+    os.kill(qemu_pid, 19)   # SIGSTOP
+    time.sleep(1)
+    hung = load("org.vpc", encode_path("bench-hang"), "org.vpc.GuestOS", "Logoff", count=1, warmup=0)
+    expect_only(hung, "Logoff on the hung guest", error="org.vpc.Error.Timeout")
+    figure(sec, "hung_guest_logoff", hung["p50_us"] / 1e6, "s", "Logoff on the hung guest -> Timeout")
+    notes.append("Isolation: bench-hang is a real guest whose QEMU process is stopped (SIGSTOP) after boot, so "
+                 "its agent channel is open but nothing answers; two clients keep 16 Logoff calls on it in "
+                 "flight while GetAll and Logoff (-> VmNotRunning) go to 100 other, shut-off QEMU domains.")
+    hammer = [subprocess.Popen(load_argv("org.vpc", encode_path("bench-hang"), "org.vpc.GuestOS", "Logoff",
+                                         count=100000, in_flight=8, warmup=0),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        time.sleep(0.5)
+        hang = measure("one guest hung")
+    finally:
+        for h in hammer:
+            h.terminate()
+            h.wait()
+        os.kill(qemu_pid, 18)   # SIGCONT
+    for k, what in (("getall", "GetAll"), ("logoff", "Logoff (-> VmNotRunning)")):
+        figure(sec, f"isolation_{k}_p50_base", base[k]["p50"], "us", f"{what} over 100 other VMs, no hang")
+        figure(sec, f"isolation_{k}_p50_hung", hang[k]["p50"], "us", f"{what}, one guest's agent hung")
+        figure(sec, f"isolation_{k}_p99_base", base[k]["p99"], "us", "")
+        figure(sec, f"isolation_{k}_p99_hung", hang[k]["p99"], "us", "")
+        raw = hang[k]["p50"] / base[k]["p50"]
+        drift = hang["ping"]["p50"] / base["ping"]["p50"]
+        figure(sec, f"isolation_{k}_raw", raw, "x", "p50 hung / p50 no hang, not corrected")
+        ratio(f"isolation_{k}", raw / drift, 1.5,
+              f"{what} p50, hung / no hang, divided by the Ping floor's own change between the two "
+              f"periods ({drift:.2f}x: the clients' load on the 2 CPUs, not the daemon)")
+    figure(sec, "isolation_logoff16_rate_base", base["logoff16"]["rate"], "calls/s", "16 in flight, no hang")
+    figure(sec, "isolation_logoff16_rate_hung", hang["logoff16"]["rate"], "calls/s", "16 in flight, one hung")
+    ratio("isolation_logoff16_throughput", base["logoff16"]["rate"] / hang["logoff16"]["rate"], 1.5,
+          "Logoff calls/s with 16 in flight, no hang / hung")
+
+
 def main():
     info = machine()
     log("starting the floor server")
@@ -350,13 +685,19 @@ def main():
             if time.monotonic() > deadline:
                 raise RuntimeError("the floor server did not take its name")
             time.sleep(0.05)
-        sections = [("latency", floors_and_service), ("pipelining", pipelining)]
-        for name, f in sections:
-            if ONLY and name not in ONLY:
-                continue
-            t0 = time.monotonic()
-            f()
-            log(f"{name} took {time.monotonic() - t0:.1f}s")
+        lvd = LibvirtDbus()
+        sections = [("latency", floors_and_service), ("pipelining", pipelining),
+                    ("libvirt-dbus", lambda: libvirt_dbus_test_driver(lvd)), ("scale", scale),
+                    ("guests", lambda: guests(lvd))]
+        try:
+            for name, f in sections:
+                if ONLY and name not in ONLY:
+                    continue
+                t0 = time.monotonic()
+                f()
+                log(f"{name} took {time.monotonic() - t0:.1f}s")
+        finally:
+            lvd.close()
     finally:
         floor.terminate()
         floor.wait()

@@ -211,10 +211,45 @@ static int run_hold(Load *l) {
         r = sd_bus_call_method(l->bus, l->dest, "/", "org.freedesktop.DBus.Peer", "Ping", NULL, NULL, NULL);
         if (r < 0)
                 return r;
-        printf("{\"held\": %zu, \"answered\": %zu}\n", l->sent - l->in_flight, l->done);
+        printf("{\"held\": %zu, \"answered\": %zu}\n", l->in_flight, l->done);
         fflush(stdout);
         while (fgets(buf, sizeof(buf), stdin))
                 ;
+        return 0;
+}
+
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) >= 0 && *new_owner) {
+                printf("%llu\n", (unsigned long long) bench_now_ns());
+                fflush(stdout);
+                *(bool *) userdata = true;
+        }
+        return 0;
+}
+
+/* Prints "ready" once the match is in place, then the CLOCK_MONOTONIC time (ns) at which name got an
+ * owner: bench.py starts the daemon in between and so times its start-up to the name. */
+static int run_wait_owner(sd_bus *bus, const char *name) {
+        bool seen = false;
+        char match[256];
+        int r;
+
+        snprintf(match, sizeof(match),
+                 "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='%s'", name);
+        r = sd_bus_add_match(bus, NULL, match, on_owner_changed, &seen);
+        if (r < 0)
+                return r;
+        printf("ready\n");
+        fflush(stdout);
+        while (!seen) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+                        return -EIO;
+        }
         return 0;
 }
 
@@ -241,11 +276,13 @@ int main(int argc, char *argv[]) {
                 { "timeout", required_argument, NULL, 't' },
                 { "hold", no_argument, NULL, 'H' },
                 { "subject", required_argument, NULL, 'J' },
+                { "wait-owner", required_argument, NULL, 'O' },
                 {}
         };
         Load l = { .count = 1000, .warmup = 50, .in_flight_max = 1, .timeout_usec = 120ULL * 1000000ULL };
         char *paths[4096], *details[16], *subjects[64];
         uint64_t start_at = 0;
+        const char *wait_owner = NULL;
         bool hold = false;
         int c, r;
 
@@ -267,9 +304,18 @@ int main(int argc, char *argv[]) {
                 case 'S': start_at = strtoull(optarg, NULL, 10); break;
                 case 't': l.timeout_usec = strtoull(optarg, NULL, 10) * 1000ULL; break;
                 case 'H': hold = true; break;
+                case 'O': wait_owner = optarg; break;
                 case 'J': if (l.n_subjects < 64) subjects[l.n_subjects++] = optarg; break;
                 default: usage(); return 2;
                 }
+        }
+        if (wait_owner) {
+                r = sd_bus_open_system(&l.bus);
+                if (r >= 0)
+                        r = run_wait_owner(l.bus, wait_owner);
+                if (r < 0)
+                        fprintf(stderr, "bench-load: %s\n", strerror(-r));
+                return r < 0;
         }
         l.args = argv + optind;
         l.n_args = (size_t) (argc - optind);

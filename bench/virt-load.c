@@ -47,6 +47,56 @@ static void *worker_main(void *userdata) {
 static void silence(void *userdata, virErrorPtr e) {
 }
 
+/* --events: the connection is set up as the daemon's is (libvirt's event loop on a thread of its
+ * own, keepalive, a lifecycle callback), since a service that follows events pays for them on
+ * every call; without it the floor is a bare client. */
+static void *event_thread_main(void *userdata) {
+        for (;;)
+                if (virEventRunDefaultImpl() < 0)
+                        break;
+        return NULL;
+}
+
+static int on_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *opaque) {
+        return 0;
+}
+
+/* --list: what a service pays to learn N domains and their states at start-up, the libvirt way:
+ * open, list every domain, then one state query per domain or one bulk stats call. */
+static int list_domains(const char *uri) {
+        virDomainStatsRecordPtr *stats = NULL;
+        virDomainPtr *list = NULL;
+        uint64_t t0, t1, t2, t3, t4;
+        virConnectPtr conn;
+        int n, state, reason, m;
+
+        t0 = bench_now_ns();
+        conn = virConnectOpen(uri);
+        if (!conn)
+                return 1;
+        t1 = bench_now_ns();
+        n = virConnectListAllDomains(conn, &list, 0);
+        if (n < 0)
+                return 1;
+        t2 = bench_now_ns();
+        for (int i = 0; i < n; i++)
+                (void) virDomainGetState(list[i], &state, &reason, 0);
+        t3 = bench_now_ns();
+        m = virConnectGetAllDomainStats(conn, VIR_DOMAIN_STATS_STATE, &stats, 0);
+        t4 = bench_now_ns();
+        printf("{\"n\": %d, \"open_ms\": %.3f, \"list_ms\": %.3f, \"states_each_ms\": %.3f, "
+               "\"states_bulk_ms\": %.3f, \"bulk_n\": %d}\n",
+               n, (double) (t1 - t0) / 1e6, (double) (t2 - t1) / 1e6, (double) (t3 - t2) / 1e6,
+               (double) (t4 - t3) / 1e6, m);
+        if (stats)
+                virDomainStatsRecordListFree(stats);
+        for (int i = 0; i < n; i++)
+                virDomainFree(list[i]);
+        free(list);
+        virConnectClose(conn);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "uri", required_argument, NULL, 'u' },
@@ -54,10 +104,13 @@ int main(int argc, char *argv[]) {
                 { "count", required_argument, NULL, 'n' },
                 { "warmup", required_argument, NULL, 'w' },
                 { "in-flight", required_argument, NULL, 'f' },
+                { "events", no_argument, NULL, 'e' },
+                { "list", no_argument, NULL, 'l' },
                 {}
         };
         const char *uri = NULL, *name = NULL;
         size_t count = 1000, threads = 1;
+        int events = 0, list = 0;
         Shared s = { .warmup = 20 };
         pthread_t *tids;
         Worker *workers;
@@ -72,15 +125,31 @@ int main(int argc, char *argv[]) {
                 case 'n': count = strtoul(optarg, NULL, 10); break;
                 case 'w': s.warmup = strtoul(optarg, NULL, 10); break;
                 case 'f': threads = strtoul(optarg, NULL, 10); break;
+                case 'e': events = 1; break;
+                case 'l': list = 1; break;
                 default: return 2;
                 }
         }
+        virSetErrorFunc(NULL, silence);
+        if (uri && list)
+                return list_domains(uri);
         if (!uri || !name || threads == 0) {
-                fprintf(stderr, "usage: bench-virt-load --uri URI --domain NAME [--count N] [--in-flight N]\n");
+                fprintf(stderr, "usage: bench-virt-load --uri URI (--domain NAME [--count N] [--in-flight N] [--events] | --list)\n");
                 return 2;
         }
-        virSetErrorFunc(NULL, silence);
+        if (events) {
+                pthread_t t;
+
+                if (virEventRegisterDefaultImpl() < 0)
+                        return 1;
+                pthread_create(&t, NULL, event_thread_main, NULL);
+        }
         conn = virConnectOpen(uri);
+        if (conn && events) {
+                (void) virConnectSetKeepAlive(conn, 5, 3);
+                (void) virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                        VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
+        }
         if (!conn || !(s.domain = virDomainLookupByName(conn, name))) {
                 fprintf(stderr, "bench-virt-load: %s\n", virGetLastErrorMessage());
                 return 1;

@@ -3,7 +3,8 @@
 draws a progress bar and ends with "logged off", exit 0, and the users are gone; in a pipe it prints
 plain progress lines; again with nobody logged on: exit 3 and 0x80070520; --all --json reports the
 finished task; --no-wait then wait; --timeout (exit 9) then wait; cancel; monitor sees the task's
-events; tasks lists them."""
+events; the example unit's command (docs/systemd) exits 0, then 3, which the unit counts as success;
+tasks lists them."""
 
 import json
 import os
@@ -147,6 +148,23 @@ if check(m is not None, "a task to cancel", r):
           and res.get("error_name") in ("", "org.vpc.Error.Cancelled"),
           "cancel: exit 0; the task ended, cancelled (0x800704C7) or already done", c)
     print(f"# cancel found the task {'running' if res.get('error_name') else 'already done'}")
+
+# --- the example unit of docs/systemd: its command, and what its exit statuses mean ----------------------
+unit = open(os.path.join(os.environ["VPC_SOURCE_ROOT"], "docs", "systemd", "vpc-logoff-all.service")).read()
+exec_start = re.search(r"^ExecStart=(\S+) (.*)$", unit, re.M)
+success = re.search(r"^SuccessExitStatus=(.*)$", unit, re.M).group(1).split()
+log_in_again()
+argv = exec_start.group(2).split()
+r = vpcctl(*argv)
+try:
+    d = json.loads(r.stdout)
+except ValueError:
+    d = {}
+check(exec_start.group(1) == "/usr/bin/vpcctl" and r.returncode == 0 and d.get("exit_status") == 0
+      and [x["vm"] for x in d.get("results", [])] == [VM], "the example unit's command logs g1 off: exit 0, JSON", r)
+r = vpcctl(*argv)
+check(r.returncode == 3 and "3" in success, "run again with nobody logged on: exit 3, which the unit counts as success",
+      (r.returncode, success))
 
 r = vpcctl("tasks")
 check(r.returncode == 0 and "done 0x00000000" in r.stdout and "failed 0x80070520 org.vpc.Error.NoSuchLogonSession" in r.stdout,

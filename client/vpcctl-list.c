@@ -151,6 +151,10 @@ int verb_tasks(sd_bus *bus, int argc, char **argv) {
                         json_object_array_add(a, task_to_json(&inv.tasks[i], guest_name_of(&inv, inv.tasks[i].target)));
                 json_print(a);
                 json_object_put(a);
+        } else if (arg.quiet) {
+                /* Paths only, one a line, like list -q. */
+                for (size_t i = 0; i < inv.n_tasks; i++)
+                        puts(strempty(inv.tasks[i].path));
         } else {
                 size_t wp = strlen("TASK"), wv = strlen("VM");
                 for (size_t i = 0; i < inv.n_tasks; i++) {
@@ -159,7 +163,7 @@ int verb_tasks(sd_bus *bus, int argc, char **argv) {
                         wp = a > wp ? a : wp;
                         wv = b > wv ? b : wv;
                 }
-                if (arg.legend && !arg.quiet) {
+                if (arg.legend) {
                         print_padded("TASK", wp + 2);
                         print_padded("VM", wv + 2);
                         print_padded("WHAT", 8);
@@ -175,7 +179,7 @@ int verb_tasks(sd_bus *bus, int argc, char **argv) {
                         print_task_state(t);
                         putchar('\n');
                 }
-                if (arg.legend && !arg.quiet)
+                if (arg.legend)
                         printf("\n%zu task%s listed.\n", inv.n_tasks, inv.n_tasks == 1 ? "" : "s");
         }
         inventory_done(&inv);

@@ -40,7 +40,7 @@ static void help(void) {
                "  -h --help            Show this help\n"
                "     --version         Show the version\n"
                "     --json            Print JSON (JSON lines for monitor)\n"
-               "  -q --quiet           Print only errors (list: only the names)\n"
+               "  -q --quiet           Print only errors (list, tasks: only names, paths)\n"
                "     --no-legend       No table header and footer\n"
                "     --no-wait         logoff: print the tasks and return at once\n"
                "     --timeout SEC     Stop waiting after SEC seconds (monitor: stop after SEC)\n"

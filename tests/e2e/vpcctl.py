@@ -166,6 +166,15 @@ r = vpcctl(*argv)
 check(r.returncode == 3 and "3" in success, "run again with nobody logged on: exit 3, which the unit counts as success",
       (r.returncode, success))
 
+r = vpcctl("-q", "tasks")
+paths = r.stdout.split()
+check(r.returncode == 0 and len(paths) >= 8 and all(re.fullmatch(r"/org/vpc/Task/\d+", x) for x in paths),
+      "tasks -q: the task paths only", r.stdout)
+completion = subprocess.run(["bash", "-c", f"source {os.environ['VPC_SOURCE_ROOT']}/client/vpcctl.bash-completion; "
+                             f"COMP_WORDS=({VPCCTL} wait ''); COMP_CWORD=2; _vpcctl; echo ${{COMPREPLY[@]}}"],
+                            capture_output=True, text=True, env=ENV).stdout.split()
+check(sorted(completion, key=int) == [x.rsplit("/", 1)[1] for x in paths], "completion of wait offers the task numbers",
+      completion)
 r = vpcctl("tasks")
 check(r.returncode == 0 and "done 0x00000000" in r.stdout and "failed 0x80070520 org.vpc.Error.NoSuchLogonSession" in r.stdout,
       "tasks: the finished tasks with their results", r.stdout)

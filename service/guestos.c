@@ -139,6 +139,17 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
         d = logoff_request_resolve(q);
         if (!d)
                 return;
+        /* The registry follows libvirt's events, so a domain it knows to be stopped needs no worker
+         * and no round trip; one that stops meanwhile fails the agent call with VmNotRunning. */
+        if (d->state != DOMAIN_STATE_RUNNING) {
+                _cleanup_free_ char *message = NULL;
+
+                if (asprintf(&message, "domain '%s' is not running (%s)", d->name,
+                             domain_state_to_string(d->state)) < 0)
+                        message = NULL;
+                logoff_request_fail(q, VPC_ERROR_VM_NOT_RUNNING, message ?: "the domain is not running");
+                return;
+        }
         if (d->check) {
                 q->next = d->check->requests;
                 d->check->requests = q;

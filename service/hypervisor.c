@@ -4,6 +4,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
+#include <search.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,6 +37,11 @@ struct Hypervisor {
         pthread_mutex_t conn_lock;
         virConnectPtr conn;
         int lifecycle_callback;
+
+        /* Domain handles of the current connection by UUID, so an agent call does not pay a lookup
+         * round trip first. Lock order: conn_lock, then handles_lock. */
+        pthread_mutex_t handles_lock;
+        void *handles;
 
         /* Event loop only. */
         bool connected;
@@ -106,6 +112,101 @@ static virConnectPtr hypervisor_acquire_agent_conn(Hypervisor *h) {
         return c;
 }
 
+/* --- domain handles (worker threads) --- */
+
+typedef struct DomainHandle {
+        char uuid[UUID_STRING_MAX];
+        virDomainPtr domain;
+} DomainHandle;
+
+static int compare_handle(const void *a, const void *b) {
+        return strcmp(((const DomainHandle *) a)->uuid, ((const DomainHandle *) b)->uuid);
+}
+
+static void handle_free(void *p) {
+        DomainHandle *e = p;
+
+        virDomainFree(e->domain);
+        free(e);
+}
+
+/* A reference to the handle of the domain with that UUID on connection c; looked up (one round
+ * trip) only the first time, or after an event or a reconnection dropped it. NULL with libvirt's
+ * error set when there is no such domain. */
+static virDomainPtr handle_get(Hypervisor *h, virConnectPtr c, const char *uuid) {
+        DomainHandle key = {}, *e;
+        virDomainPtr d = NULL;
+        void *node;
+
+        if (strlen(uuid) >= UUID_STRING_MAX)
+                return virDomainLookupByUUIDString(c, uuid);
+        strcpy(key.uuid, uuid);
+        pthread_mutex_lock(&h->handles_lock);
+        node = tfind(&key, &h->handles, compare_handle);
+        if (node && virDomainGetConnect((*(DomainHandle **) node)->domain) == c) {
+                d = (*(DomainHandle **) node)->domain;
+                virDomainRef(d);
+        }
+        pthread_mutex_unlock(&h->handles_lock);
+        if (d)
+                return d;
+
+        d = virDomainLookupByUUIDString(c, uuid);
+        if (!d)
+                return NULL;
+
+        /* Kept only while c is the current connection: drop_connection() empties the cache after it
+         * took c out, so nothing can hold a closed connection open. */
+        pthread_mutex_lock(&h->conn_lock);
+        if (h->conn == c) {
+                e = calloc(1, sizeof(*e));
+                if (e)
+                        strcpy(e->uuid, uuid);
+                pthread_mutex_lock(&h->handles_lock);
+                node = e ? tsearch(e, &h->handles, compare_handle) : NULL;
+                if (node && *(DomainHandle **) node != e) {
+                        /* A stale handle from an earlier connection: replace it. */
+                        DomainHandle *old = *(DomainHandle **) node;
+                        virDomainFree(old->domain);
+                        virDomainRef(d);
+                        old->domain = d;
+                        free(e);
+                } else if (node) {
+                        virDomainRef(d);
+                        e->domain = d;
+                } else
+                        free(e);
+                pthread_mutex_unlock(&h->handles_lock);
+        }
+        pthread_mutex_unlock(&h->conn_lock);
+        return d;
+}
+
+/* An event about the domain came: it may have been renamed or undefined, so look it up afresh. */
+static void handle_forget(Hypervisor *h, const char *uuid) {
+        DomainHandle key = {}, *e;
+        void *node;
+
+        if (strlen(uuid) >= UUID_STRING_MAX)
+                return;
+        strcpy(key.uuid, uuid);
+        pthread_mutex_lock(&h->handles_lock);
+        node = tfind(&key, &h->handles, compare_handle);
+        if (node) {
+                e = *(DomainHandle **) node;
+                tdelete(&key, &h->handles, compare_handle);
+                handle_free(e);
+        }
+        pthread_mutex_unlock(&h->handles_lock);
+}
+
+static void handles_clear(Hypervisor *h) {
+        pthread_mutex_lock(&h->handles_lock);
+        tdestroy(h->handles, handle_free);
+        h->handles = NULL;
+        pthread_mutex_unlock(&h->handles_lock);
+}
+
 /* libvirt's last error on this thread, classified. */
 static VpcError last_error(bool timed_out, char **ret_message) {
         virErrorPtr e = virGetLastError();
@@ -170,6 +271,7 @@ static void refresh_run(void *data) {
         _cleanup_conn_ virConnectPtr c = hypervisor_acquire_conn(j->h);
         _cleanup_domain_ virDomainPtr d = NULL;
 
+        handle_forget(j->h, j->uuid);
         if (!c) {
                 j->failed = true;
                 return;
@@ -248,6 +350,7 @@ static void drop_connection(Hypervisor *h) {
         c = h->conn;
         h->conn = NULL;
         pthread_mutex_unlock(&h->conn_lock);
+        handles_clear(h);
         if (!c)
                 return;
 
@@ -478,16 +581,20 @@ static VpcError agent_command_run(virDomainPtr d, const char *command, int timeo
         return VPC_OK;
 }
 
-static VpcError lookup_running(virConnectPtr c, const char *uuid, virDomainPtr *ret, char **ret_message) {
+/* The domain's handle; with check_state, also asks libvirt that it runs. The Logoff check does not:
+ * the caller saw it running in the registry (kept current by events), and an agent command on a
+ * domain that stopped meanwhile fails with "domain is not running", which maps to VmNotRunning too. */
+static VpcError lookup_running(Hypervisor *h, virConnectPtr c, const char *uuid, bool check_state,
+                               virDomainPtr *ret, char **ret_message) {
         _cleanup_domain_ virDomainPtr d = NULL;
-        int state, reason;
+        int state = VIR_DOMAIN_RUNNING, reason;
 
         if (!c) {
                 *ret_message = strdup("not connected to the hypervisor");
                 return VPC_ERROR_EXCEPTION;
         }
-        d = virDomainLookupByUUIDString(c, uuid);
-        if (!d || virDomainGetState(d, &state, &reason, 0) < 0)
+        d = handle_get(h, c, uuid);
+        if (!d || (check_state && virDomainGetState(d, &state, &reason, 0) < 0))
                 return last_error(false, ret_message);
         if (state != VIR_DOMAIN_RUNNING) {
                 if (asprintf(ret_message, "domain '%s' is not running (%s)", virDomainGetName(d),
@@ -504,7 +611,7 @@ static void agent_call_run(void *data) {
         _cleanup_conn_ virConnectPtr c = hypervisor_acquire_agent_conn(j->h);
         _cleanup_domain_ virDomainPtr d = NULL;
 
-        j->call.error = lookup_running(c, j->uuid, &d, &j->call.message);
+        j->call.error = lookup_running(j->h, c, j->uuid, true, &d, &j->call.message);
         if (j->call.error != VPC_OK)
                 return;
         j->call.error = agent_command_run(d, j->command, j->timeout_sec, &j->call.reply, &j->call.message);
@@ -518,7 +625,7 @@ static void guest_check_run(void *data) {
         AgentInfo info;
         int r;
 
-        j->check.error = lookup_running(c, j->uuid, &d, &j->check.message);
+        j->check.error = lookup_running(j->h, c, j->uuid, false, &d, &j->check.message);
         if (j->check.error != VPC_OK)
                 return;
 
@@ -644,6 +751,7 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
         h->userdata = userdata;
         h->lifecycle_callback = -1;
         pthread_mutex_init(&h->conn_lock, NULL);
+        pthread_mutex_init(&h->handles_lock, NULL);
         h->uri = strdup(uri);
         if (!h->uri)
                 return -ENOMEM;
@@ -703,6 +811,7 @@ Hypervisor *hypervisor_free(Hypervisor *h) {
         stop_event_thread(h);
 
         pthread_mutex_destroy(&h->conn_lock);
+        pthread_mutex_destroy(&h->handles_lock);
         sd_event_unref(h->event);
         free(h->uri);
         free(h);

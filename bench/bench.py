@@ -29,6 +29,7 @@ ap.add_argument("--bindir", required=True)
 ap.add_argument("--output", required=True)
 ap.add_argument("--buildtype", default="?")
 ap.add_argument("--only", default="", help="comma-separated sections, for development")
+ap.add_argument("--baseline-daemon", default="", help="another vpc-guestosd binary measured in the same rounds")
 opts = ap.parse_args()
 QUICK = opts.quick
 ONLY = set(filter(None, opts.only.split(",")))
@@ -36,11 +37,13 @@ LOAD = os.path.join(opts.bindir, "bench-load")
 VIRT_LOAD = os.path.join(opts.bindir, "bench-virt-load")
 FLOOR_SERVER = os.path.join(opts.bindir, "bench-floor-server")
 
+BASELINE = opts.baseline_daemon
 ROUNDS = 2 if QUICK else 3
-SEQ = 500 if QUICK else 2000            # sequential calls of a cheap method, per round
-SEQ_SLOW = 150 if QUICK else 500        # sequential calls that ask libvirt or polkit
-PAR = 2000 if QUICK else 8000           # calls with 64 in flight
-PAR_SLOW = 500 if QUICK else 2000
+LAT_ROUNDS = 3 if QUICK else 9           # short, interleaved rounds of the latency section
+SEQ = 400 if QUICK else 1000            # sequential calls of a cheap method, per round
+SEQ_SLOW = 100 if QUICK else 300        # sequential calls that ask libvirt or polkit
+PAR = 2000 if QUICK else 4000           # calls with 64 in flight
+PAR_SLOW = 400 if QUICK else 1000
 IN_FLIGHT = 64
 CALLERS = 4                             # unprivileged callers sharing the 64 calls in flight
 
@@ -231,15 +234,31 @@ def machine():
 
 
 # --- floors and the service ------------------------------------------------------------------------
+# Goals: each service figure over the sum of the floors it pays.
+SERVICE_GOALS = {
+    "get_guest_os": (("floor_ping",), "p50 / Ping floor"),
+    "guestos_getall": (("floor_getall",), "p50 / trivial server's GetAll"),
+    "logoff_accept_root": (("floor_ping", "floor_bus_creds", "floor_libvirt"),
+                           "p50 / (Ping + GetConnectionCredentials + virDomainGetState)"),
+    "logoff_accept_user": (("floor_ping", "floor_bus_creds", "floor_polkit", "floor_libvirt"),
+                           "p50 / (Ping + GetConnectionCredentials + CheckAuthorization + virDomainGetState)"),
+}
+
+
+def use_daemon(binary):
+    """Restarts the daemon from another binary (the A/B baseline), same URI and options."""
+    envctl("daemon-stop")
+    envctl("daemon-start", *os.environ.get("VPC_DAEMON_ARGS", "").split(),
+           env={"VPC_GUESTOSD": binary, "VPC_LIBVIRT_URI": TEST_URI})
+
+
 def floors_and_service():
     sec = "latency"
     subj = Holder(ALLOWED)
     web = encode_path(WEB)
     details = (f"vm.name={WEB}", f"vm.uuid={WEB_UUID}")
-    task_path = None
     try:
-        items = {
-            # floors
+        floors = {
             "floor_ping": lambda n, f: load(*FLOOR, "org.freedesktop.DBus.Peer", "Ping", count=n, in_flight=f),
             "floor_getall": lambda n, f: load(*FLOOR, "org.freedesktop.DBus.Properties", "GetAll", "s",
                                               ["org.vpc.bench.Floor"], count=n, in_flight=f),
@@ -249,9 +268,14 @@ def floors_and_service():
             "floor_polkit": lambda n, f: load(*POLKIT, "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
                                               polkit=LOGOFF_ACTION, details=details, subjects=[subj.name],
                                               count=n, in_flight=f),
+            # virDomainGetState on a connection set up as the daemon's (events, keepalive): libvirt's
+            # client then wakes its event thread on every call, a cost any event-driven client pays.
             "floor_libvirt": lambda n, f: run_json([VIRT_LOAD, "--uri", TEST_URI, "--domain", WEB, "--count", str(n),
-                                                    "--in-flight", str(f)]),
-            # the service
+                                                    "--in-flight", str(f), "--events"]),
+            "floor_libvirt_bare": lambda n, f: run_json([VIRT_LOAD, "--uri", TEST_URI, "--domain", WEB,
+                                                         "--count", str(n), "--in-flight", str(f)]),
+        }
+        service = {
             "ping_vpc": lambda n, f: load("org.vpc", "/org/vpc", "org.freedesktop.DBus.Peer", "Ping", count=n,
                                           in_flight=f),
             "get_guest_os": lambda n, f: load("org.vpc", "/org/vpc", "org.vpc.Manager", "GetGuestOS", "s", [WEB],
@@ -266,44 +290,54 @@ def floors_and_service():
         expected = {"logoff_accept_root": "org.vpc.Error.AdditionsFeatureNotAvailable",
                     "logoff_accept_user": "org.vpc.Error.AdditionsFeatureNotAvailable"}
         slow = {"floor_polkit", "logoff_accept_root", "logoff_accept_user"}
-        if task_path:
-            items["wait_for_completion_finished"] = lambda n, f: load(
-                "org.vpc", task_path, "org.vpc.Task", "WaitForCompletion", "i", ["-1"], count=n, in_flight=f)
+        daemons = [("", None)] + ([("baseline_", BASELINE)] if BASELINE else [])
 
-        seq = {k: [] for k in items}
-        par = {k: [] for k in items}
-        # Rounds interleave the floors with the service, so drift of the machine hits both alike.
-        for rnd in range(ROUNDS):
-            log(f"latency round {rnd + 1}/{ROUNDS}")
-            for k, f in items.items():
-                n = SEQ_SLOW if k in slow else SEQ
-                rep = f(n, 1)
-                expect_only(rep, k, error=expected.get(k))
-                seq[k].append(rep)
-                n = PAR_SLOW if k in slow else PAR
-                rep = f(n, IN_FLIGHT)
-                expect_only(rep, k + " (64 in flight)", error=expected.get(k))
-                par[k].append(rep)
+        seq, par = {}, {}
 
-        p50 = {k: median_of(v, "p50_us") for k, v in seq.items()}
-        for k in items:
-            figure(sec, f"{k}_p50", p50[k], "us", "sequential, median of rounds")
+        def run(key, f, name):
+            n = SEQ_SLOW if name in slow else SEQ
+            rep = f(n, 1)
+            expect_only(rep, key, error=expected.get(name))
+            seq.setdefault(key, []).append(rep)
+            n = PAR_SLOW if name in slow else PAR
+            rep = f(n, IN_FLIGHT)
+            expect_only(rep, key + " (64 in flight)", error=expected.get(name))
+            par.setdefault(key, []).append(rep)
+
+        # Many short rounds interleave the floors with the service (and with the baseline daemon,
+        # if any): the machine's drift hits both alike, and each round gives its own ratios, whose
+        # median is reported.
+        for rnd in range(LAT_ROUNDS):
+            log(f"latency round {rnd + 1}/{LAT_ROUNDS}")
+            for k, f in floors.items():
+                run(k, f, k)
+            for prefix, binary in daemons:
+                if binary:
+                    use_daemon(binary)
+                for k, f in service.items():
+                    run(prefix + k, f, k)
+                if binary:
+                    use_daemon(os.environ["VPC_GUESTOSD"])
+
+        for k in seq:
+            figure(sec, f"{k}_p50", median_of(seq[k], "p50_us"), "us", "sequential, median of rounds")
             figure(sec, f"{k}_p99", median_of(seq[k], "p99_us"), "us", "sequential")
             figure(sec, f"{k}_rate", median_of(seq[k], "rate"), "calls/s", "sequential")
             figure(sec, f"{k}_64_p50", median_of(par[k], "p50_us"), "us", "64 in flight")
             figure(sec, f"{k}_64_p99", median_of(par[k], "p99_us"), "us", "64 in flight")
             figure(sec, f"{k}_64_rate", median_of(par[k], "rate"), "calls/s", "64 in flight")
 
-        call, creds, pk, lv = p50["floor_ping"], p50["floor_bus_creds"], p50["floor_polkit"], p50["floor_libvirt"]
-        ratio("get_guest_os", p50["get_guest_os"] / call, 1.5, "p50 / Ping floor")
-        ratio("guestos_getall", p50["guestos_getall"] / p50["floor_getall"], 1.5, "p50 / trivial server's GetAll")
-        ratio("logoff_accept_root", p50["logoff_accept_root"] / (call + creds + lv), 1.5,
-              "p50 / (Ping + GetConnectionCredentials + virDomainGetState)")
-        ratio("logoff_accept_user", p50["logoff_accept_user"] / (call + creds + pk + lv), 1.5,
-              "p50 / (Ping + GetConnectionCredentials + CheckAuthorization + virDomainGetState)")
-        if task_path:
-            ratio("wait_for_completion_finished", p50["wait_for_completion_finished"] / call, 1.5, "p50 / Ping")
-        return p50
+        for prefix, _ in daemons:
+            for name, (paid, how) in SERVICE_GOALS.items():
+                per_round = [seq[prefix + name][r]["p50_us"] / sum(seq[f][r]["p50_us"] for f in paid)
+                             for r in range(LAT_ROUNDS)]
+                value = statistics.median(per_round)
+                if prefix:
+                    figure(sec, f"ratio_{prefix}{name}", value, "x", "the same ratio for the baseline daemon "
+                           "(before this issue's fixes), measured in the same rounds")
+                else:
+                    ratio(name, value, 1.5, how + f"; median of {LAT_ROUNDS} per-round ratios (spread "
+                          f"{min(per_round):.2f}-{max(per_round):.2f})")
     finally:
         subj.close()
 

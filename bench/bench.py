@@ -115,6 +115,43 @@ def run_json(argv, timeout=600):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def load_paired(main, floor, count):
+    """Alternates calls of main and of its floor on one connection, so both are sampled under the same
+    conditions; returns the two reports. main: load_argv() arguments; floor: (dest, path, iface,
+    member, sig, arg)."""
+    argv = load_argv(*main, count=count)
+    dest, path, iface, member, sig, arg = floor
+    argv[1:1] = ["--alt-dest", dest, "--alt-path", path, "--alt-iface", iface, "--alt-member", member] + \
+        (["--alt-sig", sig, "--alt-arg", arg] if sig else [])
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench-load failed: {out.stderr.strip()[-400:]}")
+    lines = out.stdout.strip().splitlines()
+    return json.loads(lines[-1]), json.loads(lines[-2])
+
+
+PING_FLOOR = ("org.vpc.bench.Floor", "/org/vpc/bench/Floor", "org.freedesktop.DBus.Peer", "Ping", None, None)
+GETALL_FLOOR = ("org.vpc.bench.Floor", "/org/vpc/bench/Floor", "org.freedesktop.DBus.Properties", "GetAll", "s",
+                "org.vpc.bench.Floor")
+
+
+def paired_ratio(sec, name, main, floor, rounds, count, how):
+    """The goal ratio of a cheap call to its floor from paired, alternating samples."""
+    per_round, mains, floors = [], [], []
+    for _ in range(rounds):
+        m, f = load_paired(main, floor, count)
+        expect_only(m, name)
+        mains.append(m)
+        floors.append(f)
+        per_round.append(m["p50_us"] / f["p50_us"])
+    figure(sec, f"{name}_paired_p50", median_of(mains, "p50_us"), "us", "alternating with its floor")
+    figure(sec, f"{name}_paired_floor_p50", median_of(floors, "p50_us"), "us", "its floor, same connection")
+    value = statistics.median(per_round)
+    ratio(name, value, 1.5, how + f"; calls alternate with the floor's on one connection, median of {rounds} "
+          f"rounds (spread {min(per_round):.2f}-{max(per_round):.2f})")
+    return value
+
+
 def load(*a, user=None, **kw):
     argv = load_argv(*a, **kw)
     return run_json(as_user(user, argv) if user else argv)
@@ -236,8 +273,6 @@ def machine():
 # --- floors and the service ------------------------------------------------------------------------
 # Goals: each service figure over the sum of the floors it pays.
 SERVICE_GOALS = {
-    "get_guest_os": (("floor_ping",), "p50 / Ping floor"),
-    "guestos_getall": (("floor_getall",), "p50 / trivial server's GetAll"),
     "logoff_accept_root": (("floor_ping", "floor_bus_creds", "floor_libvirt"),
                            "p50 / (Ping + GetConnectionCredentials + virDomainGetState)"),
     "logoff_accept_user": (("floor_ping", "floor_bus_creds", "floor_polkit", "floor_libvirt"),
@@ -338,6 +373,12 @@ def floors_and_service():
                 else:
                     ratio(name, value, 1.5, how + f"; median of {LAT_ROUNDS} per-round ratios (spread "
                           f"{min(per_round):.2f}-{max(per_round):.2f})")
+        # The cheap calls against their floors, sampled side by side.
+        paired_ratio(sec, "get_guest_os", ("org.vpc", "/org/vpc", "org.vpc.Manager", "GetGuestOS", "s", [WEB]),
+                     PING_FLOOR, LAT_ROUNDS, SEQ, "GetGuestOS p50 / Ping floor p50")
+        paired_ratio(sec, "guestos_getall", ("org.vpc", web, "org.freedesktop.DBus.Properties", "GetAll", "s",
+                                             ["org.vpc.GuestOS"]),
+                     GETALL_FLOOR, LAT_ROUNDS, SEQ, "GuestOS GetAll p50 / trivial server's GetAll p50")
     finally:
         subj.close()
 
@@ -349,10 +390,12 @@ def pipelining():
     holders = [Holder(ALLOWED) for _ in range(CALLERS)]
     details = (f"vm.name={WEB}", f"vm.uuid={WEB_UUID}")
     n = (PAR_SLOW // CALLERS) * CALLERS
-    ours, theirs = [], []
+    rounds = 3 if QUICK else 5
+    daemons = [("", None)] + ([("baseline_", BASELINE)] if BASELINE else [])
+    theirs, ours = [], {p: [] for p, _ in daemons}
     try:
-        for rnd in range(ROUNDS):
-            log(f"pipelining round {rnd + 1}/{ROUNDS}")
+        for rnd in range(rounds):
+            log(f"pipelining round {rnd + 1}/{rounds}")
             # polkitd alone: one root connection (like the daemon's) with 64 checks in flight, for the
             # same subjects (the unprivileged callers' bus names), action and details.
             reps, rate = parallel([load_argv(*POLKIT, "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
@@ -361,19 +404,33 @@ def pipelining():
                                   [None])
             expect_only(reps[0], "polkit pipelined")
             theirs.append(rate)
-            argv = load_argv("org.vpc", None, "org.vpc.GuestOS", "Logoff", paths=running, count=n // CALLERS,
-                             in_flight=IN_FLIGHT // CALLERS)
-            reps, rate = parallel([argv] * CALLERS, [ALLOWED] * CALLERS)
-            for r in reps:
-                expect_only(r, "Logoff pipelined", error="org.vpc.Error.AdditionsFeatureNotAvailable")
-            ours.append(rate)
+            for prefix, binary in daemons:
+                if binary:
+                    use_daemon(binary)
+                argv = load_argv("org.vpc", None, "org.vpc.GuestOS", "Logoff", paths=running, count=n // CALLERS,
+                                 in_flight=IN_FLIGHT // CALLERS)
+                reps, rate = parallel([argv] * CALLERS, [ALLOWED] * CALLERS)
+                for r in reps:
+                    expect_only(r, "Logoff pipelined", error="org.vpc.Error.AdditionsFeatureNotAvailable")
+                ours[prefix].append(rate)
+                if binary:
+                    use_daemon(os.environ["VPC_GUESTOSD"])
     finally:
         for h in holders:
             h.close()
-    t, o = statistics.median(theirs), statistics.median(ours)
-    figure(sec, "polkit_check_64_rate", t, "calls/s", "root asks for 4 unprivileged subjects, 64 in flight")
-    figure(sec, "logoff_user_64_rate", o, "calls/s", f"{CALLERS} rules-authorized callers, 64 in flight together")
-    ratio("pipelining_polkit_over_ours", t / o, 1.25, "polkitd's CheckAuthorization rate / our Logoff rate")
+    figure(sec, "polkit_check_64_rate", statistics.median(theirs), "calls/s",
+           f"root asks for {CALLERS} unprivileged subjects, 64 in flight")
+    for prefix, _ in daemons:
+        per_round = [theirs[r] / ours[prefix][r] for r in range(rounds)]
+        figure(sec, f"{prefix}logoff_user_64_rate", statistics.median(ours[prefix]), "calls/s",
+               f"{CALLERS} rules-authorized callers, 64 in flight together")
+        if prefix:
+            figure(sec, f"ratio_{prefix}pipelining_polkit_over_ours", statistics.median(per_round), "x",
+                   "the same ratio for the baseline daemon, same rounds")
+        else:
+            ratio("pipelining_polkit_over_ours", statistics.median(per_round), 1.25,
+                  f"polkitd's CheckAuthorization rate / our Logoff rate, median of {rounds} per-round ratios "
+                  f"(spread {min(per_round):.2f}-{max(per_round):.2f})")
 
 
 # --- libvirt-dbus side by side -----------------------------------------------------------------------
@@ -410,12 +467,15 @@ def side_by_side(sec, lvd, conn_path, lvd_domain, ours_name, tag):
         "list_guest_os": lambda n: load("org.vpc", "/org/vpc", "org.vpc.Manager", "ListGuestOS", count=n),
     }
     reps = {k: [] for k in items}
-    for _ in range(ROUNDS):
+    for _ in range(LAT_ROUNDS):
         for k, f in items.items():
             rep = f(SEQ_SLOW)
             expect_only(rep, f"{k} ({tag})")
             reps[k].append(rep)
     p50 = {k: median_of(v, "p50_us") for k, v in reps.items()}
+    # the per-round ratio of ours to the floor, whose median the goal uses
+    p50["getall_over_floor"] = statistics.median(
+        reps["guestos_getall"][r]["p50_us"] / reps["floor_getall"][r]["p50_us"] for r in range(LAT_ROUNDS))
     for k in items:
         figure(sec, f"{tag}_{k}_p50", p50[k], "us", "sequential, median of rounds")
         figure(sec, f"{tag}_{k}_p99", median_of(reps[k], "p99_us"), "us", "sequential")
@@ -585,8 +645,9 @@ def guests(lvd):
     lvd_dom = busctl_json("org.libvirt", "/org/libvirt/QEMU", "org.libvirt.Connect", "DomainLookupByName", "s",
                           "bench-task")[0]
     p50 = side_by_side("libvirt-dbus", lvd, "/org/libvirt/QEMU", lvd_dom, "bench-task", "qemu")
-    ratio("guestos_getall_qemu", p50["guestos_getall"] / p50["floor_getall"], 1.5,
-          "GuestOS GetAll on a QEMU domain / trivial server's GetAll")
+    paired_ratio("libvirt-dbus", "guestos_getall_qemu", ("org.vpc", encode_path("bench-task"),
+                 "org.freedesktop.DBus.Properties", "GetAll", "s", ["org.vpc.GuestOS"]), GETALL_FLOOR, LAT_ROUNDS, SEQ,
+                 "GuestOS GetAll on a running QEMU domain / trivial server's GetAll")
 
     waiters()
     wait_for_completion_finished()
@@ -607,16 +668,21 @@ def wait_for_completion_finished():
     notes.append(f"WaitForCompletion was measured on {task}, a real Logoff of bench-task (alice, bob) that "
                  f"ended with '{err or 'success'}'.")
     reps = {"floor_ping": [], "wfc": []}
-    for _ in range(ROUNDS):
-        reps["floor_ping"].append(load(*FLOOR, "org.freedesktop.DBus.Peer", "Ping", count=SEQ))
-        r = load("org.vpc", task, "org.vpc.Task", "WaitForCompletion", "i", ["-1"], count=SEQ)
+    for _ in range(LAT_ROUNDS):
+        reps["floor_ping"].append(load(*FLOOR, "org.freedesktop.DBus.Peer", "Ping", count=SEQ // 2))
+        r = load("org.vpc", task, "org.vpc.Task", "WaitForCompletion", "i", ["-1"], count=SEQ // 2)
         expect_only(r, "WaitForCompletion on a finished task")
         reps["wfc"].append(r)
     ping, wfc = median_of(reps["floor_ping"], "p50_us"), median_of(reps["wfc"], "p50_us")
+    per_round = statistics.median(reps["wfc"][r]["p50_us"] / reps["floor_ping"][r]["p50_us"]
+                                  for r in range(LAT_ROUNDS))
     figure(sec, "wait_for_completion_finished_p50", wfc, "us", "sequential")
     figure(sec, "wait_for_completion_finished_p99", median_of(reps["wfc"], "p99_us"), "us", "sequential")
     figure(sec, "floor_ping_guest_phase_p50", ping, "us", "Ping floor measured beside it")
-    ratio("wait_for_completion_finished", wfc / ping, 1.5, "p50 / Ping floor")
+    figure(sec, "wait_for_completion_finished_separate_ratio", per_round, "x",
+           "p50 / Ping floor measured one after the other, median of per-round ratios")
+    paired_ratio(sec, "wait_for_completion_finished", ("org.vpc", task, "org.vpc.Task", "WaitForCompletion", "i",
+                 ["-1"]), PING_FLOOR, LAT_ROUNDS, SEQ, "WaitForCompletion(-1) on a finished task p50 / Ping floor p50")
 
 
 def waiters():

@@ -12,6 +12,11 @@
 typedef struct Load {
         sd_bus *bus;
         const char *dest, *iface, *member, *sig;
+        /* --alt: every other call goes to this method instead, so the two are sampled under the
+         * same conditions of a noisy machine (a service call and its floor, side by side). */
+        const char *alt_dest, *alt_path, *alt_iface, *alt_member, *alt_sig, *alt_arg;
+        uint64_t *alt_lat_ns;
+        size_t n_alt_lat;
         char **paths;
         size_t n_paths;
         char **args;
@@ -109,9 +114,18 @@ static int send_one(Load *l) {
         size_t i = l->sent;
         int r;
 
-        r = sd_bus_message_new_method_call(l->bus, &m, l->dest, l->paths[i % l->n_paths], l->iface, l->member);
-        if (r >= 0)
-                r = append_args(l, m, i);
+        if (l->alt_dest && i % 2 == 1) {
+                r = sd_bus_message_new_method_call(l->bus, &m, l->alt_dest, l->alt_path, l->alt_iface, l->alt_member);
+                if (r >= 0 && l->alt_sig && *l->alt_sig == 's')
+                        r = sd_bus_message_append(m, "s", l->alt_arg ?: "");
+                else if (r >= 0 && l->alt_sig && *l->alt_sig == 'i')
+                        r = sd_bus_message_append(m, "i", (int32_t) strtol(l->alt_arg ?: "0", NULL, 0));
+        } else {
+                r = sd_bus_message_new_method_call(l->bus, &m, l->dest, l->paths[i % l->n_paths], l->iface,
+                                                   l->member);
+                if (r >= 0)
+                        r = append_args(l, m, i);
+        }
         if (r >= 0) {
                 l->start_ns[i] = bench_now_ns();
                 r = sd_bus_call_async(l->bus, NULL, m, on_reply, (void *) (uintptr_t) (i + 1), l->timeout_usec);
@@ -135,7 +149,12 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
         l->in_flight--;
         l->done++;
         if (i >= l->warmup)
-                l->lat_ns[l->n_lat++] = now - l->start_ns[i];
+        {
+                if (l->alt_dest && i % 2 == 1)
+                        l->alt_lat_ns[l->n_alt_lat++] = now - l->start_ns[i];
+                else
+                        l->lat_ns[l->n_lat++] = now - l->start_ns[i];
+        }
         if (e) {
                 count_error(l, e->name);
                 l->n_errors++;
@@ -166,7 +185,7 @@ static int fill(Load *l, size_t limit) {
 }
 
 static int run_load(Load *l, uint64_t start_at) {
-        uint64_t start = 0;
+        uint64_t start = 0, end;
         int r;
 
         while (l->done < l->total) {
@@ -189,7 +208,12 @@ static int run_load(Load *l, uint64_t start_at) {
                         return r;
         }
 
-        bench_report_open(l->lat_ns, l->n_lat, start, bench_now_ns());
+        end = bench_now_ns();
+        if (l->alt_dest) {
+                bench_report_open(l->alt_lat_ns, l->n_alt_lat, start, end);
+                printf("}\n");
+        }
+        bench_report_open(l->lat_ns, l->n_lat, start, end);
         printf(", \"ok\": %zu, \"errors\": {", l->n_ok);
         for (size_t i = 0; i < l->n_error_kinds; i++)
                 printf("%s\"%s\": %zu", i ? ", " : "", l->error_names[i], l->error_counts[i]);
@@ -277,6 +301,12 @@ int main(int argc, char *argv[]) {
                 { "hold", no_argument, NULL, 'H' },
                 { "subject", required_argument, NULL, 'J' },
                 { "wait-owner", required_argument, NULL, 'O' },
+                { "alt-dest", required_argument, NULL, 0x100 },
+                { "alt-path", required_argument, NULL, 0x101 },
+                { "alt-iface", required_argument, NULL, 0x102 },
+                { "alt-member", required_argument, NULL, 0x103 },
+                { "alt-sig", required_argument, NULL, 0x104 },
+                { "alt-arg", required_argument, NULL, 0x105 },
                 {}
         };
         Load l = { .count = 1000, .warmup = 50, .in_flight_max = 1, .timeout_usec = 120ULL * 1000000ULL };
@@ -305,6 +335,12 @@ int main(int argc, char *argv[]) {
                 case 't': l.timeout_usec = strtoull(optarg, NULL, 10) * 1000ULL; break;
                 case 'H': hold = true; break;
                 case 'O': wait_owner = optarg; break;
+                case 0x100: l.alt_dest = optarg; break;
+                case 0x101: l.alt_path = optarg; break;
+                case 0x102: l.alt_iface = optarg; break;
+                case 0x103: l.alt_member = optarg; break;
+                case 0x104: l.alt_sig = optarg; break;
+                case 0x105: l.alt_arg = optarg; break;
                 case 'J': if (l.n_subjects < 64) subjects[l.n_subjects++] = optarg; break;
                 default: usage(); return 2;
                 }
@@ -325,10 +361,15 @@ int main(int argc, char *argv[]) {
         }
         if (hold)
                 l.warmup = 0;
-        l.total = l.count + l.warmup;
+        l.total = (l.alt_dest ? 2 * l.count : l.count) + l.warmup;
         l.start_ns = calloc(l.total, sizeof(uint64_t));
         l.lat_ns = calloc(l.total, sizeof(uint64_t));
-        if (!l.start_ns || !l.lat_ns)
+        l.alt_lat_ns = calloc(l.total, sizeof(uint64_t));
+        if (l.alt_dest && (!l.alt_path || !l.alt_iface || !l.alt_member)) {
+                usage();
+                return 2;
+        }
+        if (!l.start_ns || !l.lat_ns || !l.alt_lat_ns)
                 return 1;
         the_load = &l;
         signal(SIGPIPE, SIG_IGN);

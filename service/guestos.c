@@ -140,8 +140,9 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
         if (!d)
                 return;
         /* The registry follows libvirt's events, so a domain it knows to be stopped needs no worker
-         * and no round trip; one that stops meanwhile fails the agent call with VmNotRunning. */
-        if (d->state != DOMAIN_STATE_RUNNING) {
+         * and no round trip; one that stops meanwhile fails the agent call with VmNotRunning. While
+         * libvirt is away the registry is only the last known state: then the check asks libvirt. */
+        if (d->state != DOMAIN_STATE_RUNNING && hypervisor_is_connected(m->hypervisor)) {
                 _cleanup_free_ char *message = NULL;
 
                 if (asprintf(&message, "domain '%s' is not running (%s)", d->name,

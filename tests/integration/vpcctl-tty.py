@@ -57,6 +57,9 @@ def screen(session, columns, command):
     return [line.rstrip() for line in text.splitlines() if line.strip()]
 
 
+# One idle session keeps the tmux server up between screens: when the last session goes, the server
+# exits, and a new-session racing with that exit fails with "server exited unexpectedly".
+check(tmux("new-session", "-d", "-s", "keep", "sleep 600").returncode == 0, "tmux server started")
 env_prefix = f"env DBUS_SYSTEM_BUS_ADDRESS={BUS} LANG=C.UTF-8"
 lines = screen("all", 70, f"{env_prefix} {VPCCTL} logoff --all")
 check(len(lines) == 4 and lines[-1] == "rc=5", "tmux: logoff --all leaves 3 result lines and exit status 5", lines)

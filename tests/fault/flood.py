@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Floods of Logoff calls from one unprivileged caller (real daemon, dbus-daemon, polkitd, libvirtd):
  - with polkitd frozen, 3000 calls pipelined on one connection: at most 128 checks are held for that
-   caller (--max-pending-auth-per-sender, built-in default), every other call is answered at once
+   caller (max_pending_auth_per_sender, built into service/main.c), every other call is answered at once
    with org.freedesktop.DBus.Error.LimitsExceeded (0x800705AA); another unprivileged caller still
    gets its own checks, root is served at once, and the daemon's RSS stays bounded; when polkitd
    continues every held check is answered;

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Guest-agent faults on two real QEMU guests (tests/guest) under the real daemon (--agent-timeout 3,
---logoff-timeout 10): in g1 a FAKE agent (tests/fault/fake-agent.sh, labelled as such) replaces
-qemu-ga and answers with garbage, a wrong shape, 1 MiB, 100 MiB, nothing, or late; g2 keeps its
-real qemu-ga. Each fault must give a bounded time, bounded memory and the table's HRESULT, and g2 is
-served meanwhile. Also: concurrent Logoffs of a hung guest share one agent call (the per-VM bound);
-with one agent thread a hung guest delays but does not fail another VM's Logoff, and libvirt's
-domain events still flow (the total bound keeps libvirtd's per-client request slots free); callers
-of WaitForCompletion that leave, and a flood of WaitForCompletion against the per-caller bound."""
+"""Guest-agent faults on three real QEMU guests (tests/guest) under the real daemon (--agent-timeout
+3, --logoff-timeout 10): in g1 and g3 a FAKE agent (tests/fault/fake-agent.sh, labelled as such)
+replaces qemu-ga and answers with garbage, a wrong shape, 1 MiB, 100 MiB, nothing, or late; g2 keeps
+its real qemu-ga. Each fault must give a bounded time, bounded memory and the table's HRESULT, and
+g2 is served meanwhile. Also: concurrent Logoffs of a hung guest share one agent call (the per-VM
+bound); two hung guests at once leave the third agent thread to g2; with every agent thread hung
+(--agent-threads 2) g2's Logoff is delayed, not failed, and libvirt's domain events still flow (the
+total bound keeps libvirtd's per-client request slots free); callers of WaitForCompletion that
+leave, and a flood of WaitForCompletion against the per-caller bound."""
 
 import os
 import signal
@@ -19,8 +20,8 @@ from faultenv import *  # noqa: E402,F403
 import vpcguest  # noqa: E402
 
 AGENT_TIMEOUT = 3
-G1, G2 = "g1", "g2"
-P1, P2 = encode_path(G1), encode_path(G2)
+G1, G2, G3 = "g1", "g2", "g3"
+P1, P2, P3 = encode_path(G1), encode_path(G2), encode_path(G3)
 TIMEOUT = "org.vpc.Error.Timeout"
 EXCEPTION = "org.vpc.Error.Exception"
 NO_SESSION = "org.vpc.Error.NoSuchLogonSession"
@@ -29,9 +30,9 @@ WAITERS_PER_SENDER = 4096       # service/main.c: max_waiters_per_sender
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake-agent.sh")
 
 
-def fake_mode(mode, users="", timeout=5):
+def fake_mode(mode, users="", timeout=5, guest=G1):
     try:
-        return vpcguest.agent(G1, "fake-mode", {"mode": mode, "users": users}, timeout=timeout) == {}
+        return vpcguest.agent(guest, "fake-mode", {"mode": mode, "users": users}, timeout=timeout) == {}
     except RuntimeError as e:
         print(f"# fake-mode {mode}: {e}")
         return False
@@ -66,13 +67,16 @@ def fault(mode, expected, what, bound=AGENT_TIMEOUT + 2.5, contains=None):
 daemon = pid_of("daemon")
 check(vpcguest.users(G2) == ["alice", "bob"], "g2 runs its real qemu-ga with alice and bob")
 
-# --- the fake agent replaces qemu-ga in g1 ----------------------------------------------------------
+# --- the fake agent replaces qemu-ga in g1 and g3 ------------------------------------------------------
 with open(FAKE) as f:
-    vpcguest.sh(G1, "cat >/run/fake-agent.sh <<'FAKE_AGENT_EOF'\n" + f.read() + "FAKE_AGENT_EOF\n")
-vpcguest.sh(G1, "touch /run/qemu-ga.disabled; (sleep 1; kill $(pidof qemu-ga); sleep 1; "
-                "exec /bin/sh /run/fake-agent.sh) </dev/null >/dev/console 2>&1 &")
+    fake_script = f.read()
+for g in (G1, G3):
+    vpcguest.sh(g, "cat >/run/fake-agent.sh <<'FAKE_AGENT_EOF'\n" + fake_script + "FAKE_AGENT_EOF\n")
+    vpcguest.sh(g, "touch /run/qemu-ga.disabled; (sleep 1; kill $(pidof qemu-ga); sleep 1; "
+                   "exec /bin/sh /run/fake-agent.sh) </dev/null >/dev/console 2>&1 &")
 time.sleep(2)
-check(wait_until(lambda: fake_mode("ok", timeout=2), 30), "the FAKE agent answers in g1 in place of qemu-ga")
+for g in (G1, G3):
+    check(wait_until(lambda: fake_mode("ok", timeout=2, guest=g), 30), f"the FAKE agent answers in {g} in place of qemu-ga")
 
 r = logoff(P1)
 check(r.ok, "fake agent, ok mode: Logoff on g1 starts a task", r)
@@ -132,15 +136,27 @@ check(names == {TIMEOUT} and len(results) == 20, "all 20 get Timeout", names)
 check(slowest < (AGENT_TIMEOUT + 4) * SLOW,
       f"... together after one agent timeout ({slowest:.2f} s), not one after the other")
 
-# --- the total bound: one agent thread, a hung guest ---------------------------------------------------
+# --- several hung guests at once: with a thread left, the others are served at once ----------------------
+check(fake_mode("silent", guest=G3), "g3's fake agent silent too")
+hung = [in_thread(timed, logoff, p, user="root") for p in (P1, P3)]
+time.sleep(0.5)
+r2, t2 = timed(logoff, P2)
+check(r2.ok and t2 < 2.0 * SLOW, f"with g1 and g3 hung (2 of 3 agent threads), g2 is served in {t2:.2f} s", r2)
+if r2.ok:
+    call(r2.value, "org.vpc.Task", "Cancel")
+results = [j(60) for j in hung]
+check(all(r and r[0].error_name == TIMEOUT for r in results), "g1 and g3 get Timeout",
+      [r[0] if r else None for r in results])
+
+# --- the total bound: every agent thread hung ------------------------------------------------------------
 ok, status = envctl("daemon-stop")
-check(ok and status == "0", "daemon stopped (status 0) to restart with --agent-threads 1", status)
+check(ok and status == "0", "daemon stopped (status 0) to restart with --agent-threads 2", status)
 # A long logoff timeout: the task of the WaitForCompletion flood below must end by Cancel.
-ok, _ = envctl("daemon-start", "--agent-timeout", str(AGENT_TIMEOUT), "--logoff-timeout", "300", "--agent-threads", "1")
-check(ok, "daemon restarted with --agent-threads 1")
+ok, _ = envctl("daemon-start", "--agent-timeout", str(AGENT_TIMEOUT), "--logoff-timeout", "300", "--agent-threads", "2")
+check(ok, "daemon restarted with --agent-threads 2")
 daemon = pid_of("daemon")
 rec = SignalRecorder()
-hung = in_thread(timed, logoff, P1, user="root")
+hung = [in_thread(timed, logoff, p, user="root") for p in (P1, P3)]
 time.sleep(0.5)
 xml = os.path.join(ENV_DIR, "fx.xml")
 with open(xml, "w") as f:
@@ -149,15 +165,16 @@ with open(xml, "w") as f:
 t0 = time.monotonic()
 subprocess.run(["virsh", "-q", "-c", os.environ["VPC_LIBVIRT_URI"], "define", xml], check=True, capture_output=True)
 seen = rec.wait_for(lambda e: e[2] == "InterfacesAdded" and e[3][0] == encode_path("fx"), 5)
-check(seen is not None, f"with the only agent thread hung, libvirt events still arrive "
+check(seen is not None, f"with both agent threads hung on g1 and g3, libvirt events still arrive "
       f"({time.monotonic() - t0:.2f} s for a new domain's object)")
 r2, t2 = timed(logoff, P2)
-check(r2.ok, "g2's Logoff waits for the thread but succeeds", r2)
+check(r2.ok, "g2's Logoff waits for a thread but succeeds", r2)
 check(t2 < (AGENT_TIMEOUT + 2.5) * SLOW, f"... within one agent timeout ({t2:.2f} s)")
 if r2.ok:
     call(r2.value, "org.vpc.Task", "Cancel")
-r1 = hung(30)
-check(r1 is not None and r1[0].error_name == TIMEOUT, "the hung guest's Logoff gets Timeout", r1)
+results = [j(30) for j in hung]
+check(all(r and r[0].error_name == TIMEOUT for r in results), "the hung guests' Logoffs get Timeout",
+      [r[0] if r else None for r in results])
 
 # --- WaitForCompletion: callers that leave, and a flood ------------------------------------------------
 check(fake_mode("ok", users="stuck"), "fake agent lists a user who never leaves")

@@ -36,10 +36,13 @@ ONLY = set(filter(None, opts.only.split(",")))
 LOAD = os.path.join(opts.bindir, "bench-load")
 VIRT_LOAD = os.path.join(opts.bindir, "bench-virt-load")
 FLOOR_SERVER = os.path.join(opts.bindir, "bench-floor-server")
+CYCLE = os.path.join(opts.bindir, "bench-cycle")
 
 BASELINE = opts.baseline_daemon
 ROUNDS = 2 if QUICK else 3
 LAT_ROUNDS = 3 if QUICK else 9           # short, interleaved rounds of the latency section
+PAIR_ROUNDS = 7 if QUICK else 11         # rounds of paired samples (cheap calls; p50 is bimodal here)
+PAIR_COUNT = 200 if QUICK else 500
 SEQ = 400 if QUICK else 1000            # sequential calls of a cheap method, per round
 SEQ_SLOW = 100 if QUICK else 300        # sequential calls that ask libvirt or polkit
 PAR = 2000 if QUICK else 4000           # calls with 64 in flight
@@ -119,7 +122,7 @@ def load_paired(main, floor, count):
     """Alternates calls of main and of its floor on one connection, so both are sampled under the same
     conditions; returns the two reports. main: load_argv() arguments; floor: (dest, path, iface,
     member, sig, arg)."""
-    argv = load_argv(*main, count=count)
+    argv = load_argv(**main, count=count) if isinstance(main, dict) else load_argv(*main, count=count)
     dest, path, iface, member, sig, arg = floor
     argv[1:1] = ["--alt-dest", dest, "--alt-path", path, "--alt-iface", iface, "--alt-member", member] + \
         (["--alt-sig", sig, "--alt-arg", arg] if sig else [])
@@ -127,7 +130,10 @@ def load_paired(main, floor, count):
     if out.returncode != 0:
         raise RuntimeError(f"bench-load failed: {out.stderr.strip()[-400:]}")
     lines = out.stdout.strip().splitlines()
-    return json.loads(lines[-1]), json.loads(lines[-2])
+    main_rep, floor_rep = json.loads(lines[-1]), json.loads(lines[-2])
+    # "ok" counts both kinds of calls: take out the floor's (its warm-up ones too, every other of 50).
+    main_rep["ok"] = max(0, main_rep["ok"] - floor_rep["n"] - 25)
+    return main_rep, floor_rep
 
 
 PING_FLOOR = ("org.vpc.bench.Floor", "/org/vpc/bench/Floor", "org.freedesktop.DBus.Peer", "Ping", None, None)
@@ -366,19 +372,48 @@ def floors_and_service():
             for name, (paid, how) in SERVICE_GOALS.items():
                 per_round = [seq[prefix + name][r]["p50_us"] / sum(seq[f][r]["p50_us"] for f in paid)
                              for r in range(LAT_ROUNDS)]
+                figure(sec, f"ratio_separate_{prefix}{name}", statistics.median(per_round), "x",
+                       how + ", each measured on its own in the round (noisier than the cycle below)")
+
+        # The goals of Logoff: the call and each floor it pays sampled in turn by one process.
+        cycles = {}
+        for rnd in range(LAT_ROUNDS):
+            log(f"logoff cycle round {rnd + 1}/{LAT_ROUNDS}")
+            for prefix, binary in daemons:
+                if binary:
+                    use_daemon(binary)
+                for name, user, n in (("logoff_accept_root", None, SEQ_SLOW), ("logoff_accept_user", ALLOWED,
+                                                                                 SEQ_SLOW // 2)):
+                    argv = [CYCLE, "--uri", TEST_URI, "--domain", WEB, "--uuid", WEB_UUID, "--path", web,
+                            "--count", str(n), "--expect-error", "org.vpc.Error.AdditionsFeatureNotAvailable"]
+                    rep = run_json(argv + (["--user", user] if user else []))
+                    cycles.setdefault(prefix + name, []).append(rep)
+                if binary:
+                    use_daemon(os.environ["VPC_GUESTOSD"])
+        for prefix, _ in daemons:
+            for name, (paid, how) in SERVICE_GOALS.items():
+                reps = cycles[prefix + name]
+                kinds = [k for k in ("ping", "creds", "polkit", "libvirt") if k in reps[0]]
+                per_round = [r["logoff"]["p50_us"] / sum(r[k]["p50_us"] for k in kinds) for r in reps]
                 value = statistics.median(per_round)
+                figure(sec, f"cycle_{prefix}{name}_p50", statistics.median(r["logoff"]["p50_us"] for r in reps), "us",
+                       "Logoff p50 in the cycle")
+                for k in kinds:
+                    figure(sec, f"cycle_{prefix}{name}_floor_{k}_p50",
+                           statistics.median(r[k]["p50_us"] for r in reps), "us", "its floor, same cycle")
                 if prefix:
                     figure(sec, f"ratio_{prefix}{name}", value, "x", "the same ratio for the baseline daemon "
-                           "(before this issue's fixes), measured in the same rounds")
+                           "(before this issue's fixes), same rounds")
                 else:
-                    ratio(name, value, 1.5, how + f"; median of {LAT_ROUNDS} per-round ratios (spread "
+                    ratio(name, value, 1.5, how + "; the call and its floors sampled in turn by one process "
+                          f"(bench-cycle), median of {LAT_ROUNDS} rounds (spread "
                           f"{min(per_round):.2f}-{max(per_round):.2f})")
         # The cheap calls against their floors, sampled side by side.
         paired_ratio(sec, "get_guest_os", ("org.vpc", "/org/vpc", "org.vpc.Manager", "GetGuestOS", "s", [WEB]),
-                     PING_FLOOR, LAT_ROUNDS, SEQ, "GetGuestOS p50 / Ping floor p50")
+                     PING_FLOOR, PAIR_ROUNDS, PAIR_COUNT, "GetGuestOS p50 / Ping floor p50")
         paired_ratio(sec, "guestos_getall", ("org.vpc", web, "org.freedesktop.DBus.Properties", "GetAll", "s",
                                              ["org.vpc.GuestOS"]),
-                     GETALL_FLOOR, LAT_ROUNDS, SEQ, "GuestOS GetAll p50 / trivial server's GetAll p50")
+                     GETALL_FLOOR, PAIR_ROUNDS, PAIR_COUNT, "GuestOS GetAll p50 / trivial server's GetAll p50")
     finally:
         subj.close()
 
@@ -538,6 +573,20 @@ def scale():
             starts.append((t1 - t0) / 1e6)
             if attempt + 1 < (2 if QUICK else 3):
                 envctl("daemon-stop")
+        if BASELINE and n == sizes[-1]:
+            # the same start-up with the baseline build, for the before/after of the start-up fix
+            envctl("daemon-stop")
+            waiter = subprocess.Popen([LOAD, "--wait-owner", "org.vpc"], stdout=subprocess.PIPE, text=True)
+            assert waiter.stdout.readline().strip() == "ready"
+            t0 = time.monotonic_ns()
+            envctl("daemon-start", env={"VPC_LIBVIRT_URI": uri, "VPC_GUESTOSD": BASELINE,
+                                        "VPC_DAEMON_START_TIMEOUT": "60"})
+            t1 = int(waiter.stdout.readline())
+            waiter.wait(timeout=10)
+            tag = f"{n // 1000}k" if n >= 1000 else str(n)
+            figure(sec, f"scale_{tag}_start_baseline", (t1 - t0) / 1e6, "ms", "the baseline build's start-up, same file")
+            envctl("daemon-stop")
+            envctl("daemon-start", env={"VPC_LIBVIRT_URI": uri})
         size, n_objects = managed_objects_size()
         if n_objects != n:
             raise RuntimeError(f"GetManagedObjects listed {n_objects} objects, not {n}")
@@ -646,7 +695,8 @@ def guests(lvd):
                           "bench-task")[0]
     p50 = side_by_side("libvirt-dbus", lvd, "/org/libvirt/QEMU", lvd_dom, "bench-task", "qemu")
     paired_ratio("libvirt-dbus", "guestos_getall_qemu", ("org.vpc", encode_path("bench-task"),
-                 "org.freedesktop.DBus.Properties", "GetAll", "s", ["org.vpc.GuestOS"]), GETALL_FLOOR, LAT_ROUNDS, SEQ,
+                 "org.freedesktop.DBus.Properties", "GetAll", "s", ["org.vpc.GuestOS"]), GETALL_FLOOR, PAIR_ROUNDS,
+                 PAIR_COUNT,
                  "GuestOS GetAll on a running QEMU domain / trivial server's GetAll")
 
     waiters()
@@ -682,7 +732,8 @@ def wait_for_completion_finished():
     figure(sec, "wait_for_completion_finished_separate_ratio", per_round, "x",
            "p50 / Ping floor measured one after the other, median of per-round ratios")
     paired_ratio(sec, "wait_for_completion_finished", ("org.vpc", task, "org.vpc.Task", "WaitForCompletion", "i",
-                 ["-1"]), PING_FLOOR, LAT_ROUNDS, SEQ, "WaitForCompletion(-1) on a finished task p50 / Ping floor p50")
+                 ["-1"]), PING_FLOOR, PAIR_ROUNDS, PAIR_COUNT,
+                 "WaitForCompletion(-1) on a finished task p50 / Ping floor p50")
 
 
 def waiters():
@@ -728,23 +779,29 @@ def isolation():
     live = [encode_path(f"bench-live-{i}") for i in range(LIVE)]
     afna = "org.vpc.Error.AdditionsFeatureNotAvailable"
 
+    specs = {
+        "getall": (dict(dest="org.vpc", path=None, iface="org.freedesktop.DBus.Properties", member="GetAll", sig="s",
+                        args=["org.vpc.GuestOS"], paths=others), GETALL_FLOOR, None),
+        "logoff_off": (dict(dest="org.vpc", path=None, iface="org.vpc.GuestOS", member="Logoff", paths=others),
+                       PING_FLOOR, "org.vpc.Error.VmNotRunning"),
+        "logoff_live": (dict(dest="org.vpc", path=None, iface="org.vpc.GuestOS", member="Logoff", paths=live),
+                        PING_FLOOR, afna),
+    }
+
     def measure(tag):
-        reps = {"ping": [], "getall": [], "logoff_off": [], "logoff_live": [], "logoff_live16": []}
+        reps = {k: [] for k in specs}
+        reps["logoff_live16"] = []
+        for _ in range(PAIR_ROUNDS):
+            for k, (main, floor, error) in specs.items():
+                m, f = load_paired(main, floor, PAIR_COUNT // 2)
+                expect_only(m, f"{k} ({tag})", error=error)
+                reps[k].append({"p50": m["p50_us"], "p99": m["p99_us"], "floor": f["p50_us"],
+                                "ratio": m["p50_us"] / f["p50_us"]})
         for _ in range(ROUNDS):
-            reps["ping"].append(load(*FLOOR, "org.freedesktop.DBus.Peer", "Ping", count=SEQ))
-            reps["getall"].append(load("org.vpc", None, "org.freedesktop.DBus.Properties", "GetAll", "s",
-                                       ["org.vpc.GuestOS"], paths=others, count=SEQ))
-            r = load("org.vpc", None, "org.vpc.GuestOS", "Logoff", paths=others, count=SEQ_SLOW)
-            expect_only(r, f"Logoff on shut-off VMs ({tag})", error="org.vpc.Error.VmNotRunning")
-            reps["logoff_off"].append(r)
-            r = load("org.vpc", None, "org.vpc.GuestOS", "Logoff", paths=live, count=SEQ_SLOW)
-            expect_only(r, f"Logoff on guestless running VMs ({tag})", error=afna)
-            reps["logoff_live"].append(r)
             r = load("org.vpc", None, "org.vpc.GuestOS", "Logoff", paths=live, count=SEQ_SLOW * 4, in_flight=16)
             expect_only(r, f"Logoff on guestless running VMs, 16 in flight ({tag})", error=afna)
-            reps["logoff_live16"].append(r)
-        return {k: {"p50": median_of(v, "p50_us"), "p99": median_of(v, "p99_us"), "rate": median_of(v, "rate")}
-                for k, v in reps.items()}
+            reps["logoff_live16"].append({"rate": r["rate"]})
+        return {k: {q: statistics.median(x[q] for x in v) for q in v[0]} for k, v in reps.items()}
 
     base = measure("no hang")
     # The agent of bench-hang stops answering: its QEMU process is stopped (SIGSTOP), so the agent's
@@ -779,18 +836,15 @@ def isolation():
                  "AdditionsFeatureNotAvailable). 100 running guests do not fit this 2-CPU machine.")
     what = {"getall": "GetAll over 100 other VMs", "logoff_off": "Logoff on 100 shut-off VMs (registry)",
             "logoff_live": f"Logoff on {LIVE} running guestless VMs (agent worker + libvirt)"}
-    drift = hang["ping"]["p50"] / base["ping"]["p50"]
-    figure(sec, "isolation_ping_floor_drift", drift, "x", "Ping floor p50 hung period / no-hang period")
     for k, desc in what.items():
         figure(sec, f"isolation_{k}_p50_base", base[k]["p50"], "us", f"{desc}, no hang")
         figure(sec, f"isolation_{k}_p50_hung", hang[k]["p50"], "us", f"{desc}, one guest's agent hung")
         figure(sec, f"isolation_{k}_p99_base", base[k]["p99"], "us", "")
         figure(sec, f"isolation_{k}_p99_hung", hang[k]["p99"], "us", "")
-        raw = hang[k]["p50"] / base[k]["p50"]
-        figure(sec, f"isolation_{k}_raw", raw, "x", "p50 hung / p50 no hang, not corrected")
-        ratio(f"isolation_{k}", raw / drift, 1.5,
-              f"{desc}: p50 hung / no hang, divided by the Ping floor's own change between the two periods "
-              f"({drift:.2f}x: the clients' load on the 2 CPUs, not the daemon)")
+        figure(sec, f"isolation_{k}_raw", hang[k]["p50"] / base[k]["p50"], "x", "p50 hung / p50 no hang, not paired")
+        ratio(f"isolation_{k}", hang[k]["ratio"] / base[k]["ratio"], 1.5,
+              f"{desc}: (p50 / floor p50) with one guest hung over the same without, the calls alternating with "
+              f"their floor's on one connection (median of {PAIR_ROUNDS} rounds each)")
     figure(sec, "isolation_logoff_live16_rate_base", base["logoff_live16"]["rate"], "calls/s", "16 in flight, no hang")
     figure(sec, "isolation_logoff_live16_rate_hung", hang["logoff_live16"]["rate"], "calls/s",
            "16 in flight, one guest hung")
@@ -828,6 +882,19 @@ def main():
     write_results(info)
 
 
+# What bounds a goal this machine does not meet, said in RESULTS.md when it is not met.
+BOUNDS = {
+    "logoff_accept_root": "Root's Logoff pays, beyond its floors, two thread hand-offs the floors do not "
+    "(bus loop -> agent worker -> bus loop: libvirt never runs on the loop), each a wake-up of another "
+    "thread on a 2-CPU machine shared with other jobs; perf on the daemon under this load shows context "
+    "switches (finish_task_switch in the loop, the agent worker and libvirt's event thread) as the largest "
+    "share, not work in the daemon. This issue's fix removed two of the check's three libvirt round trips "
+    "(the baseline ratio above is the same measure before it).",
+    "pipelining_polkit_over_ours": "polkitd evaluates its JavaScript rules on one thread; with 64 checks in "
+    "flight it takes one CPU, and the daemon, dbus-daemon and libvirtd share the other.",
+}
+
+
 def write_results(info):
     lines = ["# vpc-guestosd benchmark results", "",
              "Written by `bench/run`" + (" --quick" if QUICK else "") + "; see bench/README.md for what each "
@@ -840,6 +907,9 @@ def write_results(info):
     lines += ["", "## Figures", "", "| section | figure | value | unit | how |", "| --- | --- | --- | --- | --- |"]
     for section, name, value, unit, comment in table:
         lines.append(f"| {section} | {name} | {value:.6g} | {unit} | {comment} |")
+    for name, value, goal, _ in ratios:
+        if value > goal and name in BOUNDS:
+            notes.append(f"{name} ({value:.2f} > {goal:g}): {BOUNDS[name]}")
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     with open(opts.output, "w") as f:

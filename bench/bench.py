@@ -30,6 +30,7 @@ ap.add_argument("--output", required=True)
 ap.add_argument("--buildtype", default="?")
 ap.add_argument("--only", default="", help="comma-separated sections, for development")
 ap.add_argument("--baseline-daemon", default="", help="another vpc-guestosd binary measured in the same rounds")
+ap.add_argument("--baseline-label", default="", help="what the baseline binary is, for RESULTS.md")
 opts = ap.parse_args()
 QUICK = opts.quick
 ONLY = set(filter(None, opts.only.split(",")))
@@ -425,7 +426,7 @@ def pipelining():
     holders = [Holder(ALLOWED) for _ in range(CALLERS)]
     details = (f"vm.name={WEB}", f"vm.uuid={WEB_UUID}")
     n = (PAR_SLOW // CALLERS) * CALLERS
-    rounds = 3 if QUICK else 5
+    rounds = 3 if QUICK else 7
     daemons = [("", None)] + ([("baseline_", BASELINE)] if BASELINE else [])
     theirs, ours = [], {p: [] for p, _ in daemons}
     try:
@@ -855,6 +856,9 @@ def isolation():
 
 def main():
     info = machine()
+    if BASELINE:
+        notes.append(f"baseline_* figures and ratio_baseline_* come from another build of the daemon measured in the "
+                     f"same rounds: {opts.baseline_label or BASELINE}.")
     log("starting the floor server")
     floor = subprocess.Popen([FLOOR_SERVER])
     try:

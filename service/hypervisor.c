@@ -256,6 +256,13 @@ static void domain_infos_free(DomainInfo *infos, size_t n) {
         free(infos);
 }
 
+/* The last libvirt error of this thread says the domain no longer exists. */
+static bool domain_vanished(void) {
+        virErrorPtr e = virGetLastError();
+
+        return e && e->code == VIR_ERR_NO_DOMAIN;
+}
+
 /* --- lifecycle events --- */
 
 typedef struct RefreshJob {
@@ -276,19 +283,10 @@ static void refresh_run(void *data) {
                 j->failed = true;
                 return;
         }
+        /* The domain may also vanish between lookup and state query. */
         d = virDomainLookupByUUIDString(c, j->uuid);
-        if (!d) {
-                virErrorPtr e = virGetLastError();
-                if (e && e->code == VIR_ERR_NO_DOMAIN)
-                        j->gone = true;
-                else
-                        j->failed = true;
-                return;
-        }
-        if (domain_info_fill(d, &j->info) < 0) {
-                virErrorPtr e = virGetLastError();
-                /* The domain may vanish between lookup and state query. */
-                if (e && e->code == VIR_ERR_NO_DOMAIN)
+        if (!d || domain_info_fill(d, &j->info) < 0) {
+                if (domain_vanished())
                         j->gone = true;
                 else
                         j->failed = true;
@@ -471,17 +469,25 @@ static void connect_run(void *data) {
         known = bulk_states(c, &n_known);
         j->domains = calloc(n + 1, sizeof(DomainInfo));
         for (int i = 0; i < n; i++) {
+                if (j->domains && j->error >= 0) {
+                        if (domain_info_fill_known(list[i], known, n_known, &j->domains[j->n_domains]) >= 0)
+                                j->n_domains++;
+                        else if (!domain_vanished()) {
+                                /* Skipping a domain we failed to read would leave it out until its next
+                                 * event; fail the whole listing instead, so the retry sees every one. */
+                                j->error = -EIO;
+                                (void) last_error(false, &j->message);
+                        }
+                }
                 /* A domain that vanishes while we list it is skipped; its event follows. */
-                if (j->domains && domain_info_fill_known(list[i], known, n_known, &j->domains[j->n_domains]) >= 0)
-                        j->n_domains++;
                 virDomainFree(list[i]);
         }
         free(known);
         free(list);
-        if (!j->domains) {
+        if (!j->domains)
                 j->error = -ENOMEM;
+        if (j->error < 0)
                 drop_connection(h);
-        }
 }
 
 static void connect_done(void *data, bool stopping) {

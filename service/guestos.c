@@ -123,34 +123,13 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
         free(c);
 }
 
-static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
-        LogoffRequest *q = userdata;
+/* The domain runs as far as the registry knows: check its guest agent on a worker. Concurrent
+ * requests on the domain join the check already in flight. */
+static void logoff_request_check_guest(LogoffRequest *q, Domain *d) {
         Manager *m = q->manager;
         GuestCheck *c;
-        Domain *d;
         int r;
 
-        q->creds = *creds;
-        if (verdict != VPC_OK) {
-                logoff_request_fail(q, verdict, reason);
-                return;
-        }
-
-        d = logoff_request_resolve(q);
-        if (!d)
-                return;
-        /* The registry follows libvirt's events, so a domain it knows to be stopped needs no worker
-         * and no round trip; one that stops meanwhile fails the agent call with VmNotRunning. While
-         * libvirt is away the registry is only the last known state: then the check asks libvirt. */
-        if (d->state != DOMAIN_STATE_RUNNING && hypervisor_is_connected(m->hypervisor)) {
-                _cleanup_free_ char *message = NULL;
-
-                if (asprintf(&message, "domain '%s' is not running (%s)", d->name,
-                             domain_state_to_string(d->state)) < 0)
-                        message = NULL;
-                logoff_request_fail(q, VPC_ERROR_VM_NOT_RUNNING, message ?: "the domain is not running");
-                return;
-        }
         if (d->check) {
                 q->next = d->check->requests;
                 d->check->requests = q;
@@ -174,6 +153,65 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
                 return;
         }
         d->check = c;
+}
+
+/* libvirt was asked for the state of a domain that the registry had as not running. */
+static void on_domain_refreshed(bool stopping, bool applied, void *userdata) {
+        LogoffRequest *q = userdata;
+        _cleanup_free_ char *message = NULL;
+        Domain *d;
+
+        if (stopping) {
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, "the service is stopping");
+                return;
+        }
+        if (!applied) {
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION,
+                                    hypervisor_is_connected(q->manager->hypervisor) ?
+                                    "cannot read the domain's state from libvirt" :
+                                    "not connected to the hypervisor");
+                return;
+        }
+
+        d = logoff_request_resolve(q);
+        if (!d)
+                return;
+        if (d->state == DOMAIN_STATE_RUNNING) {
+                logoff_request_check_guest(q, d);
+                return;
+        }
+        if (asprintf(&message, "domain '%s' is not running (%s)", d->name, domain_state_to_string(d->state)) < 0)
+                message = NULL;
+        logoff_request_fail(q, VPC_ERROR_VM_NOT_RUNNING, message ?: "the domain is not running");
+}
+
+static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
+        LogoffRequest *q = userdata;
+        Domain *d;
+        int r;
+
+        q->creds = *creds;
+        if (verdict != VPC_OK) {
+                logoff_request_fail(q, verdict, reason);
+                return;
+        }
+
+        d = logoff_request_resolve(q);
+        if (!d)
+                return;
+        if (d->state == DOMAIN_STATE_RUNNING) {
+                /* An agent call on a domain that stopped or vanished meanwhile fails with VmNotRunning
+                 * or VmUnknown, so the registry's word is enough here. */
+                logoff_request_check_guest(q, d);
+                return;
+        }
+
+        /* "Not running" is refused without an agent call, but only once libvirt confirms it: the
+         * registry may lag behind a start or an undefine whose event is still on its way, and while
+         * libvirt is away it is only the last known state. */
+        r = hypervisor_refresh_domain(q->manager->hypervisor, d->uuid, on_domain_refreshed, q);
+        if (r < 0)
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
 }
 
 static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {

@@ -271,6 +271,8 @@ typedef struct RefreshJob {
         bool gone;
         bool failed;
         DomainInfo info;
+        domain_refreshed_t done;        /* only for hypervisor_refresh_domain() */
+        void *userdata;
 } RefreshJob;
 
 static void refresh_run(void *data) {
@@ -296,11 +298,33 @@ static void refresh_run(void *data) {
 static void refresh_done(void *data, bool stopping) {
         RefreshJob *j = data;
         Hypervisor *h = j->h;
+        bool applied = !stopping && !j->failed && h->connected;
 
-        if (!stopping && !j->failed && h->connected)
+        if (applied)
                 h->callbacks->domain_changed(j->uuid, j->gone ? NULL : &j->info, h->userdata);
+        if (j->done)
+                j->done(stopping, applied, j->userdata);
         free(j->info.name);
         free(j);
+}
+
+int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_t done, void *userdata) {
+        RefreshJob *j;
+        int r;
+
+        if (!uuid || strlen(uuid) >= UUID_STRING_MAX)
+                return -EINVAL;
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->h = h;
+        strcpy(j->uuid, uuid);
+        j->done = done;
+        j->userdata = userdata;
+        r = workqueue_submit(h->control, refresh_run, refresh_done, j);
+        if (r < 0)
+                free(j);
+        return r;
 }
 
 /* Runs on libvirt's event thread: only queue a refresh, the control worker asks libvirt. */

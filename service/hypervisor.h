@@ -43,6 +43,12 @@ int hypervisor_start(Hypervisor *h);
 bool hypervisor_is_connected(Hypervisor *h);
 const char *hypervisor_uri(Hypervisor *h);
 
+/* Asks libvirt for one domain's state now, in order with the lifecycle events on the control worker,
+ * and passes it to domain_changed() as an event would; then calls done. `applied` is false when
+ * libvirt could not be asked (not connected, or the call failed). */
+typedef void (*domain_refreshed_t)(bool stopping, bool applied, void *userdata);
+int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_t done, void *userdata);
+
 /* What a guest-agent call or a guest check produced; `stopping` means the daemon is shutting down and
  * the callback must only free its own state. */
 typedef struct AgentCallResult {

@@ -68,6 +68,10 @@ with open(xml, "w") as f:
 subprocess.run(["virsh", "-q", "-c", URI, "define", xml], check=True, capture_output=True)
 brief = encode_path("brief")
 check(wait_until(lambda: call(MANAGER, "org.vpc.Manager", "GetGuestOS", "s", ("brief",)).ok), "brief is published")
+# Started just now: libvirt's word counts, not a "shutoff" whose event may still be on its way.
+subprocess.run(["virsh", "-q", "-c", URI, "start", "brief"], check=True, capture_output=True)
+expect_error(logoff(brief), "org.vpc.Error.AdditionsFeatureNotAvailable", "Logoff right after start")
+subprocess.run(["virsh", "-q", "-c", URI, "destroy", "brief"], check=True, capture_output=True)
 subprocess.run(["virsh", "-q", "-c", URI, "undefine", "brief"], check=True, capture_output=True)
 expect_error(logoff(brief), "org.vpc.Error.VmUnknown", "Logoff right after undefine")
 

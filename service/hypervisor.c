@@ -837,11 +837,16 @@ Hypervisor *hypervisor_free(Hypervisor *h) {
                 return NULL;
 
         sd_event_source_disable_unref(h->reconnect_timer);
-        /* Workers first: they finish their current call (each has a timeout) and hand back the rest. */
-        workqueue_free(h->agent);
-        workqueue_free(h->control);
+        /* Workers first: they finish their current call (each has a timeout), so none opens or uses
+         * a connection after this. libvirt's callbacks may still submit work (the close callback even
+         * fires inside drop_connection() when the connection is dead): the stopped queues refuse it
+         * until the connection is dropped and the event thread joined; only then are they freed. */
+        workqueue_stop(h->agent);
+        workqueue_stop(h->control);
         drop_connection(h);
         stop_event_thread(h);
+        workqueue_free(h->agent);
+        workqueue_free(h->control);
 
         pthread_mutex_destroy(&h->conn_lock);
         pthread_mutex_destroy(&h->handles_lock);

@@ -27,6 +27,7 @@ struct WorkQueue {
         WorkList todo, finished;
         unsigned n_busy;
         bool stopping;
+        bool joined;
 
         int event_fd;
         sd_event_source *event_source;
@@ -154,9 +155,9 @@ int workqueue_new(sd_event *event, const char *name, unsigned n_threads, WorkQue
         return 0;
 }
 
-WorkQueue *workqueue_free(WorkQueue *q) {
-        if (!q)
-                return NULL;
+void workqueue_stop(WorkQueue *q) {
+        if (!q || q->joined)
+                return;
 
         pthread_mutex_lock(&q->lock);
         q->stopping = true;
@@ -166,6 +167,14 @@ WorkQueue *workqueue_free(WorkQueue *q) {
         /* A worker inside a libvirt call finishes it first; every such call has a timeout. */
         for (unsigned i = 0; i < q->n_threads; i++)
                 pthread_join(q->threads[i], NULL);
+        q->joined = true;
+}
+
+WorkQueue *workqueue_free(WorkQueue *q) {
+        if (!q)
+                return NULL;
+
+        workqueue_stop(q);
 
         /* Items that never ran are handed back too, so their owners free them. */
         pthread_mutex_lock(&q->lock);

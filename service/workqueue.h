@@ -14,6 +14,10 @@ typedef void (*work_run_t)(void *data);
 typedef void (*work_done_t)(void *data, bool stopping);
 
 int workqueue_new(sd_event *event, const char *name, unsigned n_threads, WorkQueue **ret);
+/* Refuses new items (workqueue_submit() then fails with -ESHUTDOWN) and waits for the workers to
+ * finish their current one; the queue stays valid for submitters until workqueue_free(), which
+ * stops it too and hands every unfinished item back with stopping = true. */
+void workqueue_stop(WorkQueue *q);
 WorkQueue *workqueue_free(WorkQueue *q);
 static inline void workqueue_freep(WorkQueue **q) {
         if (*q)

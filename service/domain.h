@@ -33,6 +33,7 @@ typedef struct Domain {
         DomainState state;
         Task *logoff_task;      /* the Logoff task still running on this domain, if any */
         struct GuestCheck *check;       /* the Logoff pre-check in flight, shared by its callers */
+        struct GuestCheck *state_check; /* the state query in flight before a VmNotRunning, shared too */
         unsigned generation;    /* connection generation that last confirmed the domain */
 } Domain;
 

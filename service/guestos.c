@@ -18,8 +18,9 @@ struct LogoffRequest {
         CallerCreds creds;
 };
 
-/* One pre-check per domain at a time: concurrent Logoff calls on the same domain wait for the same
- * check, so a domain never has more than one agent call in flight. */
+/* One libvirt call per domain at a time for Logoff's checks (the guest agent check, or the state
+ * query before VmNotRunning): concurrent Logoff calls on the same domain wait for the same call, so a
+ * domain never has more than one agent call in flight and a flood queues nothing per call. */
 typedef struct GuestCheck {
         char vm_uuid[UUID_STRING_MAX];
         LogoffRequest *requests;
@@ -107,15 +108,38 @@ static void logoff_request_finish(LogoffRequest *q, const GuestCheckResult *resu
         logoff_request_succeed(q, t);
 }
 
-static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
-        GuestCheck *c = userdata;
+static GuestCheck *guest_check_new(Domain *d, LogoffRequest *q) {
+        GuestCheck *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return NULL;
+        strcpy(c->vm_uuid, d->uuid);
+        c->requests = q;
+        return c;
+}
+
+static void guest_check_join(GuestCheck *c, LogoffRequest *q) {
+        q->next = c->requests;
+        c->requests = q;
+}
+
+/* The call of c returned: the domain (if it is still there) no longer waits for it. */
+static void guest_check_detach(GuestCheck *c, bool stopping) {
         Domain *d;
 
-        if (!result->stopping) {
-                d = domain_registry_find_by_uuid(&c->requests->manager->domains, c->vm_uuid);
-                if (d && d->check == c)
-                        d->check = NULL;
-        }
+        if (stopping)
+                return;
+        d = domain_registry_find_by_uuid(&c->requests->manager->domains, c->vm_uuid);
+        if (d && d->check == c)
+                d->check = NULL;
+        if (d && d->state_check == c)
+                d->state_check = NULL;
+}
+
+static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
+        GuestCheck *c = userdata;
+
+        guest_check_detach(c, result->stopping);
         for (LogoffRequest *q = c->requests, *next; q; q = next) {
                 next = q->next;
                 logoff_request_finish(q, result);
@@ -131,18 +155,15 @@ static void logoff_request_check_guest(LogoffRequest *q, Domain *d) {
         int r;
 
         if (d->check) {
-                q->next = d->check->requests;
-                d->check->requests = q;
+                guest_check_join(d->check, q);
                 return;
         }
 
-        c = calloc(1, sizeof(*c));
+        c = guest_check_new(d, q);
         if (!c) {
                 logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(ENOMEM));
                 return;
         }
-        strcpy(c->vm_uuid, d->uuid);
-        c->requests = q;
         r = hypervisor_check_guest(m->hypervisor, d->uuid, (int) m->options.agent_timeout_sec, on_guest_checked, c);
         if (r < 0) {
                 free(c);
@@ -155,9 +176,9 @@ static void logoff_request_check_guest(LogoffRequest *q, Domain *d) {
         d->check = c;
 }
 
-/* libvirt was asked for the state of a domain that the registry had as not running. */
-static void on_domain_refreshed(bool stopping, bool applied, void *userdata) {
-        LogoffRequest *q = userdata;
+/* libvirt was asked for the state of a domain that the registry had as not running: answer one
+ * waiting request from the refreshed registry. */
+static void logoff_request_refreshed(LogoffRequest *q, bool stopping, bool applied) {
         _cleanup_free_ char *message = NULL;
         Domain *d;
 
@@ -185,8 +206,20 @@ static void on_domain_refreshed(bool stopping, bool applied, void *userdata) {
         logoff_request_fail(q, VPC_ERROR_VM_NOT_RUNNING, message ?: "the domain is not running");
 }
 
+static void on_domain_refreshed(bool stopping, bool applied, void *userdata) {
+        GuestCheck *c = userdata;
+
+        guest_check_detach(c, stopping);
+        for (LogoffRequest *q = c->requests, *next; q; q = next) {
+                next = q->next;
+                logoff_request_refreshed(q, stopping, applied);
+        }
+        free(c);
+}
+
 static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
         LogoffRequest *q = userdata;
+        GuestCheck *c;
         Domain *d;
         int r;
 
@@ -209,9 +242,22 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
         /* "Not running" is refused without an agent call, but only once libvirt confirms it: the
          * registry may lag behind a start or an undefine whose event is still on its way, and while
          * libvirt is away it is only the last known state. */
-        r = hypervisor_refresh_domain(q->manager->hypervisor, d->uuid, on_domain_refreshed, q);
-        if (r < 0)
+        if (d->state_check) {
+                guest_check_join(d->state_check, q);
+                return;
+        }
+        c = guest_check_new(d, q);
+        if (!c) {
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(ENOMEM));
+                return;
+        }
+        r = hypervisor_refresh_domain(q->manager->hypervisor, d->uuid, on_domain_refreshed, c);
+        if (r < 0) {
+                free(c);
                 logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
+                return;
+        }
+        d->state_check = c;
 }
 
 static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {

@@ -838,10 +838,10 @@ def isolation():
     notes.append(f"Isolation: bench-hang is a real guest whose QEMU process is stopped (SIGSTOP) after boot, so "
                  "its agent channel is open but nothing answers (each agent call waits the daemon's 5 s "
                  "--agent-timeout); two clients keep 16 Logoff calls on it in flight while GetAll goes to 100 "
-                 f"shut-off QEMU domains and Logoff to those (answered from the registry) and to {LIVE} running "
+                 f"shut-off QEMU domains and Logoff to those (VmNotRunning once the control worker confirmed the state with libvirt) and to {LIVE} running "
                  "QEMU domains without a guest (agent channel never opened: one libvirt call on an agent worker, "
                  "AdditionsFeatureNotAvailable). 100 running guests do not fit this 2-CPU machine.")
-    what = {"getall": "GetAll over 100 other VMs", "logoff_off": "Logoff on 100 shut-off VMs (registry)",
+    what = {"getall": "GetAll over 100 other VMs", "logoff_off": "Logoff on 100 shut-off VMs (state confirmed on the control worker)",
             "logoff_live": f"Logoff on {LIVE} running guestless VMs (agent worker + libvirt)"}
     for k, desc in what.items():
         figure(sec, f"isolation_{k}_p50_base", base[k]["p50"], "us", f"{desc}, no hang")

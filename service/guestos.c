@@ -108,19 +108,35 @@ static void logoff_request_finish(LogoffRequest *q, const GuestCheckResult *resu
         logoff_request_succeed(q, t);
 }
 
-static GuestCheck *guest_check_new(Domain *d, LogoffRequest *q) {
-        GuestCheck *c = calloc(1, sizeof(*c));
+/* q waits for the check in flight in *slot, or for a new one. Returns the new check, whose call the
+ * caller starts and then stores in *slot; NULL when q joined the one in flight (or was answered). */
+static GuestCheck *guest_check_enter(GuestCheck **slot, Domain *d, LogoffRequest *q) {
+        GuestCheck *c;
 
-        if (!c)
+        if (*slot) {
+                q->next = (*slot)->requests;
+                (*slot)->requests = q;
                 return NULL;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(ENOMEM));
+                return NULL;
+        }
         strcpy(c->vm_uuid, d->uuid);
         c->requests = q;
         return c;
 }
 
-static void guest_check_join(GuestCheck *c, LogoffRequest *q) {
-        q->next = c->requests;
-        c->requests = q;
+/* The new check's call could not be started: its only request gets the error. */
+static void guest_check_not_started(GuestCheck *c, int r) {
+        LogoffRequest *q = c->requests;
+
+        free(c);
+        if (r == -EBUSY)
+                logoff_request_fail(q, VPC_ERROR_LIMITS_EXCEEDED, "too many guest-agent calls in flight");
+        else
+                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
 }
 
 /* The call of c returned: the domain (if it is still there) no longer waits for it. */
@@ -154,23 +170,12 @@ static void logoff_request_check_guest(LogoffRequest *q, Domain *d) {
         GuestCheck *c;
         int r;
 
-        if (d->check) {
-                guest_check_join(d->check, q);
+        c = guest_check_enter(&d->check, d, q);
+        if (!c)
                 return;
-        }
-
-        c = guest_check_new(d, q);
-        if (!c) {
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(ENOMEM));
-                return;
-        }
         r = hypervisor_check_guest(m->hypervisor, d->uuid, (int) m->options.agent_timeout_sec, on_guest_checked, c);
         if (r < 0) {
-                free(c);
-                if (r == -EBUSY)
-                        logoff_request_fail(q, VPC_ERROR_LIMITS_EXCEEDED, "too many guest-agent calls in flight");
-                else
-                        logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
+                guest_check_not_started(c, r);
                 return;
         }
         d->check = c;
@@ -242,19 +247,12 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
         /* "Not running" is refused without an agent call, but only once libvirt confirms it: the
          * registry may lag behind a start or an undefine whose event is still on its way, and while
          * libvirt is away it is only the last known state. */
-        if (d->state_check) {
-                guest_check_join(d->state_check, q);
+        c = guest_check_enter(&d->state_check, d, q);
+        if (!c)
                 return;
-        }
-        c = guest_check_new(d, q);
-        if (!c) {
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(ENOMEM));
-                return;
-        }
         r = hypervisor_refresh_domain(q->manager->hypervisor, d->uuid, on_domain_refreshed, c);
         if (r < 0) {
-                free(c);
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
+                guest_check_not_started(c, r);
                 return;
         }
         d->state_check = c;

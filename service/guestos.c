@@ -181,58 +181,17 @@ static void logoff_request_check_guest(LogoffRequest *q, Domain *d) {
         d->check = c;
 }
 
-/* libvirt was asked for the state of a domain that the registry had as not running: answer one
- * waiting request from the refreshed registry. */
-static void logoff_request_refreshed(LogoffRequest *q, bool stopping, bool applied) {
+static void on_domain_refreshed(bool stopping, bool applied, void *userdata);
+
+/* After authorization, and again once libvirt confirmed the state (state_confirmed): a running
+ * domain goes on to its guest check, a stopped one is refused with VmNotRunning, but only once
+ * libvirt confirmed it: the registry may lag behind a start or an undefine whose event is still on
+ * its way, and while libvirt is away it is only the last known state. */
+static void logoff_request_continue(LogoffRequest *q, bool state_confirmed) {
         _cleanup_free_ char *message = NULL;
-        Domain *d;
-
-        if (stopping) {
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, "the service is stopping");
-                return;
-        }
-        if (!applied) {
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION,
-                                    hypervisor_is_connected(q->manager->hypervisor) ?
-                                    "cannot read the domain's state from libvirt" :
-                                    "not connected to the hypervisor");
-                return;
-        }
-
-        d = logoff_request_resolve(q);
-        if (!d)
-                return;
-        if (d->state == DOMAIN_STATE_RUNNING) {
-                logoff_request_check_guest(q, d);
-                return;
-        }
-        if (asprintf(&message, "domain '%s' is not running (%s)", d->name, domain_state_to_string(d->state)) < 0)
-                message = NULL;
-        logoff_request_fail(q, VPC_ERROR_VM_NOT_RUNNING, message ?: "the domain is not running");
-}
-
-static void on_domain_refreshed(bool stopping, bool applied, void *userdata) {
-        GuestCheck *c = userdata;
-
-        guest_check_detach(c, stopping);
-        for (LogoffRequest *q = c->requests, *next; q; q = next) {
-                next = q->next;
-                logoff_request_refreshed(q, stopping, applied);
-        }
-        free(c);
-}
-
-static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
-        LogoffRequest *q = userdata;
         GuestCheck *c;
         Domain *d;
         int r;
-
-        q->creds = *creds;
-        if (verdict != VPC_OK) {
-                logoff_request_fail(q, verdict, reason);
-                return;
-        }
 
         d = logoff_request_resolve(q);
         if (!d)
@@ -243,10 +202,14 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
                 logoff_request_check_guest(q, d);
                 return;
         }
+        if (state_confirmed) {
+                if (asprintf(&message, "domain '%s' is not running (%s)", d->name,
+                             domain_state_to_string(d->state)) < 0)
+                        message = NULL;
+                logoff_request_fail(q, VPC_ERROR_VM_NOT_RUNNING, message ?: "the domain is not running");
+                return;
+        }
 
-        /* "Not running" is refused without an agent call, but only once libvirt confirms it: the
-         * registry may lag behind a start or an undefine whose event is still on its way, and while
-         * libvirt is away it is only the last known state. */
         c = guest_check_enter(&d->state_check, d, q);
         if (!c)
                 return;
@@ -256,6 +219,40 @@ static void on_logoff_authorized(VpcError verdict, const char *reason, const Cal
                 return;
         }
         d->state_check = c;
+}
+
+/* libvirt was asked for the state of a domain that the registry had as not running, and the
+ * registry now has libvirt's answer. */
+static void on_domain_refreshed(bool stopping, bool applied, void *userdata) {
+        GuestCheck *c = userdata;
+        const char *failure = NULL;
+
+        if (stopping)
+                failure = "the service is stopping";
+        else if (!applied)
+                failure = hypervisor_is_connected(c->requests->manager->hypervisor) ?
+                          "cannot read the domain's state from libvirt" : "not connected to the hypervisor";
+
+        guest_check_detach(c, stopping);
+        for (LogoffRequest *q = c->requests, *next; q; q = next) {
+                next = q->next;
+                if (failure)
+                        logoff_request_fail(q, VPC_ERROR_EXCEPTION, failure);
+                else
+                        logoff_request_continue(q, true);
+        }
+        free(c);
+}
+
+static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
+        LogoffRequest *q = userdata;
+
+        q->creds = *creds;
+        if (verdict != VPC_OK) {
+                logoff_request_fail(q, verdict, reason);
+                return;
+        }
+        logoff_request_continue(q, false);
 }
 
 static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {

@@ -20,7 +20,8 @@ struct LogoffRequest {
 
 /* One libvirt call per domain at a time for Logoff's checks (the guest agent check, or the state
  * query before VmNotRunning): concurrent Logoff calls on the same domain wait for the same call, so a
- * domain never has more than one agent call in flight and a flood queues nothing per call. */
+ * domain never has more than one agent call in flight, and a flood queues one libvirt call per
+ * domain, not one per call. */
 typedef struct GuestCheck {
         char vm_uuid[UUID_STRING_MAX];
         LogoffRequest *requests;

@@ -271,7 +271,7 @@ typedef struct RefreshJob {
         bool gone;
         bool failed;
         DomainInfo info;
-        domain_refreshed_t done;        /* only for hypervisor_refresh_domain() */
+        domain_refreshed_t done;        /* NULL for a lifecycle event's refresh */
         void *userdata;
 } RefreshJob;
 
@@ -329,16 +329,10 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
 
 /* Runs on libvirt's event thread: only queue a refresh, the control worker asks libvirt. */
 static int on_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
-        Hypervisor *h = opaque;
-        RefreshJob *j;
+        char uuid[UUID_STRING_MAX];
 
-        j = calloc(1, sizeof(*j));
-        if (!j)
-                return 0;
-        j->h = h;
-        if (virDomainGetUUIDString(dom, j->uuid) < 0 ||
-            workqueue_submit(h->control, refresh_run, refresh_done, j) < 0)
-                free(j);
+        if (virDomainGetUUIDString(dom, uuid) >= 0)
+                (void) hypervisor_refresh_domain(opaque, uuid, NULL, NULL);
         return 0;
 }
 

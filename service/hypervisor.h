@@ -45,7 +45,8 @@ const char *hypervisor_uri(Hypervisor *h);
 
 /* Asks libvirt for one domain's state now, in order with the lifecycle events on the control worker,
  * and passes it to domain_changed() as an event would; then calls done. `applied` is false when
- * libvirt could not be asked (not connected, or the call failed). */
+ * libvirt could not be asked (not connected, or the call failed). Thread-safe (libvirt's event
+ * thread calls it for each lifecycle event, with done = NULL). */
 typedef void (*domain_refreshed_t)(bool stopping, bool applied, void *userdata);
 int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_t done, void *userdata);
 

@@ -2,6 +2,8 @@
 # a system-bus style dbus-daemon with the project's own policy, the real polkitd with the project's
 # actions and rules, libvirtd with private state (test and QEMU drivers), test users, and the daemon.
 # Nothing on the host changes but empty mount points the libvirt packages would create anyway.
+# A libvirt of the host's own (running, stopped, socket-activated, modular) is never read, reached or
+# changed: see vpc_libvirt_dirs; tests/host proves it.
 
 : "${VPC_SOURCE_ROOT:?VPC_SOURCE_ROOT must name the source tree}"
 VPC_ALLOWED_USER=vpc-allowed      # member of group libvirt: 50-org.vpc.rules lets it log off
@@ -68,6 +70,12 @@ vpc_setup_polkit_files() {
         chmod 644 "$actions"/* "$rules"/*
         vpc_bind "$actions" /usr/share/polkit-1/actions
         vpc_bind "$rules" /etc/polkit-1/rules.d
+        # polkitd reads /usr/share/polkit-1/rules.d too: the host's packages' rules (libvirt's, a
+        # distribution's admin rules) would decide before or beside the project's. None of them.
+        local none=$VPC_ENV_DIR/polkit/no-rules
+        mkdir -p "$none"
+        chmod 755 "$none"
+        [ ! -d /usr/share/polkit-1/rules.d ] || vpc_bind "$none" /usr/share/polkit-1/rules.d
 }
 
 # VPC_BUS_EXTRA_POLICY may name one more policy file (bench/ lets its floor server and libvirt-dbus
@@ -144,11 +152,43 @@ vpc_polkitd_stop() {
         rm -f "$VPC_ENV_DIR/polkitd.pid"
 }
 
+# The private libvirt. libvirtd reads its configuration (and domains, networks, hooks) from
+# /etc/libvirt, keeps state in /var/lib/libvirt, /var/cache/libvirt and /run/libvirt, logs to
+# /var/log/libvirt, writes /run/libvirtd.pid, and finds virtlogd and virtlockd by their sockets in
+# /run/libvirt; clients (virsh, the daemon's --connect) pick /run/libvirt/libvirt-sock, or a modular
+# daemon's /run/libvirt/virtqemud-sock if that exists, and read /etc/libvirt/libvirt.conf (root) or
+# $XDG_CONFIG_HOME/libvirt. A virtualization host has all of these, whether its libvirtd runs, has
+# run, or waits behind systemd's sockets: every one of them is private here, set up once per
+# environment (the first vpc_libvirtd_start) and checked on every later start (envctl restarts
+# libvirtd within the same environment and must find its domains again). Never decided by what the
+# host has: a /run/libvirt of the host's says nothing about this environment.
+VPC_LIBVIRT_DIRS="lib:/var/lib/libvirt cache:/var/cache/libvirt log:/var/log/libvirt etc:/etc/libvirt"
+
+vpc_libvirt_fingerprint() {   # this mount namespace and what is mounted on each private location
+        local p
+        readlink /proc/self/ns/mnt
+        stat -c '/run %d:%i' /run
+        for p in $VPC_LIBVIRT_DIRS; do
+                stat -c "${p#*:} %d:%i" "${p#*:}"
+        done
+}
+
+vpc_libvirt_private() {       # true if this process sees the environment's private libvirt
+        [ -n "${VPC_ENV_DIR:-}" ] && [ -f "$VPC_ENV_DIR/libvirt/private" ] &&
+                [ "$(vpc_libvirt_fingerprint 2>/dev/null)" = "$(cat "$VPC_ENV_DIR/libvirt/private")" ]
+}
+
 vpc_libvirt_dirs() {
         local base=$VPC_ENV_DIR/libvirt p
-        # /run is private to the namespace; the other locations get a private directory bound on them.
+        if [ -f "$base/private" ]; then
+                vpc_libvirt_private || vpc_die "the private libvirt directories of $VPC_ENV_DIR are not mounted here (another namespace?)"
+                return 0
+        fi
+        # /run is private to the namespace (libvirt's sockets and pidfiles, those of the host's
+        # libvirtd, virtlogd, virtlockd and virtqemud included, are out of sight); the other
+        # locations get a private directory bound on them.
         mount -t tmpfs -o mode=755 tmpfs /run || vpc_die "cannot mount a private /run"
-        for p in lib:/var/lib/libvirt cache:/var/cache/libvirt log:/var/log/libvirt etc:/etc/libvirt; do
+        for p in $VPC_LIBVIRT_DIRS; do
                 mkdir -p "$base/${p%%:*}" "${p#*:}"
                 vpc_bind "$base/${p%%:*}" "${p#*:}"
         done
@@ -171,13 +211,33 @@ stdio_handler = "file"
 namespaces = []
 cgroup_controllers = []
 EOC
+        cat >/etc/libvirt/libvirt.conf <<EOC
+# The clients' configuration (root's): the libvirtd of this environment, by its legacy socket; no
+# default URI, no aliases.
+remote_mode = "legacy"
+EOC
+        vpc_libvirt_fingerprint >"$base/private"
+}
+
+# A URI the environment's clients may be given: a local one, which reaches the private libvirtd's
+# socket in the private /run (no host name, no other transport, no socket= or other parameters).
+vpc_libvirt_uri_check() {
+        [[ $1 =~ ^(qemu|test)(\+unix)?:///[^?#]*$ ]] ||
+                vpc_die "libvirt URI '$1' could reach another libvirtd than the environment's own"
 }
 
 vpc_libvirtd_start() {
-        [ -d /run/libvirt ] || vpc_libvirt_dirs
-        /usr/sbin/libvirtd --config /etc/libvirt/libvirtd.conf >>"$VPC_ENV_DIR/libvirtd.log" 2>&1 &
-        echo $! >"$VPC_ENV_DIR/libvirtd.pid"
-        vpc_wait_for 30 virsh -c test+unix:///default version ||
+        local pid
+        vpc_libvirt_dirs
+        # Not the sockets or the notification socket of a systemd unit the tests may run under.
+        env -u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES \
+                /usr/sbin/libvirtd --config /etc/libvirt/libvirtd.conf >>"$VPC_ENV_DIR/libvirtd.log" 2>&1 &
+        pid=$!
+        echo "$pid" >"$VPC_ENV_DIR/libvirtd.pid"
+        # Ready when it answers; a libvirtd that exited (e.g. it found its pidfile locked) fails at
+        # once, whoever else might answer.
+        vpc_wait_for 30 bash -c "! kill -0 $pid || virsh -c test+unix:///default version" &&
+                kill -0 "$pid" 2>/dev/null ||
                 vpc_die "libvirtd did not start: $(tail -5 "$VPC_ENV_DIR/libvirtd.log")"
         # libvirtd's test:///default lives only while someone is connected to it: hold one
         # connection for the environment's life, so domains survive the daemon's restarts.
@@ -211,6 +271,7 @@ vpc_domains_populate() {
 vpc_daemon_start() {
         : "${VPC_GUESTOSD:?VPC_GUESTOSD must name the daemon binary}"
         : "${VPC_LIBVIRT_URI:?VPC_LIBVIRT_URI must be set}"
+        vpc_libvirt_uri_check "$VPC_LIBVIRT_URI"
         rm -f "$VPC_ENV_DIR/daemon.status"
         # A small keeper waits for the daemon and records its exit status, so a test can read it
         # even when a different process (envctl) started it.
@@ -255,7 +316,8 @@ vpc_env_stop() {
         local rc=$?
         [ -n "${VPC_ENV_DIR:-}" ] || return "$rc"
         [ -f "$VPC_ENV_DIR/daemon.pid" ] && vpc_daemon_stop >/dev/null
-        vpc_guests_destroy
+        # Only ever the private libvirtd's domains (if it never came up, there are none to remove).
+        ! vpc_libvirt_private || vpc_guests_destroy
         vpc_libvirtd_stop
         vpc_polkitd_stop
         kill "$(cat "$VPC_ENV_DIR/dbus.pid" 2>/dev/null)" 2>/dev/null || true
@@ -277,6 +339,13 @@ vpc_env_start() {
         VPC_ENV_DIR=$(mktemp -d /tmp/vpc-env.XXXXXX)
         export VPC_ENV_DIR VPC_ALLOWED_USER VPC_DENIED_USER VPC_OTHER_USER
         trap vpc_env_stop EXIT
+        # libvirt's clients also take a URI, credentials and (non-root) a configuration from the
+        # environment and the XDG directories: none of the host's.
+        unset LIBVIRT_DEFAULT_URI VIRSH_DEFAULT_CONNECT_URI LIBVIRT_ADMIN_DEFAULT_URI LIBVIRT_AUTH_FILE
+        mkdir -p "$VPC_ENV_DIR/xdg/config" "$VPC_ENV_DIR/xdg/cache" "$VPC_ENV_DIR/xdg/runtime"
+        chmod 700 "$VPC_ENV_DIR/xdg/runtime"
+        export XDG_CONFIG_HOME=$VPC_ENV_DIR/xdg/config XDG_CACHE_HOME=$VPC_ENV_DIR/xdg/cache \
+                XDG_RUNTIME_DIR=$VPC_ENV_DIR/xdg/runtime
         vpc_setup_users
         vpc_setup_polkit_files
         vpc_dbus_start

@@ -7,19 +7,18 @@
 # /var/cache/libvirt and /var/log/libvirt, configured the way libvirt-daemon-system leaves a
 # Debian host (libvirtd.conf with the socket group libvirt, qemu.conf with QEMU as libvirt-qemu:kvm,
 # its output and consoles through virtlogd), a qemu hook that records every call, and the 'default'
-# network defined. The host's virtlogd and libvirtd run from there, with the host's domains: a
-# running real guest (the busybox test guest, alice and bob logged in) and a persistent shut-off
-# domain.
-#   running  The host's libvirtd and virtlogd stay up.
-#   stopped  The host's libvirtd is stopped once it has started its guest (the guest keeps
-#            running, as QEMU does when libvirtd stops); its sockets, and those of a modular
-#            virtqemud, are held by a stand-in for systemd's socket activation (tests/host/listen.py)
-#            that records every connection. /run/libvirt holds what a stopped host leaves.
+# network defined. The host's virtlogd and libvirtd run from there, with the host's domains.
+#   running  The host's libvirtd and virtlogd stay up; its domains: a running real guest (the
+#            busybox test guest, as libvirt-qemu, alice and bob logged on) and a persistent
+#            shut-off domain.
+#   stopped  The host's libvirtd and virtlogd ran (defined two domains, both shut off) and are
+#            stopped; /run/libvirt holds what they leave, and their sockets, with those of virtlockd
+#            and of a modular virtqemud, are held by a stand-in for systemd's socket units
+#            (tests/host/listen.py) that records every connection (systemd would start the daemon).
 # Then, nested in this namespace, what a user runs: the e2e suite (meson test --suite e2e: the very
 # commands of tests/e2e/meson.build, run-isolated + with-env + python3 tests/e2e/X.py), scripts/demo,
-# in 'stopped' also fault-libvirtd (its libvirtd restarts through envctl must find the environment's
-# private directories again), and an environment with a guest and the daemon killed with SIGKILL
-# mid-run. Each must pass. Then the host must be as it was: the same domains in the same states with
+# fault-libvirtd (its libvirtd restarts through envctl must find the environment's private
+# directories again), and an environment with a guest and the daemon killed with SIGKILL mid-run. Each must pass. Then the host must be as it was: the same domains in the same states with
 # the same definitions, its guest's users still logged on (its qemu-ga's guest-get-users), not one
 # file of /run/libvirt, /etc/libvirt, /var/lib/libvirt, /var/log/libvirt new, gone or replaced
 # (sockets included) nor one of /run/libvirt, /etc/libvirt changed, its hook not run, its virtlogd
@@ -156,7 +155,14 @@ mkdir -p /var/lib/libvirt/images/vpc-guest
 cp -r "$VPC_GUEST_IMAGE"/. /var/lib/libvirt/images/vpc-guest/
 VPC_GUEST_IMAGE=/var/lib/libvirt/images/vpc-guest
 export -n VPC_GUEST_IMAGE   # the nested runs find their own
-vpc_guest_start host-vm alice,bob
+if [ "$mode" = running ]; then
+        vpc_guest_start host-vm alice,bob
+else
+        sed -e "s|@NAME@|host-vm|; s|@UUID@|$(cat /proc/sys/kernel/random/uuid)|; s|@KERNEL@|$VPC_GUEST_IMAGE/vmlinuz|" \
+                -e "s|@INITRD@|$VPC_GUEST_IMAGE/initrd.img|; s|@CMDLINE@|console=ttyS0|; s|@CONSOLE_LOG@|/var/log/libvirt/qemu/host-vm.console|" \
+                "$src/tests/data/guest-domain.xml.in" >"$HOST/host-vm.xml"
+        virsh -q -c "$URI" define "$HOST/host-vm.xml" >/dev/null
+fi
 cat >"$HOST/host-off.xml" <<'EOC'
 <domain type='qemu'>
   <name>host-off</name>
@@ -167,9 +173,14 @@ cat >"$HOST/host-off.xml" <<'EOC'
 </domain>
 EOC
 virsh -q -c "$URI" define "$HOST/host-off.xml" >/dev/null
-qemu_pid=$(cat /run/libvirt/qemu/host-vm.pid)
-vpc_guest_users_are host-vm alice bob || { echo "host: the host's guest does not list alice and bob" >&2; exit 1; }
-say "the host's domains: host-vm running (QEMU [$qemu_pid], as $(ps -o user= -p "$qemu_pid"), alice and bob logged on), host-off shut off"
+if [ "$mode" = running ]; then
+        qemu_pid=$(cat /run/libvirt/qemu/host-vm.pid)
+        vpc_guest_users_are host-vm alice bob || { echo "host: the host's guest does not list alice and bob" >&2; exit 1; }
+        say "the host's domains: host-vm running (QEMU [$qemu_pid], as $(ps -o user= -p "$qemu_pid"), alice and bob logged on), host-off shut off"
+else
+        qemu_pid=""
+        say "the host's domains: host-vm and host-off, shut off"
+fi
 
 domains() {        # the host's domains, as its libvirtd sees them
         local d
@@ -194,19 +205,22 @@ files() {          # every file of the host's libvirt: type, mode, owner, inode,
 domains >"$HOST/domains.before"
 live_xml >"$HOST/live.before"
 if [ "$mode" = stopped ]; then
-        kill -TERM "$libvirtd_pid"
-        for i in $(seq 300); do kill -0 "$libvirtd_pid" 2>/dev/null || break; sleep 0.1; done
-        ! kill -0 "$libvirtd_pid" 2>/dev/null || { echo "host: libvirtd did not stop" >&2; exit 1; }
-        kill -0 "$qemu_pid" || { echo "host: the host's guest ended with libvirtd" >&2; exit 1; }
-        say "the host's libvirtd is stopped; its guest runs on"
+        for p in "$libvirtd_pid" "$virtlogd_pid"; do
+                kill -TERM "$p"
+                for i in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+                ! kill -0 "$p" 2>/dev/null || { echo "host: libvirtd or virtlogd did not stop" >&2; exit 1; }
+        done
+        say "the host's libvirtd and virtlogd are stopped; left in /run/libvirt: $(cd /run/libvirt && echo *)"
 fi
 
 # Stand-ins for what a host's environment offers its libvirt clients: in 'stopped', the sockets of
-# systemd's libvirtd.socket and virtqemud.socket units; in both, a URI in LIBVIRT_DEFAULT_URI and
-# VIRSH_DEFAULT_CONNECT_URI and the user's libvirt.conf (a host's admin may set them).
+# systemd's libvirtd, virtlogd, virtlockd and virtqemud socket units; in both, a URI in
+# LIBVIRT_DEFAULT_URI and VIRSH_DEFAULT_CONNECT_URI and the user's libvirt.conf (a host's admin may
+# set them).
 listen=("$HOST/default-uri-sock")
 if [ "$mode" = stopped ]; then
-        for s in libvirt-sock libvirt-sock-ro libvirt-admin-sock virtqemud-sock virtqemud-sock-ro virtqemud-admin-sock; do
+        for s in libvirt-sock libvirt-sock-ro libvirt-admin-sock virtlogd-sock virtlogd-admin-sock \
+                virtlockd-sock virtlockd-admin-sock virtqemud-sock virtqemud-sock-ro virtqemud-admin-sock; do
                 rm -f "/run/libvirt/$s"
                 listen+=("/run/libvirt/$s")
         done
@@ -238,8 +252,7 @@ meson_test=(meson test -C "$VPC_BUILD_DIR" --no-rebuild --print-errorlogs --num-
 
 nested "e2e suite" "${meson_test[@]}" --logbase "host-$mode-e2e" --suite e2e
 nested "scripts/demo" env VPC_DEMO_SKIP_DEPS=1 VPC_BUILD_DIR="$VPC_BUILD_DIR" "$src/scripts/demo"
-[ "$mode" = running ] ||
-        nested "fault-libvirtd (envctl restarts libvirtd)" "${meson_test[@]}" --logbase "host-$mode-fault" fault-libvirtd
+nested "fault-libvirtd (envctl restarts libvirtd)" "${meson_test[@]}" --logbase "host-$mode-fault" fault-libvirtd
 
 # An environment that dies: SIGKILL to run-isolated while its guest runs and the daemon serves.
 killed() {
@@ -273,15 +286,17 @@ diff -u "$HOST/files.before" "$HOST/files.after" >"$HOST/files.diff" ||
 [ "$(wc -l <"$HOST/hooks.log")" = "$hooks_before" ] ||
         fail "the host's qemu hook ran: $(tail -n +"$((hooks_before + 1))" "$HOST/hooks.log")"
 [ ! -s "$HOST/connections.log" ] || fail "connections to the host's sockets: $(cat "$HOST/connections.log")"
-kill -0 "$virtlogd_pid" 2>/dev/null || fail "the host's virtlogd [$virtlogd_pid] is gone"
-[ "$(pgrep -x virtlogd | tr '\n' ' ')" = "$virtlogd_pid " ] || fail "virtlogd processes: $(pgrep -a -x virtlogd)"
 if [ "$mode" = running ]; then
-        kill -0 "$libvirtd_pid" 2>/dev/null || fail "the host's libvirtd [$libvirtd_pid] is gone"
-        [ "$(pgrep -x libvirtd | tr '\n' ' ')" = "$libvirtd_pid " ] || fail "libvirtd processes: $(pgrep -a -x libvirtd)"
+        for p in virtlogd:"$virtlogd_pid" libvirtd:"$libvirtd_pid"; do
+                kill -0 "${p#*:}" 2>/dev/null || fail "the host's ${p%%:*} [${p#*:}] is gone"
+                [ "$(pgrep -x "${p%%:*}" | tr '\n' ' ')" = "${p#*:} " ] || fail "${p%%:*} processes: $(pgrep -a -x "${p%%:*}")"
+        done
 else
-        [ -z "$(pgrep -x libvirtd)" ] || fail "a libvirtd runs on the stopped host: $(pgrep -a -x libvirtd)"
+        [ -z "$(pgrep -x 'libvirtd|virtlogd|virtlockd|virtqemud')" ] ||
+                fail "libvirt daemons run on the stopped host: $(pgrep -a -x 'libvirtd|virtlogd|virtlockd|virtqemud')"
 fi
-[ "$(pgrep -f qemu-system | tr '\n' ' ')" = "$qemu_pid " ] || fail "QEMU processes: $(pgrep -a -f qemu-system)"
+[ "$(pgrep -f qemu-system | tr '\n' ' ')" = "${qemu_pid:+$qemu_pid }" ] ||
+        fail "QEMU processes: $(pgrep -a -f qemu-system | cut -c1-80)"
 for p in dbus-daemon polkitd vpc-guestosd; do
         [ -z "$(pgrep -x "$p")" ] || fail "left running: $(pgrep -a -x "$p")"
 done
@@ -291,6 +306,8 @@ if [ "$mode" = stopped ]; then
         # and finds its guest and domains as they were.
         kill "${pids[-1]}"
         for s in "${listen[@]}"; do rm -f "$s"; done
+        /usr/sbin/virtlogd >>"$HOST/virtlogd.log" 2>&1 &
+        pids+=($!)
         start_libvirtd
 fi
 domains >"$HOST/domains.after"
@@ -301,9 +318,13 @@ diff -u "$HOST/live.before" "$HOST/live.after" || fail "the live definition of t
 want="host-off: shut off id - network: default"
 got=$(grep -v '^host-vm' "$HOST/domains.after" | sed 's/ inactive-xml.*//' | tr '\n' ' ' | sed 's/ $//')
 [ "$got" = "$want" ] || fail "the host's domains and networks: '$got', want '$want' ($(cat "$HOST/domains.after"))"
-grep -q '^host-vm: running id 1 ' "$HOST/domains.after" || fail "the host's guest: $(grep '^host-vm' "$HOST/domains.after" || echo gone)"
-vpc_guest_users_are host-vm alice bob ||
-        fail "the host's guest's users: $(virsh -c "$URI" qemu-agent-command host-vm '{"execute":"guest-get-users"}' 2>&1)"
+if [ "$mode" = running ]; then
+        grep -q '^host-vm: running id 1 ' "$HOST/domains.after" || fail "the host's guest: $(grep '^host-vm' "$HOST/domains.after" || echo gone)"
+        vpc_guest_users_are host-vm alice bob ||
+                fail "the host's guest's users: $(virsh -c "$URI" qemu-agent-command host-vm '{"execute":"guest-get-users"}' 2>&1)"
+else
+        grep -q '^host-vm: shut off id - ' "$HOST/domains.after" || fail "the host's host-vm: $(grep '^host-vm' "$HOST/domains.after" || echo gone)"
+fi
 
 if [ "${#failures[@]}" -ne 0 ]; then
         say "${#failures[@]} failure(s):"

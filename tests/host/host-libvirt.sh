@@ -133,8 +133,7 @@ start_libvirtd() {
         /usr/sbin/libvirtd >>"$HOST/libvirtd.log" 2>&1 &
         libvirtd_pid=$!
         pids+=("$libvirtd_pid")
-        local i
-        for i in $(seq 300); do
+        for _ in $(seq 300); do
                 virsh -c "$URI" version >/dev/null 2>&1 && return 0
                 sleep 0.1
         done
@@ -147,6 +146,7 @@ say "the host's virtlogd [$virtlogd_pid] and libvirtd [$libvirtd_pid] run"
 
 # The host's guest: the project's busybox test guest, started by the host's libvirtd from a copy of
 # the image in the host's /var/lib/libvirt/images (libvirt chowns it to libvirt-qemu).
+# shellcheck disable=SC2034 # read by env.sh's vpc_guest_* (not exported: the nested runs have their own)
 VPC_ENV_DIR=$HOST/host-guests VPC_GUEST_URI=$URI
 mkdir -p "$VPC_ENV_DIR"
 # shellcheck source=../lib/env.sh
@@ -208,7 +208,7 @@ live_xml >"$HOST/live.before"
 if [ "$mode" = stopped ]; then
         for p in "$libvirtd_pid" "$virtlogd_pid"; do
                 kill -TERM "$p"
-                for i in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+                for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
                 ! kill -0 "$p" 2>/dev/null || { echo "host: libvirtd or virtlogd did not stop" >&2; exit 1; }
         done
         say "the host's libvirtd and virtlogd are stopped; left in /run/libvirt: $(cd /run/libvirt && echo *)"
@@ -229,7 +229,7 @@ fi
 : >"$HOST/connections.log"
 python3 "$src/tests/host/listen.py" "$HOST/connections.log" "$HOST/listen.ready" "${listen[@]}" &
 pids+=($!)
-for i in $(seq 100); do [ -e "$HOST/listen.ready" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -e "$HOST/listen.ready" ] && break; sleep 0.1; done
 [ -e "$HOST/listen.ready" ] || { echo "host: listen.py did not start" >&2; exit 1; }
 trap_uri="qemu+unix:///system?socket=$HOST/default-uri-sock"
 mkdir -p "$HOST/xdg/libvirt"
@@ -265,20 +265,21 @@ nested "fault-libvirtd (envctl restarts libvirtd)" "${meson_test[@]}" --logbase 
 
 # An environment that dies: SIGKILL to run-isolated while its guest runs and the daemon serves.
 killed() {
-        local p envdir="" i
+        local p envdir=""
         VPC_DAEMON_ARGS="" "$src/tests/lib/run-isolated" "$src/tests/lib/with-env" --guest k1:alice --daemon -- \
                 sleep 600 </dev/null &
         p=$!
-        for i in $(seq 1200); do
+        for _ in $(seq 2400); do
                 pgrep -x vpc-guestosd >/dev/null && break
                 kill -0 "$p" 2>/dev/null || break
                 sleep 0.1
         done
         pgrep -x vpc-guestosd >/dev/null || { wait "$p" || true; return 1; }
-        envdir=$(pgrep -a -f 'guest[=]k1' | grep -o '/tmp/vpc-env\.[A-Za-z0-9]*' | head -1) || true
+        envdir=$(tr '\0' '\n' <"/proc/$(pgrep -x vpc-guestosd | head -1)/environ" | sed -n 's/^VPC_ENV_DIR=//p') || true
+        pgrep -f 'guest[=]k1' >/dev/null || { echo "host: k1's QEMU is not running" >&2; return 1; }
         kill -KILL "$p"
         wait "$p" 2>/dev/null || true
-        for i in $(seq 100); do
+        for _ in $(seq 100); do
                 pgrep -f 'guest[=]k1' >/dev/null || pgrep -x vpc-guestosd >/dev/null || break
                 sleep 0.1
         done

@@ -236,9 +236,10 @@ vpc_libvirtd_start() {
         echo "$pid" >"$VPC_ENV_DIR/libvirtd.pid"
         # Ready when it answers; a libvirtd that exited (e.g. it found its pidfile locked) fails at
         # once, whoever else might answer.
-        vpc_wait_for 30 bash -c "! kill -0 $pid || virsh -c test+unix:///default version" &&
-                kill -0 "$pid" 2>/dev/null ||
+        if ! vpc_wait_for 30 bash -c "! kill -0 $pid || virsh -c test+unix:///default version" ||
+                ! kill -0 "$pid" 2>/dev/null; then
                 vpc_die "libvirtd did not start: $(tail -5 "$VPC_ENV_DIR/libvirtd.log")"
+        fi
         # libvirtd's test:///default lives only while someone is connected to it: hold one
         # connection for the environment's life, so domains survive the daemon's restarts.
         (sleep infinity | virsh -c test+unix:///default >/dev/null 2>&1) &

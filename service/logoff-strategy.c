@@ -13,7 +13,7 @@ static const char *const linux_logind_argv[] = {
         "-c",
         "out=$(loginctl --no-legend --no-pager list-sessions) || exit 1; "
         "rc=0; "
-        "for id in $(printf '%s\\n' \"$out\" | awk '{ print $1 }'); do "
+        "for id in $(printf '%s\\n' \"$out\" | while read -r id rest; do printf '%s\\n' \"$id\"; done); do "
         "state=$(loginctl show-session \"$id\" -p State --value 2>/dev/null) || continue; "
         "if [ \"$state\" = closing ]; then "
         "scope=$(loginctl show-session \"$id\" -p Scope --value 2>/dev/null) || continue; "

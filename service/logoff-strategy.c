@@ -1,12 +1,28 @@
 /* The logoff programs themselves. Each runs through guest-exec as a fixed argv. */
 #include "logoff-strategy.h"
 
-/* Terminating every session through logind ends them the way `loginctl` would, so logind's own
- * KillUserProcesses/stop-job semantics apply. */
+/* Every session logind knows, root's included, ended through logind: an open session with
+ * terminate-session (logind stops its scope: SIGTERM, then SIGKILL after the scope's stop timeout).
+ * A "closing" session (its user logged out and left processes behind; KillUserProcesses=no) is
+ * already stopping in logind's view, so terminate-session returns 0 on it and kills nothing: its
+ * scope is stopped directly, as logind would have done with KillUserProcesses=yes. Only units named
+ * session-*.scope are ever stopped, so the agent, system services and lingering users' own services
+ * (user@.service, no session) are left alone. A session that ended meanwhile is no failure; exit
+ * status 1 means logind could not be asked or a session could not be ended. */
 static const char *const linux_logind_argv[] = {
         "-c",
-        "loginctl --no-legend --no-pager list-sessions | while read -r id rest; do "
-        "loginctl terminate-session \"$id\"; done",
+        "out=$(loginctl --no-legend --no-pager list-sessions) || exit 1; "
+        "rc=0; "
+        "for id in $(printf '%s\\n' \"$out\" | while read -r id rest; do printf '%s\\n' \"$id\"; done); do "
+        "state=$(loginctl show-session \"$id\" -p State --value 2>/dev/null) || continue; "
+        "if [ \"$state\" = closing ]; then "
+        "scope=$(loginctl show-session \"$id\" -p Scope --value 2>/dev/null) || continue; "
+        "case $scope in session-*.scope) systemctl stop --no-block \"$scope\" || rc=1;; esac; "
+        "else "
+        "loginctl terminate-session \"$id\" || { loginctl show-session \"$id\" >/dev/null 2>&1 && rc=1; }; "
+        "fi; "
+        "done; "
+        "exit $rc",
         NULL,
 };
 

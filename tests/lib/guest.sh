@@ -4,10 +4,18 @@
 #
 # Interface (for reuse: e2e tests, vpcctl, fault injection, benchmarks):
 #
+#   Tiers: VPC_GUEST_TIER (read by every function below at the time of the call) chooses the guest:
+#     busybox (default): tests/guest/build-image.sh, busybox as init, users logged in by our own
+#       session leader (tests/guest/rootfs); 1 vCPU, 256 MiB; tests/data/guest-domain.xml.in.
+#     systemd: tests/guest/build-systemd-image.sh, Debian 12 with systemd as PID 1, logind, udev,
+#       dbus, sshd, users logged in through PAM (/etc/vpc-login, tests/guest/systemd); 2 vCPUs,
+#       512 MiB; tests/data/guest-domain-systemd.xml.in. User dave lingers (his own service runs).
+#
 #   vpc_guest_image
-#       Builds the guest image (tests/guest/build-image.sh) if its inputs changed, else reuses it;
-#       sets VPC_GUEST_IMAGE to its directory (vmlinuz, initrd.img). Cache: $VPC_GUEST_CACHE, default
-#       tests/guest/cache (git-ignored). Safe when several tests call it at once (flock).
+#       Builds the tier's guest image if its inputs changed, else reuses it; sets VPC_GUEST_IMAGE to
+#       its directory (busybox: vmlinuz, initrd.img; systemd: vmlinux, initrd.img). Cache:
+#       $VPC_GUEST_CACHE, default tests/guest/cache (git-ignored), the systemd tier in its systemd/
+#       subdirectory with its own stamp and lock. Safe when several tests call it at once (flock).
 #       Needs the Debian mirrors only when the cache is cold or stale.
 #
 #   vpc_guest_start NAME [USERS [STUBBORN]]
@@ -15,8 +23,10 @@
 #       org.qemu.guest_agent.0, serial console to $VPC_ENV_DIR/guest-NAME.console) and waits until
 #       its qemu-ga answers guest-get-users with every user named. USERS and STUBBORN are
 #       comma-separated user names of the guest (alice, bob, carol, dave exist; see
-#       tests/guest/rootfs/passwd): USERS log in with ordinary sessions, STUBBORN with sessions whose
-#       processes ignore SIGHUP and SIGTERM. Defaults: USERS=alice,bob, STUBBORN empty.
+#       tests/guest/rootfs/passwd; root too on the systemd tier): USERS log in with ordinary sessions,
+#       STUBBORN with sessions whose processes ignore SIGHUP and SIGTERM. Defaults: USERS=alice,bob,
+#       STUBBORN empty. On the systemd tier the users log in through the agent once it answers
+#       (/etc/vpc-login, one after the other, each returning once its session is fully open).
 #       Needs libvirtd (vpc_libvirtd_start). Several guests with different names may run at once
 #       (each ~256 MiB; start them one after the other or in the background with &; vpc_guest_start
 #       is safe to run in parallel for different names). Returns non-zero with the console's tail
@@ -35,16 +45,48 @@
 
 VPC_GUEST_URI=${VPC_GUEST_URI:-qemu:///system}
 
+vpc_guest_tier() {          # the tier asked for, or a fatal error for an unknown one
+        case ${VPC_GUEST_TIER:-busybox} in
+        busybox | systemd) echo "${VPC_GUEST_TIER:-busybox}" ;;
+        *) vpc_die "unknown guest tier '$VPC_GUEST_TIER' (busybox or systemd)" ;;
+        esac
+}
+
 vpc_guest_image() {
-        local cache=${VPC_GUEST_CACHE:-$VPC_SOURCE_ROOT/tests/guest/cache}
+        local cache=${VPC_GUEST_CACHE:-$VPC_SOURCE_ROOT/tests/guest/cache} builder=build-image.sh tier
+        tier=$(vpc_guest_tier) || exit 1
+        if [ "$tier" = systemd ]; then
+                cache=$cache/systemd builder=build-systemd-image.sh
+        fi
         mkdir -p "$cache" || vpc_die "cannot create the guest cache $cache"
         # One builder at a time; the others wait and then find the image up to date.
         (
                 flock 9 || exit 1
-                "$VPC_SOURCE_ROOT/tests/guest/build-image.sh" "$cache" >&2
-        ) 9>"$cache/.lock" || vpc_die "cannot build the guest image (tests/guest/build-image.sh $cache)"
+                "$VPC_SOURCE_ROOT/tests/guest/$builder" "$cache" >&2
+        ) 9>"$cache/.lock" || vpc_die "cannot build the guest image (tests/guest/$builder $cache)"
         VPC_GUEST_IMAGE=$cache
         export VPC_GUEST_IMAGE
+}
+
+vpc_guest_login() {         # vpc_guest_login NAME USER TTY [MODE] — systemd tier: /etc/vpc-login in the guest
+        local name=$1 pid st i
+        pid=$(virsh -c "$VPC_GUEST_URI" qemu-agent-command --timeout 10 "$name" \
+                "$(python3 -c 'import json, sys; print(json.dumps({"execute": "guest-exec", "arguments": {
+                        "path": "/etc/vpc-login", "arg": sys.argv[1:], "capture-output": True}}))' "${@:2}")" |
+                python3 -c 'import json, sys; print(json.load(sys.stdin)["return"]["pid"])') || return 1
+        for ((i = 0; i < 1200; i++)); do
+                st=$(virsh -c "$VPC_GUEST_URI" qemu-agent-command --timeout 10 "$name" \
+                        "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":$pid}}") || return 1
+                case $st in
+                *'"exited":true'*)
+                        [[ $st == *'"exitcode":0'* ]] && return 0
+                        echo "env: guest $name: vpc-login ${*:2} failed: $(python3 -c 'import base64, json, sys
+print(base64.b64decode(json.load(sys.stdin)["return"].get("err-data", "")).decode(errors="replace"))' <<<"$st")" >&2
+                        return 1 ;;
+                esac
+                sleep 0.1
+        done
+        return 1
 }
 
 vpc_guest_users_are() {     # vpc_guest_users_are NAME USER... — guest-get-users lists exactly these
@@ -63,20 +105,46 @@ vpc_guest_wait_users() {    # vpc_guest_wait_users NAME SECONDS USER...
 }
 
 vpc_guest_start() {         # vpc_guest_start NAME [USERS [STUBBORN]]
-        local name=$1 users=${2-alice,bob} stubborn=${3-} xml console uuid t0 t1 cmdline
-        [ -n "${VPC_GUEST_IMAGE:-}" ] || vpc_guest_image
+        local name=$1 users=${2-alice,bob} stubborn=${3-} xml console uuid t0 t1 cmdline tier
+        local kernel=vmlinuz template=guest-domain.xml.in
+        tier=$(vpc_guest_tier) || exit 1
+        cmdline="console=ttyS0 quiet panic=-1 vpc.users=$users vpc.stubborn=$stubborn"
+        if [ "$tier" = systemd ]; then
+                kernel=vmlinux template=guest-domain-systemd.xml.in
+                cmdline="console=ttyS0 quiet panic=-1 systemd.show_status=false"
+        fi
+        # The image of this call's tier (VPC_GUEST_IMAGE may name the other tier's).
+        [ -s "${VPC_GUEST_IMAGE:-/nonexistent}/$kernel" ] || vpc_guest_image
         xml=$VPC_ENV_DIR/guest-$name.xml
         console=$VPC_ENV_DIR/guest-$name.console
         uuid=$(cat /proc/sys/kernel/random/uuid)
-        cmdline="console=ttyS0 quiet panic=-1 vpc.users=$users vpc.stubborn=$stubborn"
         : >"$console"
-        sed -e "s|@NAME@|$name|; s|@UUID@|$uuid|; s|@KERNEL@|$VPC_GUEST_IMAGE/vmlinuz|" \
+        sed -e "s|@NAME@|$name|; s|@UUID@|$uuid|; s|@KERNEL@|$VPC_GUEST_IMAGE/$kernel|" \
                 -e "s|@INITRD@|$VPC_GUEST_IMAGE/initrd.img|; s|@CMDLINE@|$cmdline|; s|@CONSOLE_LOG@|$console|" \
-                "$VPC_SOURCE_ROOT/tests/data/guest-domain.xml.in" >"$xml"
+                "$VPC_SOURCE_ROOT/tests/data/$template" >"$xml"
         virsh -q -c "$VPC_GUEST_URI" define "$xml" >/dev/null || vpc_die "cannot define guest $name"
         echo "$name" >>"$VPC_ENV_DIR/guests"
         t0=$(date +%s%N)
         virsh -q -c "$VPC_GUEST_URI" start "$name" >/dev/null || vpc_die "cannot start guest $name"
+        if [ "$tier" = systemd ]; then
+                # Users log in once the agent answers (it lists nobody yet), through PAM.
+                if ! vpc_guest_wait_users "$name" "${VPC_GUEST_BOOT_TIMEOUT:-180}"; then
+                        echo "env: guest $name: its agent did not answer; console:" >&2
+                        tail -n 30 "$console" >&2
+                        return 1
+                fi
+                t1=$(date +%s%N)
+                vpc_log "guest $name: agent answers $(( (t1 - t0) / 1000000 )) ms after start"
+                local u n=1
+                for u in ${users//,/ }; do
+                        vpc_guest_login "$name" "$u" "pts/$n" >/dev/null || return 1
+                        n=$((n + 1))
+                done
+                for u in ${stubborn//,/ }; do
+                        vpc_guest_login "$name" "$u" "pts/$n" stubborn >/dev/null || return 1
+                        n=$((n + 1))
+                done
+        fi
         # shellcheck disable=SC2046
         if ! vpc_guest_wait_users "$name" "${VPC_GUEST_BOOT_TIMEOUT:-180}" $(echo "$users,$stubborn" | tr ',' ' '); then
                 echo "env: guest $name: its agent did not list $users${stubborn:+,$stubborn}; console:" >&2

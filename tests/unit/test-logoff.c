@@ -122,6 +122,9 @@ static void test_logind_guest(void **state) {
         assert_int_equal(m.result, VPC_OK);
         assert_string_equal(m.strategy->name, "linux-logind");
         assert_non_null(strstr(run.last_exec, "loginctl"));
+        /* "closing" sessions too, and only session scopes are ever stopped */
+        assert_non_null(strstr(run.last_exec, "closing"));
+        assert_non_null(strstr(run.last_exec, "session-*.scope"));
         logoff_machine_release(&m);
 }
 

@@ -9,6 +9,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
+#include "logoff-programs.h"
 #include "logoff.h"
 
 #define SEC USEC_PER_SEC
@@ -108,7 +111,7 @@ static void test_users_leave_one_by_one(void **state) {
         assert_int_equal(run.percents[1], 66);
         assert_int_equal(run.percents[2], 100);
         assert_string_equal(m.strategy->name, "linux-plain");
-        assert_non_null(strstr(run.last_exec, "who"));
+        assert_non_null(strstr(run.last_exec, "USER_PROCESS record"));
         logoff_machine_release(&m);
 }
 
@@ -146,7 +149,7 @@ static void test_windows_guest(void **state) {
         assert_int_equal(m.result, VPC_OK);
         assert_string_equal(m.strategy->name, "windows");
         assert_non_null(strstr(run.last_exec, "powershell.exe"));
-        assert_non_null(strstr(run.last_exec, "logoff"));
+        assert_non_null(strstr(run.last_exec, LOGOFF_PROGRAM_WINDOWS_ENCODED));
         logoff_machine_release(&m);
 }
 
@@ -653,6 +656,82 @@ static void test_agent_call_rate_is_bounded(void **state) {
         logoff_machine_release(&m);
 }
 
+static char *read_file(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *buf;
+        size_t n;
+
+        assert_non_null(f);
+        buf = malloc(1024 * 1024);
+        assert_non_null(buf);
+        n = fread(buf, 1, 1024 * 1024 - 1, f);
+        buf[n] = 0;
+        fclose(f);
+        return buf;
+}
+
+/* The Windows program as it goes to the agent: powershell.exe -EncodedCommand with the base64 of
+ * the UTF-16LE text; decoded, it is the program docs/logoff.md shows. FAKE: it was never run on a
+ * real Windows here; this checks its encoding and its content, not its behaviour. */
+static void test_windows_program(void **state) {
+        const LogoffStrategy *s = logoff_strategy_get(LOGOFF_STRATEGY_WINDOWS);
+        _cleanup_free_ char *exec = agent_command_exec(s->path, s->argv);
+        _cleanup_free_ char *docs = read_file(DOCS_DIR "/logoff.md");
+        json_object *o, *args, *arg;
+        const char *encoded;
+        size_t n, len;
+        char *text;
+        uint32_t acc = 0;
+        int bits = 0;
+
+        assert_non_null(exec);
+        o = json_tokener_parse(exec);
+        assert_non_null(o);
+        assert_true(json_object_object_get_ex(o, "arguments", &args));
+        assert_true(json_object_object_get_ex(args, "arg", &arg));
+        n = json_object_array_length(arg);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(arg, n - 2)), "-EncodedCommand");
+        encoded = json_object_get_string(json_object_array_get_idx(arg, n - 1));
+        /* Only base64 characters: nothing that Windows command-line quoting could change. */
+        assert_int_equal(strspn(encoded, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="), strlen(encoded));
+
+        len = strlen(encoded);
+        text = malloc(len);
+        assert_non_null(text);
+        n = 0;
+        for (size_t i = 0, k = 0; i < len && encoded[i] != '='; i++) {
+                const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                acc = (acc << 6) | (uint32_t) (strchr(alphabet, encoded[i]) - alphabet);
+                bits += 6;
+                if (bits >= 8) {
+                        uint8_t byte = (uint8_t) (acc >> (bits - 8));
+
+                        bits -= 8;
+                        acc &= (1U << bits) - 1;
+                        /* UTF-16LE of ASCII: the character, then 0 */
+                        if (k++ % 2 == 0)
+                                text[n++] = (char) byte;
+                        else
+                                assert_int_equal(byte, 0);
+                }
+        }
+        text[n] = 0;
+        assert_string_equal(text, LOGOFF_PROGRAM_WINDOWS);
+        free(text);
+        json_object_put(o);
+
+        /* It is the WTS program, not quser/logoff, and it skips session 0. */
+        assert_non_null(strstr(LOGOFF_PROGRAM_WINDOWS, "WTSEnumerateSessionsW"));
+        assert_non_null(strstr(LOGOFF_PROGRAM_WINDOWS, "WTSLogoffSession("));
+        assert_non_null(strstr(LOGOFF_PROGRAM_WINDOWS, "$id -eq 0"));
+        assert_null(strstr(LOGOFF_PROGRAM_WINDOWS, "quser"));
+        assert_string_equal(s->path, "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe");
+
+        /* docs/logoff.md shows both programs exactly. */
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_WINDOWS));
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_LINUX_PLAIN));
+}
+
 static void test_progress_formula(void **state) {
         assert_int_equal(logoff_progress(4, 4), 0);
         assert_int_equal(logoff_progress(4, 3), 25);
@@ -684,6 +763,7 @@ int main(void) {
                 cmocka_unit_test(test_poll_schedule),
                 cmocka_unit_test(test_completes_soon_after_the_last_session),
                 cmocka_unit_test(test_agent_call_rate_is_bounded),
+                cmocka_unit_test(test_windows_program),
                 cmocka_unit_test(test_progress_formula),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,30 +23,29 @@ for p in $leaders; do
   sids="$sids$p "
 done
 [ "$sids" = " " ] && exit 0
-for sig in HUP TERM; do
-  # Every process of those sessions, then their descendants (a login that started the shell
-  # in a session of its own).
-  table= targets=" "
-  for f in /proc/[0-9]*/stat; do
-    { read -r st <$f; } 2>/dev/null || continue
-    pid=${f#/proc/} pid=${pid%/stat}
-    set -- ${st##*) }
-    case "$keep" in *" $pid "*) continue ;; esac
-    case "$keep_sids" in *" $4 "*) continue ;; esac
-    table="$table$pid $2 $4
-"
-    case "$sids" in *" $4 "*) targets="$targets$pid " ;; esac
-  done
-  grown=1
-  while [ $grown = 1 ]; do
-    grown=0
-    while read -r pid ppid sid; do
-      case "$targets" in *" $pid "*) continue ;; esac
-      case "$targets" in *" $ppid "*) targets="$targets$pid " grown=1 ;; esac
-    done <<TABLE
-$table
-TABLE
-  done
-  [ "$targets" = " " ] || kill -s $sig $targets 2>/dev/null
+# Every process of those sessions, then their descendants (a login that started the shell in a
+# session of its own).
+targets=" " others=
+for f in /proc/[0-9]*/stat; do
+  { read -r st <$f; } 2>/dev/null || continue
+  pid=${f#/proc/} pid=${pid%/stat}
+  set -- ${st##*) }
+  case "$keep" in *" $pid "*) continue ;; esac
+  case "$keep_sids" in *" $4 "*) continue ;; esac
+  case "$sids" in *" $4 "*) targets="$targets$pid " ;; *) others="$others $pid:$2" ;; esac
 done
+grown=1
+while [ $grown = 1 ]; do
+  grown=0 rest=
+  for e in $others; do
+    case "$targets" in
+    *" ${e#*:} "*) targets="$targets${e%:*} " grown=1 ;;
+    *) rest="$rest $e" ;;
+    esac
+  done
+  others=$rest
+done
+# As a hang-up of their terminal would: SIGHUP, then SIGTERM for those that ignore it.
+kill -s HUP $targets 2>/dev/null
+kill -s TERM $targets 2>/dev/null
 exit 0

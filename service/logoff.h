@@ -73,8 +73,9 @@ int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret);
 
 /* The poll schedule. Polls start LOGOFF_POLL_FAST_MIN_USEC after a change and double up to
  * LOGOFF_POLL_FAST_MAX_USEC while the last change is less than LOGOFF_POLL_FAST_WINDOW_USEC old,
- * then on up to the poll interval. One agent call is in flight at a time and at least the fast
- * minimum passes between a reply and the next command: at most 100 agent calls a second. */
+ * then on up to the poll interval. One agent call is in flight at a time and every poll waits at
+ * least the fast minimum after the previous reply (only the sequence's own next steps go out at
+ * once): at most 100 agent calls a second. */
 #define LOGOFF_POLL_FAST_MIN_USEC (10 * USEC_PER_MSEC)
 #define LOGOFF_POLL_FAST_MAX_USEC (50 * USEC_PER_MSEC)
 #define LOGOFF_POLL_FAST_WINDOW_USEC (2 * USEC_PER_SEC)

@@ -65,6 +65,7 @@ if r.ok:
     print(f"# Logoff of alice and root took {time.monotonic() - t0:.2f} s from the call to Completed")
     check(c == [0, "", ""], "the task ends with Completed(0, \"\", \"\")", c)
     progress = progress_values(rec, r.value)
+    print(f"# Progress signals: {progress}")
     check(len(progress) >= 1 and progress[-1] == 100 and progress == sorted(progress),
           "Progress signals rise to 100", progress)
 

@@ -38,6 +38,7 @@ LOAD = os.path.join(opts.bindir, "bench-load")
 VIRT_LOAD = os.path.join(opts.bindir, "bench-virt-load")
 FLOOR_SERVER = os.path.join(opts.bindir, "bench-floor-server")
 CYCLE = os.path.join(opts.bindir, "bench-cycle")
+LOGOFF_WALL = os.path.join(opts.bindir, "bench-logoff-wall")
 
 BASELINE = opts.baseline_daemon
 ROUNDS = 2 if QUICK else 3
@@ -860,6 +861,78 @@ def isolation():
           "of the 3 agent workers at most)")
 
 
+# --- a Logoff's wall time against the same program run directly through the agent, per guest tier --
+# Each tier: (its image builder, which must exist for the tier to be measured; the logoff program
+# the daemon picks on it). The systemd tier's builder comes with its own branch (TEAM.md).
+WALL_TIERS = [("busybox", "tests/guest/build-image.sh", "linux-plain"),
+              ("systemd", "tests/guest/build-systemd-image.sh", "linux-logind")]
+WALL_USERS = "alice,bob,root"
+WALL_ROUNDS = 5 if QUICK else 11
+
+
+def logoff_wall():
+    sec = "logoff-wall"
+    for tier, builder, strategy in WALL_TIERS:
+        if not os.path.exists(os.path.join(ROOT, builder)):
+            msg = f"logoff-wall: tier {tier} skipped: its image builder {builder} is not present"
+            print(msg, flush=True)
+            notes.append(msg + ".")
+            continue
+        name = f"bench-wall-{tier}"
+        t0 = time.monotonic()
+        log(f"logoff-wall: booting {name} ({tier} tier, {WALL_USERS} logged in)")
+        sh_env(f"export VPC_GUEST_TIER={tier}; vpc_guest_image >/dev/null; vpc_guest_start {name} {WALL_USERS}")
+        restart_daemon(GUEST_URI)
+        figure(sec, f"{tier}_setup", time.monotonic() - t0, "s", "guest booted (TCG), daemon restarted on it")
+
+        def wall(users):
+            r = subprocess.run([LOGOFF_WALL, "--uri", GUEST_URI, "--domain", name, "--path", encode_path(name),
+                                "--strategy", strategy, "--users", users, "--rounds", str(WALL_ROUNDS)],
+                               capture_output=True, text=True, timeout=1800)
+            if r.returncode != 0:
+                raise RuntimeError(f"bench-logoff-wall on {tier}: {r.stderr.strip()[-800:]}")
+            res = json.loads(r.stdout)
+            return users, res["daemon_ms"], res["floor_ms"], res["paced_ms"]
+
+        try:
+            runs = [("", wall(WALL_USERS))]
+            if BASELINE:
+                # Before/after: the baseline daemon cannot end root's session (the issue), so both
+                # are measured with alice and bob only, the baseline right after this build.
+                runs.append(("nonroot_", wall("alice,bob")))
+                envctl("daemon-stop")
+                envctl("daemon-start", *os.environ.get("VPC_DAEMON_ARGS", "").split(),
+                       env={"VPC_GUESTOSD": BASELINE, "VPC_LIBVIRT_URI": GUEST_URI})
+                runs.append(("baseline_nonroot_", wall("alice,bob")))
+                restart_daemon(GUEST_URI)
+        finally:
+            subprocess.run(["virsh", "-q", "-c", GUEST_URI, f"destroy {name}; undefine {name}"], capture_output=True)
+        for prefix, (users, d, tight, paced) in runs:
+            # The floor of a round: the faster of the two ways of polling (see bench-logoff-wall).
+            f = [min(a, b) for a, b in zip(tight, paced)]
+            per_round = [a / b for a, b in zip(d, f)]
+            figure(sec, f"{prefix}{tier}_logoff_wall_p50", statistics.median(d), "ms",
+                   f"Logoff call to WaitForCompletion's reply, root, {users} logged on, median of {len(d)}")
+            figure(sec, f"{prefix}{tier}_logoff_wall_max", max(d), "ms", "the slowest of those")
+            figure(sec, f"{prefix}{tier}_floor_tight_p50", statistics.median(tight), "ms",
+                   f"guest-exec of this build's {strategy} program, then guest-exec-status and guest-get-users "
+                   f"back to back until it exited and nobody is left, median of {len(tight)}")
+            figure(sec, f"{prefix}{tier}_floor_paced_p50", statistics.median(paced), "ms",
+                   "the same with 5 ms between the calls (back-to-back calls take the TCG guest's vCPU from "
+                   "the program)")
+            figure(sec, f"{prefix}{tier}_floor_p50", statistics.median(f), "ms",
+                   "per round the faster of the two: the floor")
+            how = (f"Logoff wall time / the same program run directly through the agent with tight (or 5 ms "
+                   f"paced, whichever was faster in the round) polling, {users} logged on, median of "
+                   f"{len(per_round)} per-round ratios (rotating order; the users log in again before each "
+                   f"measurement)")
+            if prefix:
+                figure(sec, f"ratio_{prefix}logoff_wall_{tier}", statistics.median(per_round), "x",
+                       how + ("; the baseline daemon runs its own program, the floor is this build's" if
+                              prefix.startswith("baseline") else ""))
+            else:
+                ratio(f"logoff_wall_{tier}", statistics.median(per_round), 1.2, how)
+
 def main():
     info = machine()
     if BASELINE:
@@ -876,7 +949,7 @@ def main():
         lvd = LibvirtDbus()
         sections = [("latency", floors_and_service), ("pipelining", pipelining),
                     ("libvirt-dbus", lambda: libvirt_dbus_test_driver(lvd)), ("scale", scale),
-                    ("guests", lambda: guests(lvd))]
+                    ("guests", lambda: guests(lvd)), ("logoff-wall", logoff_wall)]
         try:
             for name, f in sections:
                 if ONLY and name not in ONLY:

@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (r < 0)
                         check_failure(r, error);
                 else if (status.signalled)
-                        assert(status.exited && status.signal >= 0 && status.signal <= 128);
+                        assert(status.exited && status.signal >= INT32_MIN && status.signal <= (int64_t) UINT32_MAX);
         }
 
         clean = agent_sanitize(reply, 200);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -27,6 +28,39 @@ char *agent_sanitize(const char *text, size_t max) {
                 s[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
         s[n] = 0;
         return s;
+}
+
+void agent_excerpt(const uint8_t *data, size_t n, char *buf, size_t max) {
+        size_t len = 0;
+
+        for (size_t i = 0; i < n && len < max; i++) {
+                uint8_t c = data[i];
+
+                if (c == '\n' || c == '\r' || c == '\t') {
+                        /* One space for a run of line breaks, none at the start. */
+                        if (len > 0 && buf[len - 1] != ' ')
+                                buf[len++] = ' ';
+                } else
+                        buf[len++] = (c >= 0x20 && c < 0x7f) ? (char) c : '?';
+        }
+        while (len > 0 && buf[len - 1] == ' ')
+                len--;
+        buf[len] = 0;
+}
+
+const char *agent_exec_status_to_string(const AgentExecStatus *st, GuestOsKind os, char *buf, size_t size) {
+        if (!st->exited)
+                snprintf(buf, size, "still running");
+        else if (st->signalled && os == GUEST_OS_WINDOWS)
+                /* qemu-ga's "signal" on Windows is the process's NTSTATUS, e.g. 0xC000013A. */
+                snprintf(buf, size, "NTSTATUS 0x%08" PRIX32, (uint32_t) st->signal);
+        else if (st->signalled)
+                snprintf(buf, size, "signal %" PRId64, st->signal);
+        else if (st->exit_code < 0 || st->exit_code > 255)
+                snprintf(buf, size, "exit status 0x%08" PRIX32, (uint32_t) st->exit_code);
+        else
+                snprintf(buf, size, "exit status %" PRId64, st->exit_code);
+        return buf;
 }
 
 const char *guest_os_kind_to_string(GuestOsKind kind) {
@@ -156,10 +190,23 @@ int agent_parse_info(const char *reply, AgentInfo *ret, char **ret_error) {
         return 0;
 }
 
-static bool name_is_valid(const char *s) {
-        size_t n = strnlen(s, AGENT_NAME_MAX + 1);
+/* A name from the guest: a JSON string of 1..AGENT_NAME_MAX bytes (0.. for a domain) without an
+ * embedded NUL, which json-c would decode from "\u0000" and C would silently cut the name at. Bytes
+ * are otherwise taken as they come (UTF-8 from json-c's \u decoding, U+FFFD where qemu-ga could not
+ * convert a Windows name): they are only compared, and sanitized wherever they are shown. */
+static const char *get_name(json_object *o, const char *key, bool allow_empty, bool *ret_present) {
+        json_object *v;
+        const char *s;
+        size_t n;
 
-        return n > 0 && n <= AGENT_NAME_MAX;
+        *ret_present = json_object_object_get_ex(o, key, &v);
+        if (!*ret_present || !json_object_is_type(v, json_type_string))
+                return NULL;
+        s = json_object_get_string(v);
+        n = (size_t) json_object_get_string_len(v);
+        if (n > AGENT_NAME_MAX || strnlen(s, n + 1) != n || (n == 0 && !allow_empty))
+                return NULL;
+        return s;
 }
 
 int agent_parse_users(const char *reply, char ***ret_users, char **ret_error) {
@@ -182,22 +229,31 @@ int agent_parse_users(const char *reply, char ***ret_users, char **ret_error) {
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(list, i);
+                json_object *u = json_object_array_get_idx(list, i), *login;
                 const char *user, *domain;
+                bool present, seen = false;
                 char *id;
-                bool seen = false;
 
                 if (!json_object_is_type(u, json_type_object))
                         return set_error(ret_error, -EBADMSG, "guest-get-users: entry is not an object");
-                user = get_string(u, "user");
-                if (!user || !name_is_valid(user))
+                user = get_name(u, "user", false, &present);
+                if (!user)
                         return set_error(ret_error, -EBADMSG, "guest-get-users: entry without a valid user name");
-                domain = get_string(u, "domain");
-                if (json_object_object_get_ex(u, "domain", NULL) && (!domain || !name_is_valid(domain)))
+                /* Windows qemu-ga always sends the session's domain, "" for none (a local account
+                 * on some versions); Linux qemu-ga sends none. */
+                domain = get_name(u, "domain", true, &present);
+                if (present && !domain)
                         return set_error(ret_error, -EBADMSG, "guest-get-users: invalid domain name");
+                /* Seconds since the epoch: a float from qemu-ga, an integer from others. Windows
+                 * qemu-ga computes it from the session's LogonTime, which may be 0 (then negative). */
+                if (json_object_object_get_ex(u, "login-time", &login) &&
+                    !(json_object_is_type(login, json_type_int) ||
+                      (json_object_is_type(login, json_type_double) && isfinite(json_object_get_double(login)))))
+                        return set_error(ret_error, -EBADMSG, "guest-get-users: login-time is not a number");
 
-                /* Windows users are only unique together with their domain. */
-                if (domain ? asprintf(&id, "%s\\%s", domain, user) < 0 : !(id = strdup(user)))
+                /* Windows users are only unique together with their domain: CORP\alice and
+                 * AzureAD\alice are two users. */
+                if (domain && domain[0] ? asprintf(&id, "%s\\%s", domain, user) < 0 : !(id = strdup(user)))
                         return -ENOMEM;
 
                 for (size_t j = 0; j < n_users; j++)
@@ -260,11 +316,95 @@ int agent_parse_exec(const char *reply, int64_t *ret_pid, char **ret_error) {
         return 0;
 }
 
+/* Decodes standard base64 (qemu-ga's g_base64_encode) into buf, at most max bytes kept; the rest
+ * is checked but dropped. -EBADMSG for anything that is not base64. */
+static int base64_decode_prefix(const char *in, size_t len, uint8_t *buf, size_t max, size_t *ret_n) {
+        uint32_t acc = 0;
+        size_t n = 0, bits = 0, pad = 0;
+
+        if (len % 4 != 0)
+                return -EBADMSG;
+        for (size_t i = 0; i < len; i++) {
+                char c = in[i];
+                int v;
+
+                if (c == '=') {
+                        /* Padding only at the end, at most two. */
+                        if (++pad > 2 || i < len - 2)
+                                return -EBADMSG;
+                        continue;
+                }
+                if (pad > 0)
+                        return -EBADMSG;
+                if (c >= 'A' && c <= 'Z')
+                        v = c - 'A';
+                else if (c >= 'a' && c <= 'z')
+                        v = c - 'a' + 26;
+                else if (c >= '0' && c <= '9')
+                        v = c - '0' + 52;
+                else if (c == '+')
+                        v = 62;
+                else if (c == '/')
+                        v = 63;
+                else
+                        return -EBADMSG;
+                acc = (acc << 6) | (uint32_t) v;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        if (n < max)
+                                buf[n++] = (uint8_t) (acc >> bits);
+                        acc &= (1U << bits) - 1;
+                }
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static int get_output(json_object *result, const char *data_key, const char *truncated_key, char *excerpt,
+                      bool *ret_truncated) {
+        uint8_t buf[AGENT_EXCERPT_MAX];
+        json_object *v;
+        size_t n = 0;
+        int r;
+
+        excerpt[0] = 0;
+        *ret_truncated = false;
+        if (json_object_object_get_ex(result, truncated_key, &v)) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return -EBADMSG;
+                *ret_truncated = json_object_get_boolean(v);
+        }
+        if (!json_object_object_get_ex(result, data_key, &v))
+                return 0;
+        if (!json_object_is_type(v, json_type_string))
+                return -EBADMSG;
+        r = base64_decode_prefix(json_object_get_string(v), (size_t) json_object_get_string_len(v), buf,
+                                 sizeof(buf), &n);
+        if (r < 0)
+                return r;
+        agent_excerpt(buf, n, excerpt, AGENT_EXCERPT_MAX);
+        return 0;
+}
+
+/* An exit code or signal: a JSON integer in [INT32_MIN, UINT32_MAX] (see AgentExecStatus). */
+static int get_status_value(json_object *o, const char *key, int64_t *ret) {
+        int64_t v;
+        int r;
+
+        r = get_int(o, key, &v);
+        if (r < 0)
+                return r;
+        if (v < INT32_MIN || v > (int64_t) UINT32_MAX)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
 int agent_parse_exec_status(const char *reply, AgentExecStatus *ret, char **ret_error) {
         _cleanup_json_ json_object *root = NULL;
         json_object *result, *exited;
         AgentExecStatus status = {};
-        int64_t v;
         int r;
 
         r = parse_return(reply, json_type_object, "guest-exec-status", &root, &result, ret_error);
@@ -275,16 +415,18 @@ int agent_parse_exec_status(const char *reply, AgentExecStatus *ret, char **ret_
 
         status.exited = json_object_get_boolean(exited);
         if (status.exited) {
-                if (get_int(result, "signal", &v) == 0) {
-                        if (v < 0 || v > 128)
+                bool has_signal = json_object_object_get_ex(result, "signal", NULL);
+
+                if (has_signal) {
+                        if (get_status_value(result, "signal", &status.signal) < 0)
                                 return set_error(ret_error, -EBADMSG, "guest-exec-status: invalid signal");
                         status.signalled = true;
-                        status.signal = (int) v;
-                } else if (get_int(result, "exitcode", &v) == 0 && v >= INT32_MIN && v <= INT32_MAX)
-                        status.exit_code = (int) v;
-                else
-                        return set_error(ret_error, -EBADMSG, "guest-exec-status: exited without exitcode");
+                } else if (get_status_value(result, "exitcode", &status.exit_code) < 0)
+                        return set_error(ret_error, -EBADMSG, "guest-exec-status: exited without a valid exitcode");
         }
+        if (get_output(result, "out-data", "out-truncated", status.out, &status.out_truncated) < 0 ||
+            get_output(result, "err-data", "err-truncated", status.err, &status.err_truncated) < 0)
+                return set_error(ret_error, -EBADMSG, "guest-exec-status: invalid out-data, err-data or *-truncated");
 
         *ret = status;
         return 0;

@@ -28,11 +28,22 @@ typedef struct AgentInfo {
         bool has_get_osinfo;
 } AgentInfo;
 
+#define AGENT_EXCERPT_MAX 200U       /* bytes of a program's output kept for a message */
+
+/* guest-exec-status. A Linux qemu-ga reports WEXITSTATUS or WTERMSIG. A Windows qemu-ga reports the
+ * process's 32-bit exit code, as a signed gint, in "exitcode" below 0xC0000000 and in "signal" from
+ * there (an NTSTATUS such as 0xC000013A): so either may be negative or, from agents that send it
+ * unsigned, above INT32_MAX. Both are kept as sent, within [INT32_MIN, UINT32_MAX]. */
 typedef struct AgentExecStatus {
         bool exited;
-        int exit_code;          /* valid when exited and not signalled */
+        int64_t exit_code;      /* valid when exited and not signalled */
         bool signalled;
-        int signal;
+        int64_t signal;
+        bool out_truncated;     /* the agent dropped output past its own bound */
+        bool err_truncated;
+        /* The start of the decoded out-data and err-data, printable ASCII only (see agent_excerpt). */
+        char out[AGENT_EXCERPT_MAX + 1];
+        char err[AGENT_EXCERPT_MAX + 1];
 } AgentExecStatus;
 
 /* The commands are constants or built from integers: nothing from a caller or a guest is spliced in. */
@@ -53,4 +64,10 @@ int agent_parse_exec_status(const char *reply, AgentExecStatus *ret, char **ret_
 
 /* Copies at most max bytes of guest text, replacing anything not printable ASCII with '?'. */
 char *agent_sanitize(const char *text, size_t max);
+/* Like agent_sanitize into a caller's buffer of size max + 1, for a program's output: line breaks
+ * and tabs become one space, trailing space is dropped. */
+void agent_excerpt(const uint8_t *data, size_t n, char *buf, size_t max);
+/* The exit status as the guest's OS names it, e.g. "exit status 3", "signal 9",
+ * "NTSTATUS 0xC000013A"; buf of at least 48 bytes. */
+const char *agent_exec_status_to_string(const AgentExecStatus *st, GuestOsKind os, char *buf, size_t size);
 const char *guest_os_kind_to_string(GuestOsKind kind);

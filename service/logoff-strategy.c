@@ -1,4 +1,5 @@
 /* The logoff programs themselves. Each runs through guest-exec as a fixed argv. */
+#include "logoff-programs.h"
 #include "logoff-strategy.h"
 
 /* Every session logind knows, root's included, ended through logind: an open session with
@@ -26,36 +27,28 @@ static const char *const linux_logind_argv[] = {
         NULL,
 };
 
-/* Without logind there is no session manager to ask: end the processes of every user with a
- * utmp session, politely (SIGHUP as on a hangup, then SIGTERM), never root's (the agent runs as
- * root). The session leaders (login, sshd) then record the end of the session in utmp themselves.
- * Processes that ignore both signals survive, and the task reports Timeout. */
+/* Without logind there is no session manager to ask: end the sessions utmp records, root's
+ * included, each as a hang-up would (SIGHUP, then SIGTERM to every process of the session led by the
+ * record's process, and to what that process started), never the agent or the guest's system
+ * services. The text is service/logoff-programs/linux-plain.sh. */
 static const char *const linux_plain_argv[] = {
         "-c",
-        "uids=; "
-        "for name in $(who | cut -d' ' -f1 | sort -u); do "
-        "uid=$(id -u \"$name\" 2>/dev/null) || continue; "
-        "[ \"$uid\" -gt 0 ] && uids=\"$uids $uid \"; "
-        "done; "
-        "[ -n \"$uids\" ] || exit 0; "
-        "for sig in HUP TERM; do "
-        "for status in /proc/[0-9]*/status; do "
-        "pid=${status#/proc/}; pid=${pid%/status}; "
-        "uid=$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' \"$status\" 2>/dev/null); "
-        "case \"$uids\" in *\" $uid \"*) kill -s $sig \"$pid\" 2>/dev/null;; esac; "
-        "done; "
-        "done; "
-        "exit 0",
+        LOGOFF_PROGRAM_LINUX_PLAIN,
         NULL,
 };
 
-/* quser lists every session; logoff ends it as the user's own Sign out would. */
+/* The WTS API, as qemu-ga's guest-get-users itself: independent of the display language and
+ * present on every edition (quser.exe and logoff.exe are not). The text is
+ * service/logoff-programs/windows.ps1, passed as -EncodedCommand (base64 of UTF-16LE), which needs
+ * no quoting on the Windows command line qemu-ga builds from this argv. */
 static const char *const windows_argv[] = {
+        "-NoLogo",
         "-NoProfile",
         "-NonInteractive",
-        "-Command",
-        "quser 2>$null | Select-Object -Skip 1 | ForEach-Object { "
-        "if ($_ -match '\\s(\\d+)\\s+(Active|Disc)') { logoff $Matches[1] } }",
+        "-ExecutionPolicy",
+        "Bypass",
+        "-EncodedCommand",
+        LOGOFF_PROGRAM_WINDOWS_ENCODED,
         NULL,
 };
 

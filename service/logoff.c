@@ -7,7 +7,9 @@
 
 #include "logoff.h"
 
-#define PROBE_POLL_USEC (100 * USEC_PER_MSEC)
+/* The Timeout message names at most this many of the users still there. */
+#define TIMEOUT_NAMES_MAX 8
+#define TIMEOUT_NAME_BYTES 64
 
 void logoff_machine_init(LogoffMachine *m, GuestOsKind os, uint64_t now, uint64_t timeout_usec,
                          uint64_t poll_usec) {
@@ -17,6 +19,7 @@ void logoff_machine_init(LogoffMachine *m, GuestOsKind os, uint64_t now, uint64_
                 .deadline = now + timeout_usec,
                 .timeout = timeout_usec,
                 .poll_interval = poll_usec,
+                .changed_at = now,
                 .result = VPC_OK,
         };
 }
@@ -35,6 +38,24 @@ unsigned logoff_progress(size_t n_initial, size_t n_remaining) {
                 return 0;
         /* Never report 100 while someone is still logged on. */
         return (unsigned) (((n_initial - n_remaining) * 100) / n_initial);
+}
+
+uint64_t logoff_machine_next_poll(LogoffMachine *m, uint64_t now) {
+        uint64_t cap = m->poll_interval;
+
+        /* Sessions end in a burst right after the program ran: poll fast then, and back off to
+         * --poll-interval once nothing has changed for a while. */
+        if (now - m->changed_at < LOGOFF_POLL_FAST_WINDOW_USEC && cap > LOGOFF_POLL_FAST_MAX_USEC)
+                cap = LOGOFF_POLL_FAST_MAX_USEC;
+        m->interval = m->interval == 0 ? LOGOFF_POLL_FAST_MIN_USEC : m->interval * 2;
+        if (m->interval > cap)
+                m->interval = cap;
+        return m->interval;
+}
+
+static void poll_changed(LogoffMachine *m, uint64_t now) {
+        m->changed_at = now;
+        m->interval = 0;
 }
 
 static int finish(LogoffMachine *m, VpcError result, LogoffAction *ret, const char *format, ...)
@@ -105,7 +126,7 @@ static int on_initial_users(LogoffMachine *m, const char *json, LogoffAction *re
                 return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error ?: "guest-get-users failed");
 
         m->initial_users = users;
-        m->n_initial = m->n_remaining = strv_length(users);
+        m->n_initial = m->n_remaining = m->n_listed = strv_length(users);
         if (m->n_initial == 0)
                 return finish(m, VPC_ERROR_NO_SUCH_LOGON_SESSION, ret, "no user is logged on to the guest");
 
@@ -120,10 +141,32 @@ static int on_initial_users(LogoffMachine *m, const char *json, LogoffAction *re
         }
 }
 
+/* "alice, CORP\\bob, ..." for a message: the first few names, sanitized and cut. */
+static char *names_excerpt(char **users) {
+        size_t n = strv_length(users), len = 0;
+        char *s = malloc(TIMEOUT_NAMES_MAX * (TIMEOUT_NAME_BYTES + 2) + 8);
+
+        if (!s)
+                return NULL;
+        s[0] = 0;
+        for (size_t i = 0; i < n && i < TIMEOUT_NAMES_MAX; i++) {
+                _cleanup_free_ char *clean = agent_sanitize(users[i], TIMEOUT_NAME_BYTES);
+
+                if (!clean) {
+                        free(s);
+                        return NULL;
+                }
+                len += (size_t) sprintf(s + len, "%s%s", i ? ", " : "", clean);
+        }
+        if (n > TIMEOUT_NAMES_MAX)
+                strcpy(s + len, ", ...");
+        return s;
+}
+
 static int on_remaining_users(LogoffMachine *m, uint64_t now, const char *json, LogoffAction *ret) {
         _cleanup_free_ char *error = NULL;
         _cleanup_strv_free_ char **users = NULL;
-        size_t remaining = 0;
+        size_t remaining = 0, listed;
         int r;
 
         r = agent_parse_users(json, &users, &error);
@@ -141,16 +184,50 @@ static int on_remaining_users(LogoffMachine *m, uint64_t now, const char *json, 
                 m->percent = 100;
                 return finish(m, VPC_OK, ret, NULL);
         }
-        /* Initial users all gone but someone else logged on meanwhile: not done yet. */
+        /* Initial users all gone but someone else logged on meanwhile: not done yet. A user who
+         * left and came back counts as remaining again, but progress never goes back. */
         unsigned percent = remaining == 0 ? 99 : logoff_progress(m->n_initial, remaining);
         if (percent > m->percent)
                 m->percent = percent;
 
-        if (now >= m->deadline)
-                return finish(m, VPC_ERROR_TIMEOUT, ret,
-                              "%zu user(s) still logged on after %" PRIu64 " s", strv_length(users),
-                              m->timeout / USEC_PER_SEC);
-        return sleep_for(m, now, m->poll_interval, ret);
+        /* Sessions are ending: keep polling fast. */
+        listed = strv_length(users);
+        if (listed < m->n_listed)
+                poll_changed(m, now);
+        m->n_listed = listed;
+
+        if (now >= m->deadline) {
+                _cleanup_free_ char *names = names_excerpt(users);
+
+                if (!names)
+                        return -ENOMEM;
+                return finish(m, VPC_ERROR_TIMEOUT, ret, "%zu user(s) still logged on after %" PRIu64 " s: %s",
+                              listed, m->timeout / USEC_PER_SEC, names);
+        }
+        return sleep_for(m, now, logoff_machine_next_poll(m, now), ret);
+}
+
+/* The logoff program's guest-exec-status: wait for it to exit, then read the users at once. */
+static int on_logoff_status(LogoffMachine *m, uint64_t now, const AgentExecStatus *status, LogoffAction *ret) {
+        char what[64];
+
+        if (!status->exited) {
+                if (now >= m->deadline)
+                        return finish(m, VPC_ERROR_TIMEOUT, ret, "the logoff program '%s' did not finish within %" PRIu64 " s",
+                                      m->strategy->name, m->timeout / USEC_PER_SEC);
+                return sleep_for(m, now, logoff_machine_next_poll(m, now), ret);
+        }
+        if (status->signalled || status->exit_code != 0) {
+                /* What the program said about it: its stderr, else its stdout (already sanitized). */
+                const char *said = status->err[0] ? status->err : status->out;
+
+                return finish(m, VPC_ERROR_EXCEPTION, ret, "the logoff program '%s' failed (%s)%s%s%s",
+                              m->strategy->name, agent_exec_status_to_string(status, m->os, what, sizeof(what)),
+                              said[0] ? ": " : "", said,
+                              said[0] && (status->err[0] ? status->err_truncated : status->out_truncated) ? " ..." : "");
+        }
+        poll_changed(m, now);
+        return send_command(m, LOGOFF_PHASE_POLL_USERS, strdup(AGENT_COMMAND_GET_USERS), ret);
 }
 
 int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *reply, LogoffAction *ret) {
@@ -183,6 +260,7 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
                         return r;
                 if (r < 0)
                         return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
+                poll_changed(m, now);
                 return send_command(m, LOGOFF_PHASE_PROBE_STATUS, agent_command_exec_status(m->exec_pid), ret);
 
         case LOGOFF_PHASE_PROBE_STATUS:
@@ -194,8 +272,9 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
                 if (!status.exited) {
                         if (now >= m->deadline)
                                 return finish(m, VPC_ERROR_TIMEOUT, ret, "the guest did not finish probing for logind");
-                        return sleep_for(m, now, PROBE_POLL_USEC, ret);
+                        return sleep_for(m, now, logoff_machine_next_poll(m, now), ret);
                 }
+                poll_changed(m, now);
                 return start_logoff(m, status.exit_code == 0 && !status.signalled ?
                                     LOGOFF_STRATEGY_LINUX_LOGIND : LOGOFF_STRATEGY_LINUX_PLAIN, ret);
 
@@ -205,8 +284,18 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
                         return r;
                 if (r < 0)
                         return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
-                m->phase = LOGOFF_PHASE_POLL_USERS;
-                return sleep_for(m, now, m->poll_interval, ret);
+                /* Its exit status is read before the users: a program that failed says why. */
+                m->phase = LOGOFF_PHASE_LOGOFF_STATUS;
+                poll_changed(m, now);
+                return sleep_for(m, now, logoff_machine_next_poll(m, now), ret);
+
+        case LOGOFF_PHASE_LOGOFF_STATUS:
+                r = agent_parse_exec_status(reply->json, &status, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
+                return on_logoff_status(m, now, &status, ret);
 
         case LOGOFF_PHASE_POLL_USERS:
                 return on_remaining_users(m, now, reply->json, ret);
@@ -219,7 +308,8 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
 int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret) {
         switch (m->phase) {
         case LOGOFF_PHASE_PROBE_STATUS:
-                return send_command(m, LOGOFF_PHASE_PROBE_STATUS, agent_command_exec_status(m->exec_pid), ret);
+        case LOGOFF_PHASE_LOGOFF_STATUS:
+                return send_command(m, m->phase, agent_command_exec_status(m->exec_pid), ret);
         case LOGOFF_PHASE_POLL_USERS:
                 return send_command(m, LOGOFF_PHASE_POLL_USERS, strdup(AGENT_COMMAND_GET_USERS), ret);
         default:

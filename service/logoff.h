@@ -14,6 +14,7 @@ typedef enum LogoffPhase {
         LOGOFF_PHASE_PROBE_EXEC,
         LOGOFF_PHASE_PROBE_STATUS,
         LOGOFF_PHASE_LOGOFF_EXEC,
+        LOGOFF_PHASE_LOGOFF_STATUS,     /* the logoff program runs: guest-exec-status until it exits */
         LOGOFF_PHASE_POLL_USERS,
         LOGOFF_PHASE_DONE,
 } LogoffPhase;
@@ -45,11 +46,16 @@ typedef struct LogoffMachine {
         char **initial_users;
         size_t n_initial;
         size_t n_remaining;     /* of the initial users, still logged on at the last poll */
+        size_t n_listed;        /* users listed at the last poll, anyone */
         unsigned percent;
 
         uint64_t deadline;      /* CLOCK_MONOTONIC µs */
         uint64_t timeout;
-        uint64_t poll_interval;
+        uint64_t poll_interval; /* the slowest poll (--poll-interval) */
+        /* The poll schedule (see logoff_machine_next_poll): the last sleep, and when something last
+         * changed (the program started or exited, the count of users dropped). */
+        uint64_t interval;
+        uint64_t changed_at;
         int64_t exec_pid;
         char *command;
 
@@ -64,6 +70,16 @@ void logoff_machine_release(LogoffMachine *m);
 int logoff_machine_start(LogoffMachine *m, LogoffAction *ret);
 int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *reply, LogoffAction *ret);
 int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret);
+
+/* The poll schedule. Polls start LOGOFF_POLL_FAST_MIN_USEC after a change and double up to
+ * LOGOFF_POLL_FAST_MAX_USEC while the last change is less than LOGOFF_POLL_FAST_WINDOW_USEC old,
+ * then on up to the poll interval. One agent call is in flight at a time and every poll waits at
+ * least the fast minimum after the previous reply (only the sequence's own next steps go out at
+ * once): at most 100 agent calls a second. */
+#define LOGOFF_POLL_FAST_MIN_USEC (10 * USEC_PER_MSEC)
+#define LOGOFF_POLL_FAST_MAX_USEC (50 * USEC_PER_MSEC)
+#define LOGOFF_POLL_FAST_WINDOW_USEC (2 * USEC_PER_SEC)
+uint64_t logoff_machine_next_poll(LogoffMachine *m, uint64_t now);
 
 /* Share of the initial sessions that are gone, 0..100; 100 only once none remain. */
 unsigned logoff_progress(size_t n_initial, size_t n_remaining);

@@ -55,6 +55,68 @@ static void test_users(void **state) {
         assert_string_equal(win[1], "CORP\\Administrator");
 }
 
+/* Shapes a Windows qemu-ga sends (qga/commands-win32.c, qmp_guest_get_users: WTSEnumerateSessionsA,
+ * WTSQuerySessionInformationA(WTSSessionInfo), "domain" always present, login-time a double). FAKE:
+ * written from qemu-ga's source, no Windows guest runs here. */
+static void test_users_windows_shapes(void **state) {
+        static const struct {
+                const char *reply;
+                const char *const expect[4];
+        } cases[] = {
+                /* a local account: empty domain */
+                { "{\"return\":[{\"user\":\"Alice\",\"domain\":\"\",\"login-time\":1732490000.25}]}", { "Alice" } },
+                /* domain accounts, Entra ID */
+                { "{\"return\":[{\"user\":\"alice\",\"domain\":\"CORP\",\"login-time\":1732490000.0},"
+                  "{\"user\":\"bob\",\"domain\":\"AzureAD\",\"login-time\":1732490001.5}]}",
+                  { "CORP\\alice", "AzureAD\\bob" } },
+                /* the same user in two domains: two users */
+                { "{\"return\":[{\"user\":\"alice\",\"domain\":\"CORP\",\"login-time\":1.0},"
+                  "{\"user\":\"alice\",\"domain\":\"AzureAD\",\"login-time\":2.0},"
+                  "{\"user\":\"alice\",\"domain\":\"\",\"login-time\":3.0}]}",
+                  { "CORP\\alice", "AzureAD\\alice", "alice" } },
+                /* \u escapes decode to UTF-8; U+FFFD where qemu-ga could not convert an ANSI name */
+                { "{\"return\":[{\"user\":\"Jos\\u00e9\",\"domain\":\"M\\u00dcNCHEN\",\"login-time\":5.5},"
+                  "{\"user\":\"\\ufffd\\ufffdn\",\"domain\":\"CORP\",\"login-time\":6}]}",
+                  { "M\xc3\x9c" "NCHEN\\Jos\xc3\xa9", "CORP\\\xef\xbf\xbd\xef\xbf\xbdn" } },
+                /* integer login times, and a session whose LogonTime was 0 (negative) */
+                { "{\"return\":[{\"user\":\"a\",\"login-time\":1732490000},"
+                  "{\"user\":\"b\",\"domain\":\"W\",\"login-time\":-11644473600.0}]}", { "a", "W\\b" } },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                _cleanup_strv_free_ char **users = NULL;
+                _cleanup_free_ char *error = NULL;
+                size_t n = 0;
+
+                assert_int_equal(agent_parse_users(cases[i].reply, &users, &error), 0);
+                while (n < 4 && cases[i].expect[n])
+                        n++;
+                assert_int_equal(strv_length(users), n);
+                for (size_t j = 0; j < n; j++)
+                        assert_string_equal(users[j], cases[i].expect[j]);
+        }
+}
+
+static void test_users_windows_hostile(void **state) {
+        static const char *const bad[] = {
+                "{\"return\":[{\"user\":\"ali\\u0000ce\"}]}",            /* NUL would cut the name */
+                "{\"return\":[{\"user\":\"alice\",\"domain\":\"C\\u0000\"}]}",
+                "{\"return\":[{\"user\":\"alice\",\"domain\":null}]}",
+                "{\"return\":[{\"user\":\"alice\",\"login-time\":\"yesterday\"}]}",
+                "{\"return\":[{\"user\":\"alice\",\"login-time\":NaN}]}",
+                "{\"return\":[{\"user\":\"alice\",\"login-time\":[1]}]}",
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                char **users = NULL;
+                _cleanup_free_ char *error = NULL;
+
+                assert_int_equal(agent_parse_users(bad[i], &users, &error), -EBADMSG);
+                assert_null(users);
+                assert_non_null(error);
+        }
+}
+
 static void test_users_empty(void **state) {
         _cleanup_strv_free_ char **users = NULL;
 
@@ -175,6 +237,78 @@ static void test_exec(void **state) {
         assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":1}}", &st, NULL), -EBADMSG);
 }
 
+/* guest-exec-status as a Windows qemu-ga sends it (qga/commands.c: the 32-bit exit code is a gint;
+ * below 0xC0000000 it is "exitcode", from there "signal"). FAKE: from qemu-ga's source. */
+static void test_exec_status_windows(void **state) {
+        AgentExecStatus st;
+        char buf[64];
+
+        /* STATUS_CONTROL_C_EXIT, as the gint qemu-ga holds and as an unsigned value */
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":-1073741510}}", &st, NULL), 0);
+        assert_true(st.signalled);
+        assert_string_equal(agent_exec_status_to_string(&st, GUEST_OS_WINDOWS, buf, sizeof(buf)), "NTSTATUS 0xC000013A");
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":3221225786}}", &st, NULL), 0);
+        assert_true(st.signalled);
+        assert_int_equal(st.signal, 3221225786LL);
+        assert_string_equal(agent_exec_status_to_string(&st, GUEST_OS_WINDOWS, buf, sizeof(buf)), "NTSTATUS 0xC000013A");
+        /* an exit code past 255 (a Win32 error or HRESULT a program returns) */
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":-2147024891}}", &st, NULL), 0);
+        assert_false(st.signalled);
+        assert_string_equal(agent_exec_status_to_string(&st, GUEST_OS_WINDOWS, buf, sizeof(buf)), "exit status 0x80070005");
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":1326}}", &st, NULL), 0);
+        assert_int_equal(st.exit_code, 1326);
+        /* Linux */
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":15}}", &st, NULL), 0);
+        assert_string_equal(agent_exec_status_to_string(&st, GUEST_OS_LINUX, buf, sizeof(buf)), "signal 15");
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":2}}", &st, NULL), 0);
+        assert_string_equal(agent_exec_status_to_string(&st, GUEST_OS_LINUX, buf, sizeof(buf)), "exit status 2");
+
+        /* bounds and types stay */
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":4294967296}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":-2147483649}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":4294967296}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":3.5}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":\"9\"}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"signal\":9,\"exitcode\":0}}", &st, NULL), 0);
+        assert_true(st.signalled);
+}
+
+static void test_exec_status_output(void **state) {
+        AgentExecStatus st;
+        _cleanup_free_ char *big = NULL;
+        size_t len;
+
+        /* "line one\r\nline\ttwo\n\x1b[31m" */
+        assert_int_equal(agent_parse_exec_status(
+                "{\"return\":{\"exited\":true,\"exitcode\":1,\"out-data\":\"b2s=\","
+                "\"err-data\":\"bGluZSBvbmUNCmxpbmUJdHdvChtbMzFt\",\"err-truncated\":true}}", &st, NULL), 0);
+        assert_string_equal(st.out, "ok");
+        assert_string_equal(st.err, "line one line two ?[31m");
+        assert_true(st.err_truncated);
+        assert_false(st.out_truncated);
+        assert_int_equal(agent_parse_exec_status(
+                "{\"return\":{\"exited\":true,\"exitcode\":0,\"out-truncated\":false}}", &st, NULL), 0);
+        assert_string_equal(st.out, "");
+        assert_string_equal(st.err, "");
+
+        /* not base64, wrong types */
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":1,\"out-data\":\"b2s\"}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":1,\"out-data\":\"b!s=\"}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":1,\"out-data\":\"=b2s\"}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":1,\"out-data\":5}}", &st, NULL), -EBADMSG);
+        assert_int_equal(agent_parse_exec_status("{\"return\":{\"exited\":true,\"exitcode\":1,\"out-truncated\":1}}", &st, NULL), -EBADMSG);
+
+        /* a long output is cut to the excerpt bound */
+        big = malloc(64 * 1024);
+        assert_non_null(big);
+        len = (size_t) sprintf(big, "{\"return\":{\"exited\":true,\"exitcode\":1,\"err-data\":\"");
+        for (size_t i = 0; i < 10000; i++)
+                len += (size_t) sprintf(big + len, "QUFB");     /* "AAA" */
+        sprintf(big + len, "\"}}");
+        assert_int_equal(agent_parse_exec_status(big, &st, NULL), 0);
+        assert_int_equal(strlen(st.err), AGENT_EXCERPT_MAX);
+}
+
 static void test_commands_are_well_formed(void **state) {
         static const char *const argv[] = { "-c", "echo \"quoted\" 'and' \\ back", NULL };
         _cleanup_free_ char *exec = agent_command_exec("/bin/sh", argv);
@@ -203,12 +337,16 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_info),
                 cmocka_unit_test(test_users),
+                cmocka_unit_test(test_users_windows_shapes),
+                cmocka_unit_test(test_users_windows_hostile),
                 cmocka_unit_test(test_users_empty),
                 cmocka_unit_test(test_users_hostile),
                 cmocka_unit_test(test_users_oversized),
                 cmocka_unit_test(test_agent_error_is_sanitized),
                 cmocka_unit_test(test_osinfo),
                 cmocka_unit_test(test_exec),
+                cmocka_unit_test(test_exec_status_windows),
+                cmocka_unit_test(test_exec_status_output),
                 cmocka_unit_test(test_commands_are_well_formed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

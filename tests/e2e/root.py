@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+"""End to end, root logged in (issue 12): on a real busybox guest without logind (g1: alice and root
+logged in through session-leader, real utmp records), Logoff runs linux-plain, which ends the
+sessions utmp records, root's included: Completed(0), Progress rising to 100, guest-get-users and
+utmp empty, no process of either session left; qemu-ga (the same process, not a respawned one),
+PID 1 and every other process that was not in a session are still there."""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import *  # noqa: E402,F403
+
+VM = "g1"
+USERS = ["alice", "root"]
+
+# pid, ppid, sid, real uid and argv[0..2] of every process, read from /proc by a fixed script.
+PS = ("for d in /proc/[0-9]*; do "
+      "{ read -r st <$d/stat; } 2>/dev/null || continue; set -- ${st##*) }; "
+      "u=$(sed -n 's/^Uid:[[:space:]]*\\([0-9]*\\).*/\\1/p' $d/status 2>/dev/null); "
+      "a=$(tr '\\0' ' ' <$d/cmdline 2>/dev/null | cut -c1-80); "
+      "echo \"${d#/proc/} $2 $4 $u $a\"; done; true")
+
+
+def processes():
+    procs = {}
+    for line in vpcguest.sh(VM, PS).splitlines():
+        parts = line.split(" ", 4)
+        if len(parts) >= 4 and all(p.isdigit() for p in parts[:4]):
+            pid, ppid, sid, uid = map(int, parts[:4])
+            procs[pid] = {"ppid": ppid, "sid": sid, "uid": uid, "args": parts[4] if len(parts) > 4 else ""}
+    return procs
+
+
+def session_of(procs, user):
+    """The pids of the session session-leader started for `user`: its child leads it."""
+    leaders = [p for p, v in procs.items() if v["args"].startswith(f"/usr/local/bin/session-leader {user} ")]
+    children = [p for p, v in procs.items() if v["ppid"] in leaders]
+    return {p for p, v in procs.items() if v["sid"] in children}
+
+
+check(wait_users(VM, USERS) == USERS, "the guest starts with alice and root logged on")
+before = processes()
+agent_pid = [p for p, v in before.items() if v["args"].startswith("/usr/sbin/qemu-ga ")]
+root_session = session_of(before, "root")
+alice_session = session_of(before, "alice")
+check(len(agent_pid) == 1, "qemu-ga runs in the guest", agent_pid)
+check(len(root_session) == 3 and all(before[p]["uid"] == 0 for p in root_session),
+      "root's session: a shell and two sleeps, all uid 0", {p: before[p] for p in root_session})
+check(len(alice_session) == 3, "alice's session: three processes", alice_session)
+# Everything else that runs now must stay, but for this test's own probe (a child of qemu-ga) and
+# the session-leader processes, which end by design once their session has ended (as login does).
+others = {p for p, v in before.items()
+          if p not in root_session | alice_session and v["ppid"] not in agent_pid and p not in agent_pid
+          and not v["args"].startswith("/usr/local/bin/session-leader ")}
+check(1 in others, "PID 1 is among the processes that must stay", sorted(others))
+
+rec = SignalRecorder()
+t0 = time.monotonic()
+r = logoff(VM)
+check(r.ok, "Logoff as root returns a task", r)
+if r.ok:
+    c = completed(rec, r.value, 60)
+    print(f"# Logoff of alice and root took {time.monotonic() - t0:.2f} s from the call to Completed")
+    check(c == [0, "", ""], "the task ends with Completed(0, \"\", \"\")", c)
+    progress = progress_values(rec, r.value)
+    print(f"# Progress signals: {progress}")
+    check(len(progress) >= 1 and progress[-1] == 100 and progress == sorted(progress),
+          "Progress signals rise to 100", progress)
+
+check_gone(VM, ["alice"], "alice")
+check(vpcguest.users(VM) == [], "guest-get-users is empty: root's session ended too", vpcguest.users(VM))
+check(vpcguest.utmp_users(VM) == [], "the guest's utmp has no session left", vpcguest.utmp_users(VM))
+end = time.monotonic() + 5
+while True:
+    after = processes()
+    left = {p for p in root_session | alice_session if p in after}
+    if not left or time.monotonic() > end:
+        break
+    time.sleep(0.3)
+check(not left, "no process of root's or alice's session is left", {p: after.get(p) for p in left})
+check(agent_pid[0] in after and after[agent_pid[0]]["args"].startswith("/usr/sbin/qemu-ga "),
+      "qemu-ga is the same process as before (never signalled)", agent_pid)
+gone = {p: before[p] for p in others if p not in after or after[p]["args"] != before[p]["args"]}
+check(not gone, "PID 1 and every process outside the sessions still run", gone)
+
+# Root alone, logged in again: ended as well.
+login(VM, "root", "pts/7")
+check(wait_users(VM, ["root"]) == ["root"], "root logged on again")
+rec = SignalRecorder()
+r = logoff(VM)
+if check(r.ok, "Logoff with only root logged on returns a task", r):
+    c = completed(rec, r.value, 60)
+    check(c == [0, "", ""], "that task ends with Completed(0)", c)
+check(vpcguest.users(VM) == [], "guest-get-users is empty again", vpcguest.users(VM))
+
+finish()

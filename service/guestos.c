@@ -60,7 +60,7 @@ static void logoff_request_fail(LogoffRequest *q, VpcError e, const char *messag
 
 static void logoff_request_succeed(LogoffRequest *q, Task *t) {
         logoff_request_audit(q, VPC_OK, t->path, NULL);
-        (void) sd_bus_reply_method_return(q->call, "o", t->path);
+        (void) vpc_reply_return(q->call, "o", t->path);
         logoff_request_free(q);
 }
 

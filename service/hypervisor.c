@@ -12,6 +12,7 @@
 #include "hypervisor.h"
 #include "libvirt-errors.h"
 #include "log.h"
+#include "text.h"
 #include "workqueue.h"
 
 #define RECONNECT_MIN_USEC (250 * USEC_PER_MSEC)
@@ -213,8 +214,10 @@ static VpcError last_error(bool timed_out, char **ret_message) {
         const char *text = e && e->message ? e->message : "unknown libvirt error";
         VpcError v = vpc_error_from_libvirt(e ? e->code : -1, text, timed_out);
 
+        /* libvirt quotes the guest agent (its error "desc", a reply it could not parse): text from
+         * the guest, made sendable and bounded where it enters. */
         if (ret_message)
-                *ret_message = strdup(text);
+                *ret_message = text_sanitize(text, TEXT_EXCERPT_MAX * 2, TEXT_ESCAPE_CONTROL);
         return v;
 }
 
@@ -235,6 +238,16 @@ static void wake_timeout(int timer, void *opaque) {
 
 /* --- domain snapshots (worker threads) --- */
 
+/* A domain's name is an identifier that must round-trip (GetGuestOS, the object path), so valid
+ * UTF-8 stays exactly as libvirt has it; only a name that is not (libvirt's XML parser makes that
+ * unlikely, but the remote protocol does not check) goes through the boundary. Objects are found by
+ * UUID, so the altered name still names the right domain. */
+static char *domain_name_sanitize(const char *name) {
+        if (text_is_valid_utf8(name) && strlen(name) <= TEXT_NAME_MAX)
+                return strdup(name);
+        return text_sanitize(name, TEXT_NAME_MAX, TEXT_ESCAPE_CONTROL);
+}
+
 static int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
         const char *name = virDomainGetName(d);
         int state, reason;
@@ -243,7 +256,7 @@ static int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
                 return -EIO;
         if (virDomainGetState(d, &state, &reason, 0) < 0)
                 return -EIO;
-        ret->name = strdup(name);
+        ret->name = domain_name_sanitize(name);
         if (!ret->name)
                 return -ENOMEM;
         ret->state = state >= 0 && state < _DOMAIN_STATE_MAX ? (DomainState) state : DOMAIN_STATE_NOSTATE;
@@ -432,7 +445,7 @@ static int domain_info_fill_known(virDomainPtr d, const KnownState *known, size_
                 return domain_info_fill(d, ret);
         if (!name || virDomainGetUUIDString(d, ret->uuid) < 0)
                 return -EIO;
-        ret->name = strdup(name);
+        ret->name = domain_name_sanitize(name);
         if (!ret->name)
                 return -ENOMEM;
         ret->state = found->state >= 0 && found->state < _DOMAIN_STATE_MAX ? (DomainState) found->state

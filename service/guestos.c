@@ -83,8 +83,8 @@ static Domain *logoff_request_resolve(LogoffRequest *q) {
 /* The guest passed (or failed) its check: answer one waiting request. */
 static void logoff_request_finish(LogoffRequest *q, const GuestCheckResult *result) {
         Manager *m = q->manager;
+        _cleanup_(task_unrefp) Task *t = NULL;
         Domain *d;
-        Task *t;
         int r;
 
         if (result->stopping) {

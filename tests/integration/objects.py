@@ -64,6 +64,17 @@ check(not r.ok, "the unescaped /org/vpc/GuestOS/1vm is no alias of it (an error,
 r = call("/org/vpc/GuestOS/_31vm", "org.vpc.GuestOS", "Logoff")
 expect_error(r, "org.vpc.Error.VmNotRunning", "Logoff on _31vm reaches the shut-off '1vm'")
 
+# --- paths whose decoded name is not UTF-8 (issue 13, defect 1) --------------------------------------
+# /org/vpc/GuestOS/_ff names the byte 0xFF: the VmUnknown message quotes it, escaped, and every call
+# is answered (it used to get no reply at all: sd-bus refused the message, the failure was ignored).
+for label, shown in (("_ff", "\\xff"), ("_c3_28", "\\xc3("), ("_ed_a0_80", "\\xed\\xa0\\x80"), ("_1b_5b31m", "\\x1b[31m")):
+    p = "/org/vpc/GuestOS/" + label
+    for what, r in (("Logoff", call(p, "org.vpc.GuestOS", "Logoff", timeout=5)),
+                    ("Get", call(p, "org.freedesktop.DBus.Properties", "Get", "ss", ("org.vpc.GuestOS", "Name"), timeout=5)),
+                    ("GetAll", call(p, "org.freedesktop.DBus.Properties", "GetAll", "s", ("org.vpc.GuestOS",), timeout=5))):
+        if expect_error(r, "org.vpc.Error.VmUnknown", f"{what} on {p} is answered"):
+            check(f"no domain '{shown}'" in r.error_message, f"... and its message shows the bytes escaped", r.error_message)
+
 # --- lookups ---------------------------------------------------------------------------------
 for name, (uuid, _) in EXPECTED.items():
     by_name = call(MANAGER, "org.vpc.Manager", "GetGuestOS", "s", (name,))

@@ -69,8 +69,12 @@ def log(msg):
 
 
 def encode_path(name, prefix="/org/vpc/GuestOS/"):
-    return prefix + "".join(c if c.isascii() and c.isalnum() else "".join("_%02x" % b for b in c.encode())
-                            for c in name)
+    """sd_bus_path_encode(), as tests/lib/vpctest.py's: a leading digit is escaped too, "" is "_"."""
+    raw = name.encode()
+    if not raw:
+        return prefix + "_"
+    return prefix + "".join(chr(b) if chr(b).isascii() and (chr(b).isalpha() or (chr(b).isdigit() and i > 0))
+                            else "_%02x" % b for i, b in enumerate(raw))
 
 
 def figure(section, name, value, unit, comment=""):

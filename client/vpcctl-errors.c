@@ -136,8 +136,9 @@ char *error_text(const char *name, const char *message) {
 void print_failure(const char *what, const char *name, const char *message) {
         const ErrorClass *c = error_class(name);
         _cleanup_free_ char *text = error_text(name, message);
+        _cleanup_free_ char *what_shown = display_escape(what), *text_shown = display_escape(text ?: message);
 
-        fprintf(stderr, "vpcctl: %s: %s\n", what, text ?: strempty(message));
+        fprintf(stderr, "vpcctl: %s: %s\n", strempty(what_shown), strempty(text_shown));
         /* Each hint once per run: --all may fail the same way on many VMs. */
         if (c && c->hint && !arg.quiet && !hint_shown[c - error_classes]) {
                 fprintf(stderr, "vpcctl: hint: %s\n", c->hint);
@@ -169,8 +170,10 @@ int report_bus_error(const char *what, const sd_bus_error *e, int r) {
                 errno_text = NULL;
         if (name)
                 print_failure(what, name, message);
-        else
-                fprintf(stderr, "vpcctl: %s: %s\n", what, strempty(errno_text));
+        else {
+                _cleanup_free_ char *what_shown = display_escape(what);
+                fprintf(stderr, "vpcctl: %s: %s\n", strempty(what_shown), strempty(errno_text));
+        }
         if ((!name || startswith_system_error(name)) && status == VPCCTL_EXIT_UNREACHABLE && !arg.quiet)
                 fprintf(stderr, "vpcctl: hint: %s\n", arg.host ?
                         "check that 'ssh HOST systemd-stdio-bridge' works, and that vpc-guestosd runs there" :

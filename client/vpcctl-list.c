@@ -6,12 +6,26 @@
 
 #include "vpcctl.h"
 
-static void print_padded(const char *s, size_t width) {
-        size_t w = utf8_width(s);
+/* Every cell passes display_escape(); widths are those of the escaped text. */
+static size_t display_width(const char *s) {
+        _cleanup_free_ char *e = display_escape(s);
 
-        fputs(s, stdout);
+        return utf8_width(e ?: "");
+}
+
+static void print_padded(const char *s, size_t width) {
+        _cleanup_free_ char *e = display_escape(s);
+        size_t w = utf8_width(e ?: "");
+
+        fputs(strempty(e), stdout);
         for (; w < width; w++)
                 putchar(' ');
+}
+
+static void print_line(const char *s) {
+        _cleanup_free_ char *e = display_escape(s);
+
+        puts(strempty(e));
 }
 
 static const char *guest_name_of(const Inventory *inv, const char *path) {
@@ -37,11 +51,11 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
         } else if (arg.quiet) {
                 /* Names only, one a line: for scripts and shell completion. */
                 for (size_t i = 0; i < inv.n_guests; i++)
-                        puts(strempty(inv.guests[i].name));
+                        print_line(inv.guests[i].name);
         } else {
                 size_t wn = strlen("NAME"), ws = strlen("STATE");
                 for (size_t i = 0; i < inv.n_guests; i++) {
-                        size_t a = utf8_width(inv.guests[i].name), b = utf8_width(inv.guests[i].state);
+                        size_t a = display_width(inv.guests[i].name), b = display_width(inv.guests[i].state);
                         wn = a > wn ? a : wn;
                         ws = b > ws ? b : ws;
                 }
@@ -53,7 +67,7 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
                 for (size_t i = 0; i < inv.n_guests; i++) {
                         print_padded(strempty(inv.guests[i].name), wn + 2);
                         print_padded(strempty(inv.guests[i].state), ws + 2);
-                        puts(strempty(inv.guests[i].uuid));
+                        print_line(inv.guests[i].uuid);
                 }
                 if (arg.legend)
                         printf("\n%zu VM%s listed.\n", inv.n_guests, inv.n_guests == 1 ? "" : "s");
@@ -64,12 +78,16 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
 
 /* "running 40%", "done", "failed 0x80070520 org.vpc.Error.NoSuchLogonSession" */
 static void print_task_state(const Task *t) {
+        _cleanup_free_ char *name = display_escape(t->error_name);
+
         if (!t->complete)
                 printf("running %u%%", t->percent);
         else if (!t->error_name || !*t->error_name)
                 printf("done 0x%08X", t->error_code);
-        else
-                printf("failed 0x%08X %s", t->error_code, t->error_name);
+        else {
+                printf("failed 0x%08X ", t->error_code);
+                fputs(strempty(name), stdout);
+        }
 }
 
 int verb_status(sd_bus *bus, int argc, char **argv) {
@@ -116,16 +134,20 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                 json_object_put(o);
         } else {
                 size_t n = 0;
-                printf("%s\n", strempty(g->name));
-                printf("     State: %s\n", strempty(g->state));
-                printf("      UUID: %s\n", strempty(g->uuid));
-                printf("      Path: %s\n", strempty(g->path));
+                print_line(g->name);
+                fputs("     State: ", stdout);
+                print_line(g->state);
+                fputs("      UUID: ", stdout);
+                print_line(g->uuid);
+                fputs("      Path: ", stdout);
+                print_line(g->path);
                 for (size_t i = 0; i < inv.n_tasks; i++) {
                         const Task *t = &inv.tasks[i];
                         if (!streq_ptr(t->target, path))
                                 continue;
+                        _cleanup_free_ char *description = display_escape(t->description);
                         printf("%s %s %s ", n++ == 0 ? "     Tasks:" : "           ", t->path,
-                               strempty(t->description));
+                               strempty(description));
                         print_task_state(t);
                         putchar('\n');
                 }
@@ -154,12 +176,12 @@ int verb_tasks(sd_bus *bus, int argc, char **argv) {
         } else if (arg.quiet) {
                 /* Paths only, one a line, like list -q. */
                 for (size_t i = 0; i < inv.n_tasks; i++)
-                        puts(strempty(inv.tasks[i].path));
+                        print_line(inv.tasks[i].path);
         } else {
                 size_t wp = strlen("TASK"), wv = strlen("VM");
                 for (size_t i = 0; i < inv.n_tasks; i++) {
-                        size_t a = utf8_width(inv.tasks[i].path);
-                        size_t b = utf8_width(guest_name_of(&inv, inv.tasks[i].target) ?: "-");
+                        size_t a = display_width(inv.tasks[i].path);
+                        size_t b = display_width(guest_name_of(&inv, inv.tasks[i].target) ?: "-");
                         wp = a > wp ? a : wp;
                         wv = b > wv ? b : wv;
                 }

@@ -188,8 +188,10 @@ int verb_cancel(sd_bus *bus, int argc, char **argv) {
                 watch_done(&w);
                 return status;
         }
-        if (it->already_complete && !arg.quiet && !arg.json)
-                printf("%s: %s had already ended; nothing to cancel.\n", it->label, it->task.path);
+        if (it->already_complete && !arg.quiet && !arg.json) {
+                _cleanup_free_ char *label = display_escape(it->label);
+                printf("%s: %s had already ended; nothing to cancel.\n", strempty(label), it->task.path);
+        }
 
         status = watch_finish(bus, &w, true);
         /* Cancel() succeeded: the task ending Cancelled, or having ended before, is what was asked. */

@@ -78,13 +78,18 @@ static void emit(const char *event, const char *subject, json_object *fields, co
                 struct tm tm;
                 va_list ap;
 
+                _cleanup_free_ char *details = NULL, *subject_shown = display_escape(subject), *details_shown = NULL;
+
                 strftime(stamp, sizeof stamp, "%H:%M:%S", localtime_r(&secs, &tm));
-                printf("%s %-15s %s", stamp, event, strempty(subject));
+                printf("%s %-15s %s", stamp, event, strempty(subject_shown));
                 if (format) {
-                        putchar(' ');
+                        /* The details quote names and messages: escaped as a whole. */
                         va_start(ap, format);
-                        vprintf(format, ap);
+                        if (vasprintf(&details, format, ap) < 0)
+                                details = NULL;
                         va_end(ap);
+                        details_shown = display_escape(details);
+                        printf(" %s", strempty(details_shown));
                 }
                 putchar('\n');
                 fflush(stdout);

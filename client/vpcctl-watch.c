@@ -91,15 +91,16 @@ static const char *success_words(const Item *it) {
 
 /* One line for an item: its bar while running, its outcome when done. */
 static char *item_line(const Item *it, size_t label_width, unsigned columns, bool final) {
-        _cleanup_free_ char *label = NULL, *text = NULL;
+        _cleanup_free_ char *label = NULL, *text = NULL, *raw = NULL, *shown = display_escape(it->label);
         char *line = NULL;
-        size_t pad = label_width - utf8_width(it->label);
+        size_t w = utf8_width(strempty(shown)), pad = label_width > w ? label_width - w : 0;
         int r;
 
-        if (asprintf(&label, "%s%*s", it->label, (int) pad, "") < 0)
+        if (asprintf(&label, "%s%*s", strempty(shown), (int) pad, "") < 0)
                 return NULL;
         if (item_error_name(it)) {
-                text = error_text(item_error_name(it), item_error_message(it));
+                raw = error_text(item_error_name(it), item_error_message(it));
+                text = display_escape(raw);
                 r = asprintf(&line, "%s  %s: %s", label,
                              streq_ptr(item_error_name(it), "org.vpc.Error.Cancelled") ? "cancelled" : "failed",
                              strempty(text));
@@ -138,8 +139,11 @@ static void render_bars(Watch *w, bool final) {
         unsigned columns = terminal_columns();
         size_t lw = 0;
 
-        for (size_t i = 0; i < w->n; i++)
-                lw = utf8_width(w->items[i].label) > lw ? utf8_width(w->items[i].label) : lw;
+        for (size_t i = 0; i < w->n; i++) {
+                _cleanup_free_ char *shown = display_escape(w->items[i].label);
+                size_t width = utf8_width(strempty(shown));
+                lw = width > lw ? width : lw;
+        }
         /* Back to the first line; the final lines may wrap, so clear all below before them. */
         if (w->lines_drawn > 0)
                 printf("\033[%uA%s", w->lines_drawn, final ? "\r\033[J" : "");
@@ -156,11 +160,12 @@ static void render_bars(Watch *w, bool final) {
 static void render_plain(Watch *w, bool final) {
         for (size_t i = 0; i < w->n; i++) {
                 Item *it = &w->items[i];
+                _cleanup_free_ char *label = display_escape(it->label);
 
                 if (it->reported)
                         continue;
                 if (it->task.path && !it->announced && !arg.quiet && !arg.json) {
-                        printf("%s: task %s\n", it->label, it->task.path);
+                        printf("%s: task %s\n", strempty(label), it->task.path);
                         it->announced = true;
                 }
                 if (item_error_name(it)) {
@@ -169,14 +174,14 @@ static void render_plain(Watch *w, bool final) {
                         it->reported = true;
                 } else if (it->task.complete) {
                         if (!arg.quiet && !arg.json)
-                                printf("%s: %s (%s, 100%%)\n", it->label, success_words(it), it->task.path);
+                                printf("%s: %s (%s, 100%%)\n", strempty(label), success_words(it), it->task.path);
                         it->reported = true;
                 } else if (it->task.path && final) {
-                        fprintf(stderr, "vpcctl: %s: still running at %u%%: %s (vpcctl wait %s)\n", it->label,
+                        fprintf(stderr, "vpcctl: %s: still running at %u%%: %s (vpcctl wait %s)\n", strempty(label),
                                 it->task.percent, it->task.path, it->task.path + strlen(VPC_TASK_PREFIX));
                         it->reported = true;
                 } else if (it->task.path && it->task.percent != it->shown_percent && !arg.quiet && !arg.json) {
-                        printf("%s: %u%%\n", it->label, it->task.percent);
+                        printf("%s: %u%%\n", strempty(label), it->task.percent);
                         it->shown_percent = it->task.percent;
                 }
         }
@@ -309,8 +314,10 @@ int watch_finish(sd_bus *bus, Watch *w, bool with_task) {
                         Item *it = &w->items[i];
                         if (it->error_name)
                                 print_failure(it->label, it->error_name, it->error_message);
-                        else if (!arg.quiet)
-                                printf("%s: task %s\n", it->label, it->task.path);
+                        else if (!arg.quiet) {
+                                _cleanup_free_ char *label = display_escape(it->label);
+                                printf("%s: task %s\n", strempty(label), it->task.path);
+                        }
                 }
         if (arg.json) {
                 print_json(w, with_task);

@@ -87,6 +87,10 @@ json_object *task_to_json(const Task *t, const char *target_name);
 char *task_path_from_arg(const char *s);
 size_t utf8_width(const char *s);
 
+/* vpcctl-escape.c: service text made safe for a terminal (controls, invalid UTF-8, bidi overrides
+ * escaped); a new string, NULL only without memory. Text output only: --json stays exact. */
+char *display_escape(const char *s);
+
 /* vpcctl-errors.c: error classes, exit statuses and how failures are shown. */
 int exit_status_from_error_name(const char *name);
 uint32_t hresult_from_error_name(const char *name);

@@ -8,12 +8,16 @@
 #include <string.h>
 
 #include "agent.h"
+#include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* What text_sanitize() promises: valid UTF-8 without C0/C1 controls or DEL. */
 static bool is_printable(const char *s) {
-        for (; *s; s++)
-                if (*s < 0x20 || *s >= 0x7f)
+        if (!text_is_valid_utf8(s))
+                return false;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f || (p[0] == 0xC2 && p[1] >= 0x80 && p[1] < 0xA0))
                         return false;
         return true;
 }

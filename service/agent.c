@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "agent.h"
+#include "text.h"
 
 const char AGENT_COMMAND_INFO[] = "{\"execute\":\"guest-info\"}";
 const char AGENT_COMMAND_GET_USERS[] = "{\"execute\":\"guest-get-users\"}";
@@ -19,15 +20,7 @@ static void json_object_putp(json_object **o) {
 #define _cleanup_json_ _cleanup_(json_object_putp)
 
 char *agent_sanitize(const char *text, size_t max) {
-        size_t n = strnlen(text ?: "", max);
-        char *s = malloc(n + 1);
-
-        if (!s)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                s[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
-        s[n] = 0;
-        return s;
+        return text_sanitize(text, max, TEXT_ESCAPE_CONTROL);
 }
 
 void agent_excerpt(const uint8_t *data, size_t n, char *buf, size_t max) {

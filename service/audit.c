@@ -4,6 +4,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "text.h"
 
 static const struct {
         const char *kind;
@@ -14,9 +15,29 @@ static const struct {
         [AUDIT_TASK_END] = { "task-end", "e17f4d2a6b8c4c93a0b1c2d3e4f50617" },
 };
 
-void audit_log(const AuditRecord *r) {
-        const char *outcome = r->result == VPC_OK ? "ok" : vpc_error_name(r->result);
-        const char *kind = events[r->event].kind;
+/* Audit fields pass the same boundary as replies: a VM name or a guest's message can neither break
+ * a journal field nor forge a line on stderr (controls escaped), and each field is bounded. */
+static char *field(const char *s) {
+        return text_sanitize(s, TEXT_MESSAGE_MAX, TEXT_ESCAPE_CONTROL);
+}
+
+void audit_log(const AuditRecord *record) {
+        const char *outcome = record->result == VPC_OK ? "ok" : vpc_error_name(record->result);
+        const char *kind = events[record->event].kind;
+        _cleanup_free_ char *sender = field(record->sender), *vm_name = field(record->vm_name),
+                            *vm_uuid = field(record->vm_uuid), *message = field(record->message),
+                            *task_path = record->task_path ? field(record->task_path) : NULL;
+        const AuditRecord *r = &(AuditRecord) {
+                .event = record->event,
+                .uid = record->uid,
+                .pid = record->pid,
+                .sender = sender,
+                .vm_name = vm_name,
+                .vm_uuid = vm_uuid,
+                .task_path = task_path,
+                .result = record->result,
+                .message = message,
+        };
 
         if (log_to_journal()) {
                 (void) sd_journal_send("MESSAGE=%s by uid %u on VM '%s': %s", kind, (unsigned) r->uid,

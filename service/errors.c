@@ -2,8 +2,11 @@
  * starts with the HRESULT, so clients that only see the message still get the Virtual PC code. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "errors.h"
+#include "log.h"
+#include "text.h"
 
 typedef struct VpcErrorInfo {
         const char *name;
@@ -51,22 +54,22 @@ VpcError vpc_error_from_name(const char *name) {
 }
 
 char *vpc_error_format_message(VpcError e, const char *format, va_list ap) {
-        _cleanup_free_ char *text = NULL;
-        char *message = NULL;
+        _cleanup_free_ char *text = NULL, *message = NULL;
 
         if (vasprintf(&text, format, ap) < 0)
                 return NULL;
         if (asprintf(&message, "0x%08X: %s", vpc_error_hresult(e), text) < 0)
                 return NULL;
-        return message;
+        return text_sanitize(message, TEXT_MESSAGE_MAX, TEXT_ESCAPE_CONTROL);
 }
 
 static int error_set_va(sd_bus_error *ret_error, VpcError e, const char *format, va_list ap) _printf_(3, 0);
 static int error_set_va(sd_bus_error *ret_error, VpcError e, const char *format, va_list ap) {
         _cleanup_free_ char *message = vpc_error_format_message(e, format, ap);
 
+        /* Out of memory: still an error of the right name, so the caller is answered. */
         if (!message)
-                return -ENOMEM;
+                return sd_bus_error_set_const(ret_error, vpc_error_name(e), NULL);
         return sd_bus_error_set(ret_error, vpc_error_name(e), message);
 }
 
@@ -80,14 +83,52 @@ int vpc_error_set(sd_bus_error *ret_error, VpcError e, const char *format, ...) 
         return r;
 }
 
+/* What a caller gets when its real answer cannot be sent: fixed ASCII, so it can always be built. */
+#define FALLBACK_MESSAGE "0x80020009: the service could not build its reply to this call"
+
+int vpc_reply_fallback(sd_bus_message *call, int r) {
+        int k;
+
+        log_error("cannot answer %s.%s on %s from %s: %s; answering org.vpc.Error.Exception instead",
+                  strempty(sd_bus_message_get_interface(call)), strempty(sd_bus_message_get_member(call)),
+                  strempty(sd_bus_message_get_path(call)), strempty(sd_bus_message_get_sender(call)),
+                  strerror(-r));
+        k = sd_bus_reply_method_error(call, &SD_BUS_ERROR_MAKE_CONST("org.vpc.Error.Exception", FALLBACK_MESSAGE));
+        if (k < 0)
+                log_error("cannot send the fallback answer either: %s", strerror(-k));
+        return r;
+}
+
 int vpc_error_reply(sd_bus_message *call, VpcError e, const char *format, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         va_list ap;
+        int r;
 
         va_start(ap, format);
-        (void) error_set_va(&error, e, format, ap);
+        r = error_set_va(&error, e, format, ap);
         va_end(ap);
-        return sd_bus_reply_method_error(call, &error);
+        if (r >= 0 || sd_bus_error_is_set(&error))
+                r = sd_bus_reply_method_error(call, &error);
+        return r < 0 ? vpc_reply_fallback(call, r) : r;
+}
+
+int vpc_reply_return(sd_bus_message *call, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        va_list ap;
+        int r;
+
+        /* A caller that asked for no reply gets none, as sd_bus_reply_method_return() does. */
+        if (sd_bus_message_get_expect_reply(call) == 0)
+                return 0;
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0 && types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(reply, types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return r < 0 ? vpc_reply_fallback(call, r) : r;
 }
 
 int vpc_error_register_map(void) {

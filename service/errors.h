@@ -31,15 +31,26 @@ uint32_t vpc_error_hresult(VpcError e);
 /* Maps a D-Bus error name back to the table; unknown names become VPC_ERROR_EXCEPTION. */
 VpcError vpc_error_from_name(const char *name);
 
-/* Formats "0xHHHHHHHH: <text>" into a new string. */
+/* Formats "0xHHHHHHHH: <text>" into a new string, made valid UTF-8 without control characters and
+ * at most TEXT_MESSAGE_MAX bytes by text_sanitize(): whatever the text quotes (a decoded object
+ * path, a guest agent's words, libvirt's message), sd-bus can send it. */
 char *vpc_error_format_message(VpcError e, const char *format, va_list ap) _printf_(2, 0);
 
 /* Fills an sd_bus_error from the table and returns the negative errno sd-bus maps it to, so a
  * method handler can `return vpc_error_set(ret_error, ...)`. */
 int vpc_error_set(sd_bus_error *ret_error, VpcError e, const char *format, ...) _printf_(3, 4);
 
-/* Replies to a parked method call with an error from the table. */
+/* Replies to a parked method call with an error from the table. Every call is answered: when that
+ * reply cannot be built or sent, it is logged and a plain org.vpc.Error.Exception goes instead. */
 int vpc_error_reply(sd_bus_message *call, VpcError e, const char *format, ...) _printf_(3, 4);
+
+/* sd_bus_reply_method_return() with the same guarantee: a reply that cannot be built (a string
+ * that is not valid UTF-8, out of memory) becomes a plain org.vpc.Error.Exception, logged. */
+int vpc_reply_return(sd_bus_message *call, const char *types, ...);
+
+/* The last resort of both: logs why the reply failed (r) and answers call with a fixed
+ * org.vpc.Error.Exception. Returns r. */
+int vpc_reply_fallback(sd_bus_message *call, int r);
 
 /* Registers the org.vpc.Error.* names with sd-bus so they map to sensible errnos. */
 int vpc_error_register_map(void);

@@ -60,7 +60,7 @@ static void logoff_request_fail(LogoffRequest *q, VpcError e, const char *messag
 
 static void logoff_request_succeed(LogoffRequest *q, Task *t) {
         logoff_request_audit(q, VPC_OK, t->path, NULL);
-        (void) sd_bus_reply_method_return(q->call, "o", t->path);
+        (void) vpc_reply_return(q->call, "o", t->path);
         logoff_request_free(q);
 }
 
@@ -83,8 +83,8 @@ static Domain *logoff_request_resolve(LogoffRequest *q) {
 /* The guest passed (or failed) its check: answer one waiting request. */
 static void logoff_request_finish(LogoffRequest *q, const GuestCheckResult *result) {
         Manager *m = q->manager;
+        _cleanup_(task_unrefp) Task *t = NULL;
         Domain *d;
-        Task *t;
         int r;
 
         if (result->stopping) {

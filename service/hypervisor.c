@@ -1,5 +1,6 @@
 /* libvirt connection, event thread, worker queues and reconnect (see hypervisor.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -12,12 +13,31 @@
 #include "hypervisor.h"
 #include "libvirt-errors.h"
 #include "log.h"
+#include "text.h"
 #include "workqueue.h"
 
 #define RECONNECT_MIN_USEC (250 * USEC_PER_MSEC)
 #define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
 #define KEEPALIVE_INTERVAL_SEC 5
 #define KEEPALIVE_COUNT 3
+/* A call on a connection whose libvirtd froze fails once the keepalive gave up on it. */
+#define KEEPALIVE_BOUND_SEC (KEEPALIVE_INTERVAL_SEC * (KEEPALIVE_COUNT + 1))
+/* Shutdown waits this long for the workers and the connection's teardown, then leaves them. */
+#define STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
+
+/* A job whose owner waits for its answer. It is answered once: by the worker's result or, when
+ * libvirt does not return in time (a worker blocked in virConnectOpen() on a frozen libvirtd, which
+ * no keepalive covers), by its deadline on the event loop, so no caller waits forever. The job's
+ * memory stays the worker's until it returns. */
+typedef struct JobWatch JobWatch;
+struct JobWatch {
+        Hypervisor *h;
+        JobWatch *prev, *next;
+        sd_event_source *deadline;
+        bool answered;
+        uint64_t bound_usec;
+        void (*expire)(JobWatch *w, bool stopping);     /* answers the owner without a result */
+};
 
 struct Hypervisor {
         sd_event *event;
@@ -49,7 +69,13 @@ struct Hypervisor {
         bool warned;
         uint64_t backoff;
         sd_event_source *reconnect_timer;
+        JobWatch *watches;      /* jobs whose owners wait */
+        bool stopped;
 };
+
+/* A shutdown that had to leave workers in libvirt calls keeps what they use here: reachable, so
+ * neither LeakSanitizer nor valgrind reads the deliberate leak as lost. */
+static Hypervisor *abandoned;
 
 static void virDomainFreep(virDomainPtr *d) {
         if (*d)
@@ -106,6 +132,9 @@ static virConnectPtr hypervisor_acquire_agent_conn(Hypervisor *h) {
                 c = virConnectOpen(h->uri);
                 if (!c)
                         return TAKE_PTR(shared);        /* the shared one still works, only slower */
+                /* As the shared one: a frozen libvirtd must not hold an agent call (and the worker,
+                 * and the shutdown that joins it) forever. */
+                (void) virConnectSetKeepAlive(c, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT);
                 (void) pthread_setspecific(agent_conn_key, c);
         }
         virConnectRef(c);
@@ -207,14 +236,77 @@ static void handles_clear(Hypervisor *h) {
         pthread_mutex_unlock(&h->handles_lock);
 }
 
+/* --- answers within a bound (event loop) --- */
+
+static int on_watch_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        JobWatch *w = userdata;
+
+        w->deadline = sd_event_source_disable_unref(w->deadline);
+        if (!w->answered) {
+                log_warning("libvirt did not return within %" PRIu64 " s; answering the call without it",
+                            w->bound_usec / USEC_PER_SEC);
+                w->answered = true;
+                w->expire(w, false);
+        }
+        return 0;
+}
+
+static void watch_start(Hypervisor *h, JobWatch *w, uint64_t bound_usec, void (*expire)(JobWatch *, bool)) {
+        int r;
+
+        w->h = h;
+        w->expire = expire;
+        w->bound_usec = bound_usec;
+        w->next = h->watches;
+        if (w->next)
+                w->next->prev = w;
+        h->watches = w;
+        r = sd_event_add_time_relative(h->event, &w->deadline, CLOCK_MONOTONIC, bound_usec, 0, on_watch_deadline, w);
+        if (r < 0)
+                log_debug("cannot arm a job's deadline: %s", strerror(-r));
+}
+
+/* The job came back from its worker: true when its owner still waits for this answer. */
+static bool watch_finish(JobWatch *w) {
+        bool answer = !w->answered;
+
+        if (!w->h)
+                return answer;
+        w->deadline = sd_event_source_disable_unref(w->deadline);
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                w->h->watches = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        w->prev = w->next = NULL;
+        w->h = NULL;
+        w->answered = true;
+        return answer;
+}
+
+/* The daemon stops while some jobs are still in workers that do not return: their owners get
+ * "stopping" now. The jobs stay linked (reachable) for the workers. */
+static void watches_abandon(Hypervisor *h) {
+        for (JobWatch *w = h->watches; w; w = w->next) {
+                w->deadline = sd_event_source_disable_unref(w->deadline);
+                if (!w->answered) {
+                        w->answered = true;
+                        w->expire(w, true);
+                }
+        }
+}
+
 /* libvirt's last error on this thread, classified. */
 static VpcError last_error(bool timed_out, char **ret_message) {
         virErrorPtr e = virGetLastError();
         const char *text = e && e->message ? e->message : "unknown libvirt error";
         VpcError v = vpc_error_from_libvirt(e ? e->code : -1, text, timed_out);
 
+        /* libvirt quotes the guest agent (its error "desc", a reply it could not parse): text from
+         * the guest, made sendable and bounded where it enters. */
         if (ret_message)
-                *ret_message = strdup(text);
+                *ret_message = text_sanitize(text, TEXT_EXCERPT_MAX * 2, TEXT_ESCAPE_CONTROL);
         return v;
 }
 
@@ -235,6 +327,16 @@ static void wake_timeout(int timer, void *opaque) {
 
 /* --- domain snapshots (worker threads) --- */
 
+/* A domain's name is an identifier that must round-trip (GetGuestOS, the object path), so valid
+ * UTF-8 stays exactly as libvirt has it; only a name that is not (libvirt's XML parser makes that
+ * unlikely, but the remote protocol does not check) goes through the boundary. Objects are found by
+ * UUID, so the altered name still names the right domain. */
+static char *domain_name_sanitize(const char *name) {
+        if (text_is_valid_utf8(name) && strlen(name) <= TEXT_NAME_MAX)
+                return strdup(name);
+        return text_sanitize(name, TEXT_NAME_MAX, TEXT_ESCAPE_CONTROL);
+}
+
 static int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
         const char *name = virDomainGetName(d);
         int state, reason;
@@ -243,7 +345,7 @@ static int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
                 return -EIO;
         if (virDomainGetState(d, &state, &reason, 0) < 0)
                 return -EIO;
-        ret->name = strdup(name);
+        ret->name = domain_name_sanitize(name);
         if (!ret->name)
                 return -ENOMEM;
         ret->state = state >= 0 && state < _DOMAIN_STATE_MAX ? (DomainState) state : DOMAIN_STATE_NOSTATE;
@@ -266,6 +368,7 @@ static bool domain_vanished(void) {
 /* --- lifecycle events --- */
 
 typedef struct RefreshJob {
+        JobWatch watch;         /* first: the deadline's callback casts back */
         Hypervisor *h;
         char uuid[UUID_STRING_MAX];
         bool gone;
@@ -299,13 +402,20 @@ static void refresh_done(void *data, bool stopping) {
         RefreshJob *j = data;
         Hypervisor *h = j->h;
         bool applied = !stopping && !j->failed && h->connected;
+        bool answer = watch_finish(&j->watch);
 
         if (applied)
                 h->callbacks->domain_changed(j->uuid, j->gone ? NULL : &j->info, h->userdata);
-        if (j->done)
+        if (j->done && answer)
                 j->done(stopping, applied, j->userdata);
         free(j->info.name);
         free(j);
+}
+
+static void refresh_expire(JobWatch *w, bool stopping) {
+        RefreshJob *j = (RefreshJob *) w;
+
+        j->done(stopping, false, j->userdata);
 }
 
 int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_t done, void *userdata) {
@@ -322,9 +432,14 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
         j->done = done;
         j->userdata = userdata;
         r = workqueue_submit(h->control, refresh_run, refresh_done, j);
-        if (r < 0)
+        if (r < 0) {
                 free(j);
-        return r;
+                return r;
+        }
+        /* Lifecycle events (done NULL) come from libvirt's thread and answer nobody. */
+        if (done)
+                watch_start(h, &j->watch, (uint64_t) (KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC, refresh_expire);
+        return 0;
 }
 
 /* Runs on libvirt's event thread: only queue a refresh, the control worker asks libvirt. */
@@ -432,7 +547,7 @@ static int domain_info_fill_known(virDomainPtr d, const KnownState *known, size_
                 return domain_info_fill(d, ret);
         if (!name || virDomainGetUUIDString(d, ret->uuid) < 0)
                 return -EIO;
-        ret->name = strdup(name);
+        ret->name = domain_name_sanitize(name);
         if (!ret->name)
                 return -ENOMEM;
         ret->state = found->state >= 0 && found->state < _DOMAIN_STATE_MAX ? (DomainState) found->state
@@ -581,6 +696,7 @@ static void schedule_reconnect(Hypervisor *h) {
 /* --- agent calls --- */
 
 typedef struct AgentJob {
+        JobWatch watch;         /* first: the deadline's callback casts back */
         Hypervisor *h;
         char uuid[UUID_STRING_MAX];
         char *command;
@@ -687,14 +803,17 @@ static void guest_check_run(void *data) {
 
 static void agent_job_done(void *data, bool stopping) {
         AgentJob *j = data;
+        bool answer = watch_finish(&j->watch);
 
         if (j->check_guest) {
                 j->check.stopping = stopping;
-                j->check_done(&j->check, j->userdata);
+                if (answer)
+                        j->check_done(&j->check, j->userdata);
                 free(j->check.message);
         } else {
                 j->call.stopping = stopping;
-                j->call_done(&j->call, j->userdata);
+                if (answer)
+                        j->call_done(&j->call, j->userdata);
                 free(j->call.message);
                 free(j->call.reply);
         }
@@ -702,13 +821,36 @@ static void agent_job_done(void *data, bool stopping) {
         free(j);
 }
 
+/* The worker did not return in time: the owner gets Timeout now, from a result of its own (the
+ * job's result fields are still the worker's). */
+static void agent_job_expire(JobWatch *w, bool stopping) {
+        AgentJob *j = (AgentJob *) w;
+        char message[128];
+
+        (void) snprintf(message, sizeof(message), "libvirt did not answer within %" PRIu64 " s",
+                        w->bound_usec / USEC_PER_SEC);
+        if (j->check_guest)
+                j->check_done(&(GuestCheckResult) { .stopping = stopping, .error = VPC_ERROR_TIMEOUT,
+                                                    .message = message }, j->userdata);
+        else
+                j->call_done(&(AgentCallResult) { .stopping = stopping, .error = VPC_ERROR_TIMEOUT,
+                                                  .message = message }, j->userdata);
+}
+
 static int submit_agent_job(Hypervisor *h, AgentJob *j) {
+        uint64_t bound;
         int r;
 
         if (workqueue_busy(h->agent) >= h->limits.agent_threads + h->limits.agent_queue_max)
                 return -EBUSY;
         r = workqueue_submit(h->agent, j->check_guest ? guest_check_run : agent_call_run, agent_job_done, j);
-        return r;
+        if (r < 0)
+                return r;
+        /* Generous: a job may wait for a thread, and a check makes two agent calls; the keepalive
+         * ends calls on a frozen libvirtd well before this, the deadline is for what it cannot end. */
+        bound = (uint64_t) (2 * (j->timeout_sec > 0 ? j->timeout_sec : 5) + KEEPALIVE_BOUND_SEC + 5) * USEC_PER_SEC;
+        watch_start(h, &j->watch, bound, agent_job_expire);
+        return 0;
 }
 
 static AgentJob *agent_job_new(Hypervisor *h, const char *uuid, int timeout_sec, void *userdata) {
@@ -826,19 +968,78 @@ static void stop_event_thread(Hypervisor *h) {
         h->event_thread_started = false;
 }
 
+static void *teardown_main(void *userdata) {
+        drop_connection(userdata);
+        return NULL;
+}
+
+/* drop_connection() within the deadline: deregistering and closing are calls to libvirtd, which a
+ * frozen libvirtd answers only when the keepalive gave up. On a thread of its own, so the wait is
+ * bounded; a thread that does not return in time is left to the exiting process. */
+static int drop_connection_until(Hypervisor *h, uint64_t deadline) {
+        sigset_t all, saved;
+        pthread_t t;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t at = now_usec(CLOCK_REALTIME) + (deadline > now ? deadline - now : 0);
+        struct timespec ts = { .tv_sec = (time_t) (at / USEC_PER_SEC),
+                               .tv_nsec = (long) (at % USEC_PER_SEC * NSEC_PER_USEC) };
+        int r;
+
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &saved);
+        r = -pthread_create(&t, NULL, teardown_main, h);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0) {
+                drop_connection(h);
+                return 0;
+        }
+        if (pthread_timedjoin_np(t, NULL, &ts) != 0) {
+                (void) pthread_detach(t);
+                return -ETIMEDOUT;
+        }
+        return 0;
+}
+
+int hypervisor_stop(Hypervisor *h) {
+        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + STOP_TIMEOUT_USEC;
+        int r = 0;
+
+        if (h->stopped)
+                return 0;
+        h->stopped = true;
+        h->reconnect_timer = sd_event_source_disable_unref(h->reconnect_timer);
+        /* Workers first: they finish their current call, so none opens or uses a connection after
+         * this. libvirt's callbacks may still submit work (the close callback even fires inside
+         * drop_connection() when the connection is dead): the stopped queues refuse it until the
+         * connection is dropped and the event thread joined; only then are they freed. */
+        if (workqueue_stop_until(h->agent, deadline) < 0)
+                r = -ETIMEDOUT;
+        if (workqueue_stop_until(h->control, deadline) < 0)
+                r = -ETIMEDOUT;
+        if (r == 0 && drop_connection_until(h, deadline) < 0)
+                r = -ETIMEDOUT;
+        if (r < 0) {
+                /* Some libvirt call does not return (libvirtd frozen): answer every owner now, hand
+                 * back what never ran, and leave the rest as it is for the exiting process. */
+                log_warning("libvirt does not answer: leaving its calls behind to stop within %" PRIu64 " s",
+                            STOP_TIMEOUT_USEC / USEC_PER_SEC);
+                watches_abandon(h);
+                workqueue_abandon(h->agent);
+                workqueue_abandon(h->control);
+                atomic_store(&h->event_thread_stop, true);
+                abandoned = h;
+                return r;
+        }
+        stop_event_thread(h);
+        return 0;
+}
+
 Hypervisor *hypervisor_free(Hypervisor *h) {
         if (!h)
                 return NULL;
 
-        sd_event_source_disable_unref(h->reconnect_timer);
-        /* Workers first: they finish their current call (each has a timeout), so none opens or uses
-         * a connection after this. libvirt's callbacks may still submit work (the close callback even
-         * fires inside drop_connection() when the connection is dead): the stopped queues refuse it
-         * until the connection is dropped and the event thread joined; only then are they freed. */
-        workqueue_stop(h->agent);
-        workqueue_stop(h->control);
-        drop_connection(h);
-        stop_event_thread(h);
+        if (hypervisor_stop(h) < 0 || abandoned == h)
+                return NULL;
         workqueue_free(h->agent);
         workqueue_free(h->control);
 

@@ -36,6 +36,10 @@ typedef struct HypervisorLimits {
 
 int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *limits,
                    const HypervisorCallbacks *callbacks, void *userdata, Hypervisor **ret);
+/* Stops the workers and closes the connection within a bound (10 s), for a shutdown that a frozen
+ * libvirtd cannot hold: every waiting owner is answered (stopping). Afterwards every submit fails
+ * with -ESHUTDOWN. -ETIMEDOUT when libvirt calls had to be left running: then h is never freed. */
+int hypervisor_stop(Hypervisor *h);
 Hypervisor *hypervisor_free(Hypervisor *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Hypervisor *, hypervisor_free);
 

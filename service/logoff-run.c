@@ -155,9 +155,12 @@ int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **
         run->task = t;
         d->logoff_task = t;
 
+        /* The caller's reference, taken before the first step: that step may already complete the
+         * task (its agent call refused), and with --max-tasks 0 a finished task leaves at once, so
+         * without it the task would be freed before the caller reads its path. */
+        *ret = task_ref(t);
         r = logoff_machine_start(&run->machine, &a);
         run_perform(run, r, &a);
-        *ret = t;
         return 0;
 }
 

@@ -194,7 +194,7 @@ static int method_get_guest_os(sd_bus_message *call, void *userdata, sd_bus_erro
         d = find_by_name_or_uuid(m, key);
         if (!d)
                 return vpc_error_set(error, VPC_ERROR_VM_UNKNOWN, "no domain with name or UUID '%s'", key);
-        return sd_bus_reply_method_return(call, "o", d->path);
+        return vpc_reply_return(call, "o", d->path);
 }
 
 static void append_guest(Domain *d, void *userdata) {
@@ -216,9 +216,9 @@ static int method_list_guest_os(sd_bus_message *call, void *userdata, sd_bus_err
                 return r;
         domain_registry_foreach(&m->domains, append_guest, reply);
         r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return r < 0 ? vpc_reply_fallback(call, r) : r;
 }
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,

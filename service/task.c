@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager.h"
 #include "task.h"
+#include "text.h"
 
 static int compare_id(const void *a, const void *b) {
         uint64_t x = ((const Task *) a)->id, y = ((const Task *) b)->id;
@@ -66,7 +67,7 @@ static void waiter_free(Waiter *w) {
 }
 
 static void waiter_answer(Waiter *w, bool complete) {
-        int r = sd_bus_reply_method_return(w->call, "b", complete);
+        int r = vpc_reply_return(w->call, "b", complete);
 
         if (r < 0)
                 log_debug("cannot answer WaitForCompletion of %s: %s", w->sender, strerror(-r));
@@ -120,7 +121,7 @@ static int method_wait_for_completion(sd_bus_message *call, void *userdata, sd_b
                 return vpc_error_set(error, VPC_ERROR_INVALID_ARGS,
                                      "timeout must be -1 (forever), 0 (poll) or a positive number of ms");
         if (t->complete || timeout_ms == 0)
-                return sd_bus_reply_method_return(call, "b", t->complete);
+                return vpc_reply_return(call, "b", t->complete);
 
         if (m->n_waiters >= m->options.max_waiters ||
             manager_waiters_of(m, sender) >= m->options.max_waiters_per_sender)
@@ -184,7 +185,7 @@ static void on_cancel_authorized(VpcError verdict, const char *reason, const Cal
                 if (!t->complete && asprintf(&message, "cancelled by uid %u", (unsigned) creds->uid) >= 0)
                         task_complete(t, VPC_ERROR_CANCELLED, message);
                 /* Cancelling a finished task changes nothing and is not an error. */
-                (void) sd_bus_reply_method_return(c->call, NULL);
+                (void) vpc_reply_return(c->call, NULL);
         }
 
         sd_bus_message_unref(c->call);
@@ -456,9 +457,14 @@ void task_complete(Task *t, VpcError error, const char *message) {
                 t->percent = 100;
         free(t->error_message);
         t->error_message = NULL;
-        if (error != VPC_OK)
-                (void) asprintf(&t->error_message, "0x%08X: %s", vpc_error_hresult(error),
-                                message ?: "operation failed");
+        if (error != VPC_OK) {
+                _cleanup_free_ char *raw = NULL;
+
+                /* ErrorMessage and Completed carry it to every client: through the boundary, so one
+                 * guest's bytes cannot make the task's properties (and GetManagedObjects) unsendable. */
+                if (asprintf(&raw, "0x%08X: %s", vpc_error_hresult(error), message ?: "operation failed") >= 0)
+                        t->error_message = text_sanitize(raw, TEXT_MESSAGE_MAX, TEXT_ESCAPE_CONTROL);
+        }
 
         if (t->ops && t->ops->stop)
                 t->ops->stop(t);

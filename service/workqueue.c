@@ -34,6 +34,7 @@ struct WorkQueue {
 
         pthread_t *threads;
         unsigned n_threads;
+        unsigned n_joined;      /* threads[0..n_joined) are joined */
         char *name;
 };
 
@@ -155,19 +156,58 @@ int workqueue_new(sd_event *event, const char *name, unsigned n_threads, WorkQue
         return 0;
 }
 
-void workqueue_stop(WorkQueue *q) {
+int workqueue_stop_until(WorkQueue *q, uint64_t deadline) {
         if (!q || q->joined)
-                return;
+                return 0;
 
         pthread_mutex_lock(&q->lock);
         q->stopping = true;
         pthread_cond_broadcast(&q->wakeup);
         pthread_mutex_unlock(&q->lock);
 
-        /* A worker inside a libvirt call finishes it first; every such call has a timeout. */
-        for (unsigned i = 0; i < q->n_threads; i++)
-                pthread_join(q->threads[i], NULL);
+        /* A worker inside a libvirt call finishes it first. Calls have timeouts and keepalives, but
+         * not every libvirt call does (virConnectOpen() on a frozen libvirtd waits forever). */
+        for (; q->n_joined < q->n_threads; q->n_joined++) {
+                pthread_t t = q->threads[q->n_joined];
+
+                if (deadline == USEC_INFINITY)
+                        pthread_join(t, NULL);
+                else {
+                        /* pthread_timedjoin_np() takes CLOCK_REALTIME: translate the deadline. */
+                        uint64_t now = now_usec(CLOCK_MONOTONIC);
+                        uint64_t at = now_usec(CLOCK_REALTIME) + (deadline > now ? deadline - now : 0);
+                        struct timespec ts = { .tv_sec = (time_t) (at / USEC_PER_SEC),
+                                               .tv_nsec = (long) (at % USEC_PER_SEC * NSEC_PER_USEC) };
+
+                        if (pthread_timedjoin_np(t, NULL, &ts) != 0)
+                                return -ETIMEDOUT;
+                }
+        }
         q->joined = true;
+        return 0;
+}
+
+void workqueue_stop(WorkQueue *q) {
+        (void) workqueue_stop_until(q, USEC_INFINITY);
+}
+
+void workqueue_abandon(WorkQueue *q) {
+        WorkList todo;
+
+        if (!q)
+                return;
+        pthread_mutex_lock(&q->lock);
+        todo = q->todo;
+        q->todo = (WorkList) {};
+        pthread_mutex_unlock(&q->lock);
+        for (WorkItem *i = todo.head, *next; i; i = next) {
+                next = i->next;
+                if (i->done)
+                        i->done(i->data, true);
+                free(i);
+        }
+        /* Finished ones too: their owners may hold memory the process would report as leaked. */
+        deliver_finished(q, true);
 }
 
 WorkQueue *workqueue_free(WorkQueue *q) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 typedef struct WorkQueue WorkQueue;
@@ -18,6 +19,13 @@ int workqueue_new(sd_event *event, const char *name, unsigned n_threads, WorkQue
  * finish their current one; the queue stays valid for submitters until workqueue_free(), which
  * stops it too and hands every unfinished item back with stopping = true. */
 void workqueue_stop(WorkQueue *q);
+/* The same, but waits only until deadline (CLOCK_MONOTONIC, µs): a worker stuck in a call that never
+ * returns (a frozen libvirtd) must not hold the daemon's shutdown. -ETIMEDOUT when some worker is
+ * still busy: the queue must then be left to workqueue_abandon(), never freed. */
+int workqueue_stop_until(WorkQueue *q, uint64_t deadline);
+/* After a workqueue_stop_until() that timed out: hands back the items that never ran (stopping =
+ * true) and leaves the queue itself to the stuck workers until the process exits. */
+void workqueue_abandon(WorkQueue *q);
 WorkQueue *workqueue_free(WorkQueue *q);
 static inline void workqueue_freep(WorkQueue **q) {
         if (*q)

@@ -11,6 +11,11 @@
 #   huge      100 MiB of reply (NUL bytes; above libvirt's 10 MiB bound), then the port is reopened
 #   silent    no reply at all to commands (guest-sync is still answered)
 #   slow:S    the ok reply, S seconds late
+#   hostile-osinfo, hostile-users, hostile-exec (tests/fault/agent-hostile.py): guest-get-osinfo,
+#             guest-get-users and guest-exec answer with control characters (C0, C1, bidi override),
+#             guest-exec with an error; the one the mode names answers with bytes that are not UTF-8
+#             too (0xFF 0xFE, a lone lead byte, an encoded surrogate; guest-exec: controls only, since
+#             libvirt quotes its "desc" only from a reply it could parse)
 # After garbage and huge the port is closed and reopened: libvirt stops using an agent that sent
 # garbage (or too much) until the guest reconnects it.
 for p in /sys/class/virtio-ports/*; do
@@ -60,6 +65,38 @@ answer_ok() {
         esac
 }
 
+# Bytes that are not UTF-8 (JSON escapes like \u001b are control characters once decoded). libvirt's
+# JSON parser refuses a reply with such bytes and quotes it whole in its error, and then stops using
+# the agent: after one, the port is reopened as after garbage.
+FF=$(printf '\377') FE=$(printf '\376') LEAD=$(printf '\303') SURROGATE=$(printf '\355\240\200')
+CONTROLS='\u001b[31m\u001b]0;pwned\u0007\u0085\u009b2J\u202e'
+answer_hostile() {
+        case $1 in
+        *'"guest-get-osinfo"'*)
+                if [ "$mode" = hostile-osinfo ]; then
+                        reply "{\"return\":{\"id\":\"$FF$FE\",\"kernel-name\":\"Linux\",\"pretty-name\":\"$LEAD($CONTROLS$SURROGATE\"}}"
+                        sleep 1
+                        reopen
+                else
+                        reply "{\"return\":{\"id\":\"evil\",\"kernel-name\":\"Linux\",\"pretty-name\":\"Evil $CONTROLS\"}}"
+                fi ;;
+        *'"guest-get-users"'*)
+                if [ "$mode" = hostile-users ]; then
+                        reply "{\"return\":[{\"user\":\"$FF${FE}root$CONTROLS\",\"login-time\":1.0},{\"user\":\"$SURROGATE\",\"login-time\":2.0}]}"
+                        sleep 1
+                        reopen
+                else
+                        reply "{\"return\":[{\"user\":\"evil$CONTROLS\",\"login-time\":1.0}]}"
+                fi ;;
+        *'"guest-exec-status"'*)
+                answer_ok "$1" ;;
+        *'"guest-exec"'*)
+                reply "{\"error\":{\"class\":\"GenericError\",\"desc\":\"no exec for you $CONTROLS\"}}" ;;
+        *)
+                answer_ok "$1" ;;
+        esac
+}
+
 exec 3<>"$dev"
 echo "fake-agent: serving $dev" >/dev/console
 while :; do
@@ -75,7 +112,7 @@ while :; do
                 reply "{\"return\":${id:-0}}"
                 continue ;;
         *'"fake-mode"'*)
-                mode=$(echo "$line" | sed -n 's/.*"mode" *: *"\([a-z0-9:]*\)".*/\1/p')
+                mode=$(echo "$line" | sed -n 's/.*"mode" *: *"\([a-z0-9:-]*\)".*/\1/p')
                 users=$(echo "$line" | sed -n 's/.*"users" *: *"\([a-z0-9,]*\)".*/\1/p')
                 echo "fake-agent: mode ${mode:-ok} users '$users'" >/dev/console
                 reply '{"return":{}}'
@@ -101,6 +138,8 @@ while :; do
         slow:*)
                 sleep "${mode#slow:}"
                 answer_ok "$line" ;;
+        hostile-*)
+                answer_hostile "$line" ;;
         *)
                 answer_ok "$line" ;;
         esac

@@ -47,7 +47,7 @@ expect_error(logoff(WEB, user=DENIED, interactive=True), "org.freedesktop.DBus.E
 expect_error(logoff(DB, user=DENIED), "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
              "unprivileged user on a shut-off VM is denied, not told VmNotRunning")
 r = call(MANAGER, "org.vpc.Manager", "ListGuestOS", user=DENIED)
-check(r.ok and len(r.value) == 5, "the daemon keeps serving the denied user", r)
+check(r.ok and len(r.value) == 6, "the daemon keeps serving the denied user", r)
 
 log = daemon_log()
 check("event=logoff-request" in log and "uid=30002" in log and 'vm="web server 01"' in log

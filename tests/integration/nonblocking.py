@@ -35,7 +35,7 @@ try:
     # fails the test if it is not answered within 5 s (a blocked loop would never answer it).
     for i in range(5):
         r = call(MANAGER, "org.vpc.Manager", "ListGuestOS", timeout=5)
-        check(r.ok and len(r.value) == 5, f"ListGuestOS answers with libvirtd frozen (#{i + 1})", r)
+        check(r.ok and len(r.value) == 6, f"ListGuestOS answers with libvirtd frozen (#{i + 1})", r)
     r = call(MANAGER, "org.vpc.Manager", "GetGuestOS", "s", ("db.prod-2",), timeout=5)
     check(r.ok, "GetGuestOS answers with libvirtd frozen", r)
     r = call(WEB, "org.freedesktop.DBus.Properties", "GetAll", "s", ("org.vpc.GuestOS",), timeout=5)

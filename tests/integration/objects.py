@@ -20,6 +20,7 @@ EXPECTED = {
     "ünïcode-vm": ("11111111-2222-3333-4444-000000000003", "running"),
     "paused-vm": ("11111111-2222-3333-4444-000000000004", "paused"),
     "test": ("6695eb01-f6a4-8304-79aa-97f2502e193f", "running"),
+    "1vm": ("11111111-2222-3333-4444-000000000005", "shutoff"),
 }
 
 
@@ -36,7 +37,7 @@ def guest_objects():
 
 # --- the initial set -------------------------------------------------------------------------
 objs = guest_objects()
-check(len(objs) == len(EXPECTED), "GetManagedObjects lists exactly the 5 domains", sorted(objs))
+check(len(objs) == len(EXPECTED), f"GetManagedObjects lists exactly the {len(EXPECTED)} domains", sorted(objs))
 for name, (uuid, state) in EXPECTED.items():
     path = encode_path(name)
     props = objs.get(path)
@@ -48,6 +49,31 @@ for name, (uuid, state) in EXPECTED.items():
 listed = call(MANAGER, "org.vpc.Manager", "ListGuestOS")
 check(listed.ok and sorted(n for n, _, _ in listed.value) == sorted(EXPECTED), "ListGuestOS names", listed)
 check(listed.ok and all(p == encode_path(n) for n, _, p in listed.value), "ListGuestOS paths", listed)
+
+# --- a name that starts with a digit (issue 13, defect 6) -----------------------------------------
+# The test's own encoder against literal sd-bus paths, then the daemon's object for "1vm".
+check(encode_path("1vm") == "/org/vpc/GuestOS/_31vm" and encode_path("") == "/org/vpc/GuestOS/_"
+      and encode_path("a1") == "/org/vpc/GuestOS/a1" and encode_path("9") == "/org/vpc/GuestOS/_39",
+      "encode_path escapes a leading digit as sd_bus_path_encode() does", encode_path("1vm"))
+r = call(MANAGER, "org.vpc.Manager", "GetGuestOS", "s", ("1vm",))
+check(r.ok and r.value == "/org/vpc/GuestOS/_31vm", "GetGuestOS('1vm') is /org/vpc/GuestOS/_31vm", r)
+r = call("/org/vpc/GuestOS/_31vm", "org.freedesktop.DBus.Properties", "Get", "ss", ("org.vpc.GuestOS", "Name"))
+check(r.ok and r.value == "1vm", "the object at _31vm has Name '1vm' (round trip)", r)
+r = call("/org/vpc/GuestOS/1vm", "org.freedesktop.DBus.Properties", "Get", "ss", ("org.vpc.GuestOS", "Name"))
+check(not r.ok, "the unescaped /org/vpc/GuestOS/1vm is no alias of it (an error, not its Name)", r)
+r = call("/org/vpc/GuestOS/_31vm", "org.vpc.GuestOS", "Logoff")
+expect_error(r, "org.vpc.Error.VmNotRunning", "Logoff on _31vm reaches the shut-off '1vm'")
+
+# --- paths whose decoded name is not UTF-8 (issue 13, defect 1) --------------------------------------
+# /org/vpc/GuestOS/_ff names the byte 0xFF: the VmUnknown message quotes it, escaped, and every call
+# is answered (it used to get no reply at all: sd-bus refused the message, the failure was ignored).
+for label, shown in (("_ff", "\\xff"), ("_c3_28", "\\xc3("), ("_ed_a0_80", "\\xed\\xa0\\x80"), ("_1b_5b31m", "\\x1b[31m")):
+    p = "/org/vpc/GuestOS/" + label
+    for what, r in (("Logoff", call(p, "org.vpc.GuestOS", "Logoff", timeout=5)),
+                    ("Get", call(p, "org.freedesktop.DBus.Properties", "Get", "ss", ("org.vpc.GuestOS", "Name"), timeout=5)),
+                    ("GetAll", call(p, "org.freedesktop.DBus.Properties", "GetAll", "s", ("org.vpc.GuestOS",), timeout=5))):
+        if expect_error(r, "org.vpc.Error.VmUnknown", f"{what} on {p} is answered"):
+            check(f"no domain '{shown}'" in r.error_message, f"... and its message shows the bytes escaped", r.error_message)
 
 # --- lookups ---------------------------------------------------------------------------------
 for name, (uuid, _) in EXPECTED.items():

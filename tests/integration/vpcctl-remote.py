@@ -94,7 +94,7 @@ def vpcctl(*args):
 
 local = subprocess.run([VPCCTL, "list"], capture_output=True, text=True, env={**os.environ})
 r = vpcctl("-H", "vpc-test-host", "list")
-check(r.returncode == 0 and r.stdout == local.stdout and "5 VMs listed." in r.stdout,
+check(r.returncode == 0 and r.stdout == local.stdout and "6 VMs listed." in r.stdout,
       "-H HOST list: the same table as locally", (r.returncode, r.stdout[-300:], r.stderr[-300:]))
 with open(os.path.join(D, "sshd.log")) as f:
     log = f.read()

@@ -22,6 +22,7 @@ DENIED = os.environ["VPC_DENIED_USER"]
 DOMAINS = {  # name: (state, uuid or None)
     "db.prod-2": ("shutoff", "11111111-2222-3333-4444-000000000002"),
     "paused-vm": ("paused", "11111111-2222-3333-4444-000000000004"),
+    "1vm": ("shutoff", "11111111-2222-3333-4444-000000000005"),
     "test": ("running", None),
     "web server 01": ("running", "11111111-2222-3333-4444-000000000001"),
     "ünïcode-vm": ("running", "11111111-2222-3333-4444-000000000003"),
@@ -65,7 +66,7 @@ r = vpcctl("list")
 check(r.rc == 0, "list: exit status 0", r)
 lines = r.out.splitlines()
 check(lines and lines[0].split() == ["NAME", "STATE", "UUID"], "list: header NAME STATE UUID", lines[:1])
-check(lines[-1] == "5 VMs listed.", "list: footer counts 5 VMs", lines[-1:])
+check(lines[-1] == f"{len(DOMAINS)} VMs listed.", f"list: footer counts {len(DOMAINS)} VMs", lines[-1:])
 rows = lines[1:1 + len(DOMAINS)]
 check([row.split("  ")[0] for row in rows] == sorted(DOMAINS), "list: rows in name order", rows)
 for row in rows:
@@ -229,7 +230,7 @@ check(kinds[:1] == ["vm-added"] and kinds[-1:] == ["vm-removed"] and ("vm-state"
       and ("vm-state", "shutoff") in events, "monitor: added, running, shut off, removed, in order", events)
 
 r = vpcctl("monitor", "--timeout", "0.5")
-check(r.rc == 0 and r.out.split()[1] == "monitoring" and "5 VMs" in r.out, "monitor --timeout: text, ends with 0", r)
+check(r.rc == 0 and r.out.split()[1] == "monitoring" and f"{len(DOMAINS)} VMs" in r.out, "monitor --timeout: text, ends with 0", r)
 
 # --- bash completion asks the live service -------------------------------------------------------------
 def complete(*words):

@@ -57,13 +57,25 @@ def finish():
     sys.exit(1 if failures else 0)
 
 
-def encode_path(name):
-    """sd_bus_path_encode() for /org/vpc/GuestOS, written independently of the daemon."""
+def encode_label(name):
+    """sd_bus_path_encode()'s label, written independently of the daemon: every byte but ASCII
+    letters and digits as _xx (lower-case hex), a leading digit too (an element of an object path may
+    start with one, but sd-bus escapes it), and "" as "_"."""
+    if isinstance(name, str):
+        name = name.encode("utf-8", "surrogateescape")
+    if not name:
+        return "_"
     out = []
-    for b in name.encode():
-        c = chr(b)
-        out.append(c if c.isascii() and c.isalnum() else "_%02x" % b)
-    return "/org/vpc/GuestOS/" + "".join(out)
+    for i, b in enumerate(name):
+        alpha = 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A
+        digit = 0x30 <= b <= 0x39
+        out.append(chr(b) if alpha or (digit and i > 0) else "_%02x" % b)
+    return "".join(out)
+
+
+def encode_path(name):
+    """sd_bus_path_encode() for /org/vpc/GuestOS."""
+    return "/org/vpc/GuestOS/" + encode_label(name)
 
 
 class CallResult:

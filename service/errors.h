@@ -30,6 +30,9 @@ const char *vpc_error_name(VpcError e);
 uint32_t vpc_error_hresult(VpcError e);
 /* Maps a D-Bus error name back to the table; unknown names become VPC_ERROR_EXCEPTION. */
 VpcError vpc_error_from_name(const char *name);
+/* For clients (vpcctl): true and *ret set when name is one of the table's, so a name the service
+ * never sends is not mistaken for its Exception. */
+bool vpc_error_lookup(const char *name, VpcError *ret);
 
 /* Formats "0xHHHHHHHH: <text>" into a new string. */
 char *vpc_error_format_message(VpcError e, const char *format, va_list ap) _printf_(2, 0);
@@ -41,5 +44,5 @@ int vpc_error_set(sd_bus_error *ret_error, VpcError e, const char *format, ...) 
 /* Replies to a parked method call with an error from the table. */
 int vpc_error_reply(sd_bus_message *call, VpcError e, const char *format, ...) _printf_(3, 4);
 
-/* Registers the org.vpc.Error.* names with sd-bus so they map to sensible errnos. */
+/* Registers the table's org.vpc.Error.* names with sd-bus so they map to the table's errnos. */
 int vpc_error_register_map(void);

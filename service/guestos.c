@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "guestos.h"
 #include "log.h"
+#include "logoff-check.h"
 #include "logoff-run.h"
 #include "task.h"
 
@@ -174,7 +175,7 @@ static void logoff_request_check_guest(LogoffRequest *q, Domain *d) {
         c = guest_check_enter(&d->check, d, q);
         if (!c)
                 return;
-        r = hypervisor_check_guest(m->hypervisor, d->uuid, (int) m->options.agent_timeout_sec, on_guest_checked, c);
+        r = logoff_check_guest(m->hypervisor, d->uuid, (int) m->options.agent_timeout_sec, on_guest_checked, c);
         if (r < 0) {
                 guest_check_not_started(c, r);
                 return;

@@ -1,10 +1,10 @@
-/* libvirt connection, event thread, worker queues and reconnect (see hypervisor.h). */
+/* The libvirt connection: open and reconnect with backoff, libvirt's event thread, the lifecycle
+ * events and the domain list, and the worker queues (see hypervisor.h). Guest-agent calls are in
+ * hypervisor-agent.c. */
 #include <errno.h>
-#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
-#include <search.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,11 +38,6 @@ struct Hypervisor {
         virConnectPtr conn;
         int lifecycle_callback;
 
-        /* Domain handles of the current connection by UUID, so an agent call does not pay a lookup
-         * round trip first. Lock order: conn_lock, then handles_lock. */
-        pthread_mutex_t handles_lock;
-        void *handles;
-
         /* Event loop only. */
         bool connected;
         bool connecting;
@@ -57,13 +52,9 @@ static void virDomainFreep(virDomainPtr *d) {
 }
 #define _cleanup_domain_ _cleanup_(virDomainFreep)
 
-static void virConnectClosep(virConnectPtr *c) {
-        if (*c)
-                virConnectClose(*c);
-}
 #define _cleanup_conn_ _cleanup_(virConnectClosep)
 
-static virConnectPtr hypervisor_acquire_conn(Hypervisor *h) {
+virConnectPtr hypervisor_acquire_connection(Hypervisor *h) {
         virConnectPtr c;
 
         pthread_mutex_lock(&h->conn_lock);
@@ -72,150 +63,6 @@ static virConnectPtr hypervisor_acquire_conn(Hypervisor *h) {
                 virConnectRef(c);
         pthread_mutex_unlock(&h->conn_lock);
         return c;
-}
-
-/* libvirt serializes the calls made on one connection: measured with two running guests, an agent
- * call to the second one waited until the first one's frozen agent timed out. So each agent worker
- * opens a connection of its own, kept for the thread's life (closed by the key's destructor when the
- * worker exits) and re-opened when it died; while the shared connection is down, so are they. */
-static pthread_key_t agent_conn_key;
-static pthread_once_t agent_conn_once = PTHREAD_ONCE_INIT;
-
-static void agent_conn_close(void *c) {
-        virConnectClose(c);
-}
-
-static void agent_conn_key_init(void) {
-        (void) pthread_key_create(&agent_conn_key, agent_conn_close);
-}
-
-static virConnectPtr hypervisor_acquire_agent_conn(Hypervisor *h) {
-        _cleanup_conn_ virConnectPtr shared = hypervisor_acquire_conn(h);
-        virConnectPtr c;
-
-        if (!shared)
-                return NULL;
-        (void) pthread_once(&agent_conn_once, agent_conn_key_init);
-        c = pthread_getspecific(agent_conn_key);
-        if (c && virConnectIsAlive(c) != 1) {
-                (void) pthread_setspecific(agent_conn_key, NULL);
-                virConnectClose(c);
-                c = NULL;
-        }
-        if (!c) {
-                c = virConnectOpen(h->uri);
-                if (!c)
-                        return TAKE_PTR(shared);        /* the shared one still works, only slower */
-                (void) pthread_setspecific(agent_conn_key, c);
-        }
-        virConnectRef(c);
-        return c;
-}
-
-/* --- domain handles (worker threads) --- */
-
-typedef struct DomainHandle {
-        char uuid[UUID_STRING_MAX];
-        virDomainPtr domain;
-} DomainHandle;
-
-static int compare_handle(const void *a, const void *b) {
-        return strcmp(((const DomainHandle *) a)->uuid, ((const DomainHandle *) b)->uuid);
-}
-
-static void handle_free(void *p) {
-        DomainHandle *e = p;
-
-        virDomainFree(e->domain);
-        free(e);
-}
-
-/* A reference to the handle of the domain with that UUID on connection c; looked up (one round
- * trip) only the first time, or after an event or a reconnection dropped it. NULL with libvirt's
- * error set when there is no such domain. */
-static virDomainPtr handle_get(Hypervisor *h, virConnectPtr c, const char *uuid) {
-        DomainHandle key = {}, *e;
-        virDomainPtr d = NULL;
-        void *node;
-
-        if (strlen(uuid) >= UUID_STRING_MAX)
-                return virDomainLookupByUUIDString(c, uuid);
-        strcpy(key.uuid, uuid);
-        pthread_mutex_lock(&h->handles_lock);
-        node = tfind(&key, &h->handles, compare_handle);
-        if (node && virDomainGetConnect((*(DomainHandle **) node)->domain) == c) {
-                d = (*(DomainHandle **) node)->domain;
-                virDomainRef(d);
-        }
-        pthread_mutex_unlock(&h->handles_lock);
-        if (d)
-                return d;
-
-        d = virDomainLookupByUUIDString(c, uuid);
-        if (!d)
-                return NULL;
-
-        /* Kept only while c is the current connection: drop_connection() empties the cache after it
-         * took c out, so nothing can hold a closed connection open. */
-        pthread_mutex_lock(&h->conn_lock);
-        if (h->conn == c) {
-                e = calloc(1, sizeof(*e));
-                if (e)
-                        strcpy(e->uuid, uuid);
-                pthread_mutex_lock(&h->handles_lock);
-                node = e ? tsearch(e, &h->handles, compare_handle) : NULL;
-                if (node && *(DomainHandle **) node != e) {
-                        /* A stale handle from an earlier connection: replace it. */
-                        DomainHandle *old = *(DomainHandle **) node;
-                        virDomainFree(old->domain);
-                        virDomainRef(d);
-                        old->domain = d;
-                        free(e);
-                } else if (node) {
-                        virDomainRef(d);
-                        e->domain = d;
-                } else
-                        free(e);
-                pthread_mutex_unlock(&h->handles_lock);
-        }
-        pthread_mutex_unlock(&h->conn_lock);
-        return d;
-}
-
-/* An event about the domain came: it may have been renamed or undefined, so look it up afresh. */
-static void handle_forget(Hypervisor *h, const char *uuid) {
-        DomainHandle key = {}, *e;
-        void *node;
-
-        if (strlen(uuid) >= UUID_STRING_MAX)
-                return;
-        strcpy(key.uuid, uuid);
-        pthread_mutex_lock(&h->handles_lock);
-        node = tfind(&key, &h->handles, compare_handle);
-        if (node) {
-                e = *(DomainHandle **) node;
-                tdelete(&key, &h->handles, compare_handle);
-                handle_free(e);
-        }
-        pthread_mutex_unlock(&h->handles_lock);
-}
-
-static void handles_clear(Hypervisor *h) {
-        pthread_mutex_lock(&h->handles_lock);
-        tdestroy(h->handles, handle_free);
-        h->handles = NULL;
-        pthread_mutex_unlock(&h->handles_lock);
-}
-
-/* libvirt's last error on this thread, classified. */
-static VpcError last_error(bool timed_out, char **ret_message) {
-        virErrorPtr e = virGetLastError();
-        const char *text = e && e->message ? e->message : "unknown libvirt error";
-        VpcError v = vpc_error_from_libvirt(e ? e->code : -1, text, timed_out);
-
-        if (ret_message)
-                *ret_message = strdup(text);
-        return v;
 }
 
 /* --- libvirt's event loop thread --- */
@@ -277,10 +124,9 @@ typedef struct RefreshJob {
 
 static void refresh_run(void *data) {
         RefreshJob *j = data;
-        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_conn(j->h);
+        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_connection(j->h);
         _cleanup_domain_ virDomainPtr d = NULL;
 
-        handle_forget(j->h, j->uuid);
         if (!c) {
                 j->failed = true;
                 return;
@@ -366,7 +212,6 @@ static void drop_connection(Hypervisor *h) {
         c = h->conn;
         h->conn = NULL;
         pthread_mutex_unlock(&h->conn_lock);
-        handles_clear(h);
         if (!c)
                 return;
 
@@ -454,7 +299,7 @@ static void connect_run(void *data) {
         c = virConnectOpen(h->uri);
         if (!c) {
                 j->error = -ECONNREFUSED;
-                (void) last_error(false, &j->message);
+                (void) vpc_error_from_last_libvirt_error(false, &j->message);
                 return;
         }
 
@@ -471,7 +316,7 @@ static void connect_run(void *data) {
                         c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle_event), h, NULL);
         if (h->lifecycle_callback < 0) {
                 j->error = -EIO;
-                (void) last_error(false, &j->message);
+                (void) vpc_error_from_last_libvirt_error(false, &j->message);
                 drop_connection(h);
                 return;
         }
@@ -479,7 +324,7 @@ static void connect_run(void *data) {
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
                 j->error = -EIO;
-                (void) last_error(false, &j->message);
+                (void) vpc_error_from_last_libvirt_error(false, &j->message);
                 drop_connection(h);
                 return;
         }
@@ -494,7 +339,7 @@ static void connect_run(void *data) {
                                 /* Skipping a domain we failed to read would leave it out until its next
                                  * event; fail the whole listing instead, so the retry sees every one. */
                                 j->error = -EIO;
-                                (void) last_error(false, &j->message);
+                                (void) vpc_error_from_last_libvirt_error(false, &j->message);
                         }
                 }
                 /* A domain that vanishes while we list it is skipped; its event follows. */
@@ -578,184 +423,10 @@ static void schedule_reconnect(Hypervisor *h) {
                 log_error("cannot arm the reconnect timer: %s", strerror(-r));
 }
 
-/* --- agent calls --- */
-
-typedef struct AgentJob {
-        Hypervisor *h;
-        char uuid[UUID_STRING_MAX];
-        char *command;
-        int timeout_sec;
-        bool check_guest;
-        AgentCallResult call;
-        GuestCheckResult check;
-        agent_call_done_t call_done;
-        guest_check_done_t check_done;
-        void *userdata;
-} AgentJob;
-
-/* Worker: one agent command; classify a failure, time-outs included. */
-static VpcError agent_command_run(virDomainPtr d, const char *command, int timeout_sec, char **ret_reply,
-                                  char **ret_message) {
-        uint64_t start = now_usec(CLOCK_MONOTONIC);
-        char *reply;
-
-        reply = virDomainQemuAgentCommand(d, command, timeout_sec, 0);
-        if (!reply) {
-                bool timed_out = now_usec(CLOCK_MONOTONIC) - start >= (uint64_t) timeout_sec * USEC_PER_SEC;
-                return last_error(timed_out, ret_message);
-        }
-        *ret_reply = reply;
-        return VPC_OK;
-}
-
-/* The domain's handle; with check_state, also asks libvirt that it runs. The Logoff check does not:
- * the caller saw it running in the registry (kept current by events), and an agent command on a
- * domain that stopped meanwhile fails with "domain is not running", which maps to VmNotRunning too. */
-static VpcError lookup_running(Hypervisor *h, virConnectPtr c, const char *uuid, bool check_state,
-                               virDomainPtr *ret, char **ret_message) {
-        _cleanup_domain_ virDomainPtr d = NULL;
-        int state = VIR_DOMAIN_RUNNING, reason;
-
-        if (!c) {
-                *ret_message = strdup("not connected to the hypervisor");
-                return VPC_ERROR_EXCEPTION;
-        }
-        d = handle_get(h, c, uuid);
-        if (!d || (check_state && virDomainGetState(d, &state, &reason, 0) < 0))
-                return last_error(false, ret_message);
-        if (state != VIR_DOMAIN_RUNNING) {
-                if (asprintf(ret_message, "domain '%s' is not running (%s)", virDomainGetName(d),
-                             domain_state_to_string(state)) < 0)
-                        *ret_message = NULL;
-                return VPC_ERROR_VM_NOT_RUNNING;
-        }
-        *ret = TAKE_PTR(d);
-        return VPC_OK;
-}
-
-static void agent_call_run(void *data) {
-        AgentJob *j = data;
-        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_agent_conn(j->h);
-        _cleanup_domain_ virDomainPtr d = NULL;
-
-        j->call.error = lookup_running(j->h, c, j->uuid, true, &d, &j->call.message);
-        if (j->call.error != VPC_OK)
-                return;
-        j->call.error = agent_command_run(d, j->command, j->timeout_sec, &j->call.reply, &j->call.message);
-}
-
-static void guest_check_run(void *data) {
-        AgentJob *j = data;
-        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_agent_conn(j->h);
-        _cleanup_domain_ virDomainPtr d = NULL;
-        _cleanup_free_ char *reply = NULL;
-        AgentInfo info;
-        int r;
-
-        j->check.error = lookup_running(j->h, c, j->uuid, false, &d, &j->check.message);
-        if (j->check.error != VPC_OK)
-                return;
-
-        j->check.error = agent_command_run(d, AGENT_COMMAND_INFO, j->timeout_sec, &reply, &j->check.message);
-        if (j->check.error != VPC_OK)
-                return;
-
-        r = agent_parse_info(reply, &info, &j->check.message);
-        if (r < 0) {
-                j->check.error = VPC_ERROR_EXCEPTION;
-                return;
-        }
-        if (!info.has_exec || !info.has_exec_status || !info.has_get_users) {
-                j->check.error = VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE;
-                j->check.message = strdup("the guest agent lacks guest-exec, guest-exec-status or guest-get-users");
-                return;
-        }
-
-        /* Without guest-get-osinfo (old agents) assume Linux, the only kind whose agent may lack it. */
-        j->check.os = GUEST_OS_LINUX;
-        if (info.has_get_osinfo) {
-                free(reply);
-                reply = NULL;
-                j->check.error = agent_command_run(d, AGENT_COMMAND_GET_OSINFO, j->timeout_sec, &reply,
-                                                   &j->check.message);
-                if (j->check.error != VPC_OK)
-                        return;
-                if (agent_parse_osinfo(reply, &j->check.os, &j->check.message) < 0)
-                        j->check.error = VPC_ERROR_EXCEPTION;
-        }
-}
-
-static void agent_job_done(void *data, bool stopping) {
-        AgentJob *j = data;
-
-        if (j->check_guest) {
-                j->check.stopping = stopping;
-                j->check_done(&j->check, j->userdata);
-                free(j->check.message);
-        } else {
-                j->call.stopping = stopping;
-                j->call_done(&j->call, j->userdata);
-                free(j->call.message);
-                free(j->call.reply);
-        }
-        free(j->command);
-        free(j);
-}
-
-static int submit_agent_job(Hypervisor *h, AgentJob *j) {
-        int r;
-
+int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
         if (workqueue_busy(h->agent) >= h->limits.agent_threads + h->limits.agent_queue_max)
                 return -EBUSY;
-        r = workqueue_submit(h->agent, j->check_guest ? guest_check_run : agent_call_run, agent_job_done, j);
-        return r;
-}
-
-static AgentJob *agent_job_new(Hypervisor *h, const char *uuid, int timeout_sec, void *userdata) {
-        AgentJob *j;
-
-        if (!uuid || strlen(uuid) >= UUID_STRING_MAX)
-                return NULL;
-        j = calloc(1, sizeof(*j));
-        if (!j)
-                return NULL;
-        j->h = h;
-        strcpy(j->uuid, uuid);
-        j->timeout_sec = timeout_sec;
-        j->userdata = userdata;
-        return j;
-}
-
-int hypervisor_agent_command(Hypervisor *h, const char *uuid, const char *command, int timeout_sec,
-                             agent_call_done_t done, void *userdata) {
-        AgentJob *j = agent_job_new(h, uuid, timeout_sec, userdata);
-        int r;
-
-        if (!j)
-                return -ENOMEM;
-        j->call_done = done;
-        j->command = strdup(command);
-        r = j->command ? submit_agent_job(h, j) : -ENOMEM;
-        if (r < 0) {
-                free(j->command);
-                free(j);
-        }
-        return r;
-}
-
-int hypervisor_check_guest(Hypervisor *h, const char *uuid, int timeout_sec, guest_check_done_t done,
-                           void *userdata) {
-        AgentJob *j = agent_job_new(h, uuid, timeout_sec, userdata);
-        int r;
-
-        if (!j)
-                return -ENOMEM;
-        j->check_guest = true;
-        j->check_done = done;
-        r = submit_agent_job(h, j);
-        if (r < 0)
-                free(j);
-        return r;
+        return workqueue_submit(h->agent, run, done, data);
 }
 
 /* --- life of the Hypervisor object --- */
@@ -778,7 +449,6 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
         h->userdata = userdata;
         h->lifecycle_callback = -1;
         pthread_mutex_init(&h->conn_lock, NULL);
-        pthread_mutex_init(&h->handles_lock, NULL);
         h->uri = strdup(uri);
         if (!h->uri)
                 return -ENOMEM;
@@ -843,7 +513,6 @@ Hypervisor *hypervisor_free(Hypervisor *h) {
         workqueue_free(h->control);
 
         pthread_mutex_destroy(&h->conn_lock);
-        pthread_mutex_destroy(&h->handles_lock);
         sd_event_unref(h->event);
         free(h->uri);
         free(h);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "hypervisor-agent.h"
 #include "log.h"
 #include "logoff-run.h"
 #include "logoff.h"

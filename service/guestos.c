@@ -377,28 +377,14 @@ static int guestos_node_enumerator(sd_bus *bus, const char *prefix, void *userda
         return 0;
 }
 
-int guestos_register(Manager *m) {
-        sd_bus_slot *slot = NULL;
-        int r;
-
-        r = sd_bus_add_fallback(m->bus, &slot, GUESTOS_PATH_PREFIX, guestos_unknown_fallback, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(m->bus, &slot, GUESTOS_PATH_PREFIX, "org.vpc.GuestOS", guestos_vtable,
-                                       guestos_object_find, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(m->bus, &slot, GUESTOS_PATH_PREFIX, guestos_node_enumerator, m);
-        if (r < 0)
-                return r;
-        return manager_keep_slot(m, slot);
-}
+const BusObjectImplementation guestos_object = {
+        .path = GUESTOS_PATH_PREFIX,
+        .interface = "org.vpc.GuestOS",
+        .vtable = guestos_vtable,
+        .find = guestos_object_find,
+        .node_enumerator = guestos_node_enumerator,
+        .fallback = guestos_unknown_fallback,
+};
 
 void guestos_emit_state_changed(Manager *m, Domain *d) {
         (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "State", NULL);

@@ -11,6 +11,7 @@
 #define BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
 
 typedef struct LogoffRun {
+        Manager *manager;
         Task *task;             /* weak: the task owns the run */
         LogoffMachine machine;
         LogoffAction pending;   /* an agent command waiting for room in the agent queue */
@@ -68,14 +69,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int arm_timer(LogoffRun *run, uint64_t usec) {
-        Manager *m = run->task->manager;
-
-        return sd_event_add_time_relative(m->event, &run->timer, CLOCK_MONOTONIC, usec, 0, on_timer, run);
+        return sd_event_add_time_relative(run->manager->event, &run->timer, CLOCK_MONOTONIC, usec, 0, on_timer, run);
 }
 
 static void run_perform(LogoffRun *run, int r, const LogoffAction *a) {
         Task *t = run->task;
-        Manager *m = t->manager;
+        Manager *m = run->manager;
 
         if (r < 0) {
                 run_fail(run, r);
@@ -140,6 +139,7 @@ int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **
         run = calloc(1, sizeof(*run));
         if (!run)
                 return -ENOMEM;
+        run->manager = m;
         /* Nothing pending: a zeroed action would read as LOGOFF_ACTION_AGENT with no command, and the
          * first poll timer would "retry" it (a NULL command; found by the end-to-end tests). */
         run->pending = (LogoffAction) { .kind = LOGOFF_ACTION_DONE };
@@ -147,14 +147,14 @@ int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **
                             (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
                             (uint64_t) m->options.poll_interval_msec * USEC_PER_MSEC);
 
-        r = task_new(m, "Logoff", d, owner, &logoff_task_ops, run, &t);
+        r = task_new(&m->tasks, "Logoff", d, owner, &logoff_task_ops, run, &t);
         if (r < 0) {
                 logoff_machine_release(&run->machine);
                 free(run);
                 return r;
         }
         run->task = t;
-        d->logoff_task = t;
+        task_link(t, &d->logoff_task);
 
         r = logoff_machine_start(&run->machine, &a);
         run_perform(run, r, &a);

@@ -11,15 +11,6 @@
 #include "manager.h"
 #include "task.h"
 
-int manager_keep_slot(Manager *m, sd_bus_slot *slot) {
-        if (m->n_slots >= ELEMENTSOF(m->slots)) {
-                sd_bus_slot_unref(slot);
-                return -E2BIG;
-        }
-        m->slots[m->n_slots++] = slot;
-        return 0;
-}
-
 /* --- domains, kept in step with libvirt --- */
 
 static void domain_publish(Manager *m, Domain *d) {
@@ -298,7 +289,7 @@ static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus
         if (name[0] != ':' || *new_owner)
                 return 0;
         authorizer_forget_sender(m->authorizer, name);
-        task_waiters_forget_sender(m, name);
+        task_waiters_forget_sender(&m->tasks, name);
         return 0;
 }
 
@@ -323,6 +314,13 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
         if (r < 0)
                 return r;
 
+        task_registry_init(&m->tasks, event, bus, m->authorizer, &(TaskOptions) {
+                        .task_retention_sec = options->task_retention_sec,
+                        .max_tasks = options->max_tasks,
+                        .max_waiters = options->max_waiters,
+                        .max_waiters_per_sender = options->max_waiters_per_sender,
+                });
+
         r = hypervisor_new(event, options->uri, &(HypervisorLimits) {
                         .agent_threads = options->agent_threads,
                         .agent_queue_max = options->agent_queue_max,
@@ -334,43 +332,37 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
         return 0;
 }
 
+static const BusObjectImplementation manager_object = {
+        .path = MANAGER_PATH,
+        .interface = "org.vpc.Manager",
+        .vtable = manager_vtable,
+};
+
 int manager_start(Manager *m) {
-        sd_bus_slot *slot = NULL;
+        /* Each object with the userdata its callbacks take. */
+        const struct {
+                const BusObjectImplementation *impl;
+                void *userdata;
+        } objects[] = {
+                { &manager_object, m },
+                { &guestos_object, m },
+                { &task_object, &m->tasks },
+        };
         int r;
 
-        r = sd_bus_add_filter(m->bus, &slot, argument_guard, m);
+        r = sd_bus_add_filter(m->bus, NULL, argument_guard, m);
         if (r < 0)
                 return r;
-        r = manager_keep_slot(m, slot);
+        r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_PATH);
         if (r < 0)
                 return r;
-
-        r = sd_bus_add_object_vtable(m->bus, &slot, MANAGER_PATH, "org.vpc.Manager", manager_vtable, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_add_object_manager(m->bus, &slot, MANAGER_PATH);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-
-        r = guestos_register(m);
-        if (r < 0)
-                return r;
-        r = task_register(m);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_match_signal_async(m->bus, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+        for (size_t i = 0; i < ELEMENTSOF(objects); i++) {
+                r = bus_add_implementation(m->bus, objects[i].impl, objects[i].userdata);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_match_signal_async(m->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                       "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
         if (r < 0)
                 return r;
 
@@ -383,11 +375,9 @@ Manager *manager_free(Manager *m) {
 
         /* Workers first, so no completion arrives for a task that is gone. */
         m->hypervisor = hypervisor_free(m->hypervisor);
-        task_remove_all(m);
+        task_remove_all(&m->tasks);
         m->authorizer = authorizer_free(m->authorizer);
         domain_registry_clear(&m->domains);
-        for (size_t i = 0; i < m->n_slots; i++)
-                sd_bus_slot_unref(m->slots[i]);
         sd_bus_unref(m->bus);
         sd_event_unref(m->event);
         free(m);

@@ -9,6 +9,7 @@
 #include "domain.h"
 #include "hypervisor.h"
 #include "polkit.h"
+#include "task.h"
 
 #define MANAGER_PATH "/org/vpc"
 #define BUS_NAME "org.vpc"
@@ -29,8 +30,6 @@ typedef struct ManagerOptions {
         unsigned max_waiters_per_sender;
 } ManagerOptions;
 
-typedef struct Waiter Waiter;
-
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
@@ -41,18 +40,9 @@ typedef struct Manager {
         Hypervisor *hypervisor;
         Authorizer *authorizer;
 
-        void *tasks;                    /* search tree of Task, by id */
-        size_t n_tasks;
-        Task *finished_oldest, *finished_newest;
-        size_t n_finished;
-        uint64_t last_task_id;
-
-        Waiter *waiters;                /* every parked WaitForCompletion, all tasks */
-        size_t n_waiters;
+        TaskRegistry tasks;
 
         bool announced;                 /* org.vpc requested: from now on objects are announced */
-        sd_bus_slot *slots[16];
-        size_t n_slots;
 } Manager;
 
 int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Manager **ret);
@@ -63,11 +53,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
  * name org.vpc is requested once the first connection attempt ended, so a client that sees the
  * name appear finds the domains already there. */
 int manager_start(Manager *m);
-
-/* Keeps a slot for the manager's lifetime. */
-int manager_keep_slot(Manager *m, sd_bus_slot *slot);
-
-/* Counts a sender's parked WaitForCompletion calls. */
-size_t manager_waiters_of(Manager *m, const char *sender);
 
 extern const sd_bus_vtable manager_vtable[];

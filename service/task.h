@@ -8,13 +8,14 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-object.h"
 #include "domain.h"
 #include "errors.h"
 #include "polkit.h"
 
 #define TASK_PATH_PREFIX "/org/vpc/Task"
 
-typedef struct Manager Manager;
+typedef struct TaskRegistry TaskRegistry;
 
 typedef struct TaskOps {
         /* The task ended (completed, cancelled, VM gone): stop timers and calls. */
@@ -24,7 +25,7 @@ typedef struct TaskOps {
 } TaskOps;
 
 struct Task {
-        Manager *manager;
+        TaskRegistry *registry;
         unsigned n_ref;
         uint64_t id;
         char *path;
@@ -44,15 +45,41 @@ struct Task {
 
         bool published;                         /* findable on the bus */
         sd_event_source *retention_timer;
-        Task *finished_prev, *finished_next;    /* Manager's list of finished tasks, oldest first */
+        Task *finished_prev, *finished_next;    /* the registry's list of finished tasks, oldest first */
+        Task **link;                            /* the owner's pointer to this running task, see task_link() */
 
         const TaskOps *ops;
         void *engine;
 };
 
+typedef struct TaskOptions {
+        unsigned task_retention_sec;
+        unsigned max_tasks;                     /* finished tasks kept */
+        unsigned max_waiters;
+        unsigned max_waiters_per_sender;
+} TaskOptions;
+
 typedef struct Waiter Waiter;
+
+/* Every task of the daemon, by id, and every parked WaitForCompletion call. */
+struct TaskRegistry {
+        sd_event *event;
+        sd_bus *bus;
+        Authorizer *authorizer;
+        TaskOptions options;
+
+        void *tasks;                    /* search tree of Task, by id */
+        size_t n_tasks;
+        Task *finished_oldest, *finished_newest;
+        size_t n_finished;
+        uint64_t last_task_id;
+
+        Waiter *waiters;
+        size_t n_waiters;
+};
+
 struct Waiter {
-        Manager *manager;
+        TaskRegistry *registry;
         Task *task;
         Waiter *prev, *next;
         sd_bus_message *call;
@@ -60,27 +87,36 @@ struct Waiter {
         sd_event_source *timer;
 };
 
+/* A registry on this bus and loop; authorizer decides Cancel. Freed with task_remove_all(). */
+void task_registry_init(TaskRegistry *r, sd_event *event, sd_bus *bus, Authorizer *authorizer,
+                        const TaskOptions *options);
+
 /* Creates and publishes a running task for domain d, owned by uid owner. */
-int task_new(Manager *m, const char *description, const Domain *d, uid_t owner, const TaskOps *ops,
+int task_new(TaskRegistry *reg, const char *description, const Domain *d, uid_t owner, const TaskOps *ops,
              void *engine, Task **ret);
 Task *task_ref(Task *t);
 Task *task_unref(Task *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Task *, task_unref);
 
 void task_set_progress(Task *t, unsigned percent);
+/* *link points at the task while it runs: task_complete() clears it, the one place that does. The
+ * owner of *link must complete the task before *link goes away. */
+void task_link(Task *t, Task **link);
 /* Ends the task once; later calls are ignored. message may be NULL (success). */
 void task_complete(Task *t, VpcError error, const char *message);
-/* Removes the task from the bus and drops the manager's reference. */
+/* Removes the task from the bus and drops the registry's reference. */
 void task_remove(Task *t);
 
-Task *task_find_by_path(Manager *m, const char *path);
+Task *task_find_by_path(TaskRegistry *reg, const char *path);
 int task_path_to_id(const char *path, uint64_t *ret_id);
 
 /* The sender left the bus: drop its parked WaitForCompletion calls. */
-void task_waiters_forget_sender(Manager *m, const char *sender);
+void task_waiters_forget_sender(TaskRegistry *reg, const char *sender);
+/* Counts a sender's parked WaitForCompletion calls. */
+size_t task_waiters_of(TaskRegistry *reg, const char *sender);
 /* On shutdown: every task removed, every waiter answered. */
-void task_remove_all(Manager *m);
+void task_remove_all(TaskRegistry *reg);
 
-int task_register(Manager *m);
-
+/* The org.vpc.Task objects, for the manager to register (userdata: the TaskRegistry). */
+extern const BusObjectImplementation task_object;
 extern const sd_bus_vtable task_vtable[];

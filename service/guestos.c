@@ -246,48 +246,42 @@ static void on_domain_refreshed(bool stopping, bool applied, void *userdata) {
         free(c);
 }
 
-static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
-        LogoffRequest *q = userdata;
-
-        q->creds = *creds;
-        if (verdict != VPC_OK) {
-                logoff_request_fail(q, verdict, reason);
-                return;
-        }
-        logoff_request_continue(q, false);
-}
-
 static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Domain *d = userdata;
         Manager *m = d->manager;
         LogoffRequest *q;
+        AuthVerdict v;
         int r;
+
+        /* Authorization comes before any libvirt work. */
+        r = authorizer_verify_async(m->authorizer, call, "org.vpc.guestos.logoff",
+                                    (const char *const[]) { "vm.name", d->name, "vm.uuid", d->uuid, NULL },
+                                    UID_INVALID, &v);
+        if (r == 0)
+                return 1;       /* parked: this runs again once the verdict is in */
 
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
         q->manager = m;
         q->call = sd_bus_message_ref(call);
-        q->creds = (CallerCreds) { .uid = UID_INVALID };
+        q->creds = v.creds;
         strcpy(q->vm_uuid, d->uuid);
         q->vm_name = strdup(d->name);
         if (!q->vm_name) {
                 logoff_request_free(q);
                 return -ENOMEM;
         }
-
-        /* Authorization comes before any libvirt work. */
-        r = authorize_call(m->authorizer, call, "org.vpc.guestos.logoff",
-                           (const char *const[]) { "vm.name", d->name, "vm.uuid", d->uuid, NULL },
-                           UID_INVALID, on_logoff_authorized, q);
-        if (r < 0) {
-                logoff_request_audit(q, r == -ENOBUFS ? VPC_ERROR_LIMITS_EXCEEDED : VPC_ERROR_ACCESS_DENIED,
-                                     NULL, strerror(-r));
+        if (v.error == VPC_ERROR_LIMITS_EXCEEDED) {
+                logoff_request_audit(q, v.error, NULL, v.reason);
                 logoff_request_free(q);
-                if (r == -ENOBUFS)
-                        return vpc_error_set(error, VPC_ERROR_LIMITS_EXCEEDED, "too many authorization checks pending");
-                return vpc_error_set(error, VPC_ERROR_ACCESS_DENIED, "cannot authorize the caller: %s", strerror(-r));
+                return vpc_error_set(error, v.error, "%s", v.reason);
         }
+        if (v.error != VPC_OK) {
+                logoff_request_fail(q, v.error, v.reason);
+                return 1;
+        }
+        logoff_request_continue(q, false);
         return 1;
 }
 

@@ -1,5 +1,5 @@
 /* The Manager: daemon state, org.vpc.Manager at /org/vpc with the ObjectManager, the domain registry
- * kept in step with libvirt, the argument guard and the peer-gone cleanup. */
+ * kept in step with libvirt, and the argument guard. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -278,21 +278,6 @@ static int argument_guard(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 1;
 }
 
-/* --- peers leaving the bus --- */
-
-static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        const char *name, *old_owner, *new_owner;
-
-        if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) < 0)
-                return 0;
-        if (name[0] != ':' || *new_owner)
-                return 0;
-        authorizer_forget_sender(m->authorizer, name);
-        task_waiters_forget_sender(&m->tasks, name);
-        return 0;
-}
-
 /* --- life --- */
 
 int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Manager **ret) {
@@ -306,7 +291,10 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
         m->bus = sd_bus_ref(bus);
         m->options = *options;
 
-        r = authorizer_new(bus, &(AuthorizerLimits) {
+        r = caller_registry_new(bus, &m->callers);
+        if (r < 0)
+                return r;
+        r = authorizer_new(event, bus, m->callers, &(AuthorizerLimits) {
                         .timeout_usec = (uint64_t) options->polkit_timeout_sec * USEC_PER_SEC,
                         .max_pending = options->max_pending_auth,
                         .max_pending_per_sender = options->max_pending_auth_per_sender,
@@ -314,7 +302,7 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
         if (r < 0)
                 return r;
 
-        task_registry_init(&m->tasks, event, bus, m->authorizer, &(TaskOptions) {
+        task_registry_init(&m->tasks, event, bus, m->authorizer, m->callers, &(TaskOptions) {
                         .task_retention_sec = options->task_retention_sec,
                         .max_tasks = options->max_tasks,
                         .max_waiters = options->max_waiters,
@@ -361,11 +349,6 @@ int manager_start(Manager *m) {
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_match_signal_async(m->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, m);
-        if (r < 0)
-                return r;
-
         return hypervisor_start(m->hypervisor);
 }
 
@@ -377,6 +360,7 @@ Manager *manager_free(Manager *m) {
         m->hypervisor = hypervisor_free(m->hypervisor);
         task_remove_all(&m->tasks);
         m->authorizer = authorizer_free(m->authorizer);
+        m->callers = caller_registry_free(m->callers);
         domain_registry_clear(&m->domains);
         sd_bus_unref(m->bus);
         sd_event_unref(m->event);

@@ -6,6 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "caller.h"
 #include "domain.h"
 #include "hypervisor.h"
 #include "polkit.h"
@@ -38,6 +39,7 @@ typedef struct Manager {
         DomainRegistry domains;
         unsigned generation;            /* bumped on every (re)connection to libvirt */
         Hypervisor *hypervisor;
+        CallerRegistry *callers;
         Authorizer *authorizer;
 
         TaskRegistry tasks;

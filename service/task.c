@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <search.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "audit.h"
@@ -48,20 +49,20 @@ Task *task_find_by_path(TaskRegistry *reg, const char *path) {
 /* --- waiters --- */
 
 static void waiter_free(Waiter *w) {
-        TaskRegistry *reg = w->registry;
+        Task *t = w->task;
 
         if (w->prev)
                 w->prev->next = w->next;
         else
-                reg->waiters = w->next;
+                t->waiters = w->next;
         if (w->next)
                 w->next->prev = w->prev;
-        reg->n_waiters--;
+        t->registry->n_waiters--;
 
+        caller_unlink(&w->link);
         sd_event_source_disable_unref(w->timer);
         sd_bus_message_unref(w->call);
-        task_unref(w->task);
-        free(w->sender);
+        task_unref(t);
         free(w);
 }
 
@@ -69,33 +70,22 @@ static void waiter_answer(Waiter *w, bool complete) {
         int r = sd_bus_reply_method_return(w->call, "b", complete);
 
         if (r < 0)
-                log_debug("cannot answer WaitForCompletion of %s: %s", w->sender, strerror(-r));
+                log_debug("cannot answer WaitForCompletion of %s: %s",
+                          strempty(sd_bus_message_get_sender(w->call)), strerror(-r));
         waiter_free(w);
 }
 
 static void task_answer_waiters(Task *t) {
-        for (Waiter *w = t->registry->waiters, *next; w; w = next) {
-                next = w->next;
-                if (w->task == t)
-                        waiter_answer(w, true);
-        }
+        /* The last waiter may hold the last reference. */
+        _cleanup_(task_unrefp) _unused_ Task *hold = task_ref(t);
+
+        while (t->waiters)
+                waiter_answer(t->waiters, true);
 }
 
-size_t task_waiters_of(TaskRegistry *reg, const char *sender) {
-        size_t n = 0;
-
-        for (Waiter *w = reg->waiters; w; w = w->next)
-                if (streq_ptr(w->sender, sender))
-                        n++;
-        return n;
-}
-
-void task_waiters_forget_sender(TaskRegistry *reg, const char *sender) {
-        for (Waiter *w = reg->waiters, *next; w; w = next) {
-                next = w->next;
-                if (streq_ptr(w->sender, sender))
-                        waiter_free(w);
-        }
+/* The caller left the bus: nobody is there to read the answer. */
+static void on_waiter_caller_left(CallerLink *link) {
+        waiter_free((Waiter *) ((char *) link - offsetof(Waiter, link)));
 }
 
 static int on_waiter_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -106,7 +96,7 @@ static int on_waiter_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
 static int method_wait_for_completion(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Task *t = userdata;
         TaskRegistry *reg = t->registry;
-        const char *sender = sd_bus_message_get_sender(call);
+        Caller *caller;
         Waiter *w;
         int32_t timeout_ms;
         int r;
@@ -120,26 +110,24 @@ static int method_wait_for_completion(sd_bus_message *call, void *userdata, sd_b
         if (t->complete || timeout_ms == 0)
                 return sd_bus_reply_method_return(call, "b", t->complete);
 
+        r = caller_get(reg->callers, sd_bus_message_get_sender(call), &caller);
+        if (r < 0)
+                return r;
         if (reg->n_waiters >= reg->options.max_waiters ||
-            task_waiters_of(reg, sender) >= reg->options.max_waiters_per_sender)
+            caller_count(caller, CALLER_LINK_WAITER) >= reg->options.max_waiters_per_sender)
                 return vpc_error_set(error, VPC_ERROR_LIMITS_EXCEEDED, "too many WaitForCompletion calls pending");
 
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->registry = reg;
         w->task = task_ref(t);
         w->call = sd_bus_message_ref(call);
-        w->sender = strdup(strempty(sender));
-        w->next = reg->waiters;
+        w->next = t->waiters;
         if (w->next)
                 w->next->prev = w;
-        reg->waiters = w;
+        t->waiters = w;
         reg->n_waiters++;
-        if (!w->sender) {
-                waiter_free(w);
-                return -ENOMEM;
-        }
+        caller_link(caller, &w->link, CALLER_LINK_WAITER, on_waiter_caller_left, NULL);
 
         if (timeout_ms > 0) {
                 r = sd_event_add_time_relative(reg->event, &w->timer, CLOCK_MONOTONIC,
@@ -154,66 +142,39 @@ static int method_wait_for_completion(sd_bus_message *call, void *userdata, sd_b
 
 /* --- Cancel --- */
 
-typedef struct CancelRequest {
-        Task *task;
-        sd_bus_message *call;
-} CancelRequest;
-
-static void on_cancel_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
-        CancelRequest *c = userdata;
-        Task *t = c->task;
+static int method_cancel(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *message = NULL;
+        Task *t = userdata;
+        AuthVerdict v;
+        int r;
+
+        r = authorizer_verify_async(t->registry->authorizer, call, "org.vpc.task.cancel",
+                                    (const char *const[]) { "vm.name", t->vm_name, "vm.uuid", t->vm_uuid,
+                                                            "task", t->path, NULL },
+                                    t->owner, &v);
+        if (r == 0)
+                return 1;       /* parked: this runs again once the verdict is in */
 
         audit_log(&(AuditRecord) {
                 .event = AUDIT_CANCEL_REQUEST,
-                .uid = creds->uid,
-                .pid = creds->pid,
-                .sender = sd_bus_message_get_sender(c->call),
+                .uid = v.creds.uid,
+                .pid = v.creds.pid,
+                .sender = sd_bus_message_get_sender(call),
                 .vm_name = t->vm_name,
                 .vm_uuid = t->vm_uuid,
                 .task_path = t->path,
-                .result = verdict,
-                .message = reason,
+                .result = v.error,
+                .message = v.reason,
         });
+        if (v.error == VPC_ERROR_LIMITS_EXCEEDED)
+                return vpc_error_set(error, v.error, "%s", v.reason);
+        if (v.error != VPC_OK)
+                return vpc_error_set(error, v.error, "not allowed to cancel %s: %s", t->path, v.reason);
 
-        if (verdict != VPC_OK)
-                (void) vpc_error_reply(c->call, verdict, "not allowed to cancel %s: %s", t->path, reason);
-        else {
-                if (!t->complete && asprintf(&message, "cancelled by uid %u", (unsigned) creds->uid) >= 0)
-                        task_complete(t, VPC_ERROR_CANCELLED, message);
-                /* Cancelling a finished task changes nothing and is not an error. */
-                (void) sd_bus_reply_method_return(c->call, NULL);
-        }
-
-        sd_bus_message_unref(c->call);
-        task_unref(t);
-        free(c);
-}
-
-static int method_cancel(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Task *t = userdata;
-        CancelRequest *c;
-        int r;
-
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        c->task = task_ref(t);
-        c->call = sd_bus_message_ref(call);
-
-        r = authorize_call(t->registry->authorizer, call, "org.vpc.task.cancel",
-                           (const char *const[]) { "vm.name", t->vm_name, "vm.uuid", t->vm_uuid,
-                                                   "task", t->path, NULL },
-                           t->owner, on_cancel_authorized, c);
-        if (r < 0) {
-                sd_bus_message_unref(c->call);
-                task_unref(c->task);
-                free(c);
-                if (r == -ENOBUFS)
-                        return vpc_error_set(error, VPC_ERROR_LIMITS_EXCEEDED, "too many authorization checks pending");
-                return r;
-        }
-        return 1;
+        /* Cancelling a finished task changes nothing and is not an error. */
+        if (!t->complete && asprintf(&message, "cancelled by uid %u", (unsigned) v.creds.uid) >= 0)
+                task_complete(t, VPC_ERROR_CANCELLED, message);
+        return sd_bus_reply_method_return(call, NULL);
 }
 
 /* --- properties --- */
@@ -347,11 +308,12 @@ Task *task_unref(Task *t) {
 }
 
 void task_registry_init(TaskRegistry *reg, sd_event *event, sd_bus *bus, Authorizer *authorizer,
-                        const TaskOptions *options) {
+                        CallerRegistry *callers, const TaskOptions *options) {
         *reg = (TaskRegistry) {
                 .event = event,
                 .bus = bus,
                 .authorizer = authorizer,
+                .callers = callers,
                 .options = *options,
         };
 }
@@ -535,6 +497,4 @@ void task_remove_all(TaskRegistry *reg) {
                 task_remove(*t);
                 task_unref(*t);
         }
-        while (reg->waiters)
-                waiter_answer(reg->waiters, false);
 }

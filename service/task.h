@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-object.h"
+#include "caller.h"
 #include "domain.h"
 #include "errors.h"
 #include "polkit.h"
@@ -23,6 +24,8 @@ typedef struct TaskOps {
         /* Release the engine's state; the task itself goes next. */
         void (*release)(Task *t);
 } TaskOps;
+
+typedef struct Waiter Waiter;
 
 struct Task {
         TaskRegistry *registry;
@@ -47,6 +50,7 @@ struct Task {
         sd_event_source *retention_timer;
         Task *finished_prev, *finished_next;    /* the registry's list of finished tasks, oldest first */
         Task **link;                            /* the owner's pointer to this running task, see task_link() */
+        Waiter *waiters;                        /* parked WaitForCompletion calls */
 
         const TaskOps *ops;
         void *engine;
@@ -59,13 +63,12 @@ typedef struct TaskOptions {
         unsigned max_waiters_per_sender;
 } TaskOptions;
 
-typedef struct Waiter Waiter;
-
-/* Every task of the daemon, by id, and every parked WaitForCompletion call. */
+/* Every task of the daemon, by id. */
 struct TaskRegistry {
         sd_event *event;
         sd_bus *bus;
         Authorizer *authorizer;
+        CallerRegistry *callers;
         TaskOptions options;
 
         void *tasks;                    /* search tree of Task, by id */
@@ -74,22 +77,21 @@ struct TaskRegistry {
         size_t n_finished;
         uint64_t last_task_id;
 
-        Waiter *waiters;
-        size_t n_waiters;
+        size_t n_waiters;               /* parked WaitForCompletion calls, all tasks */
 };
 
 struct Waiter {
-        TaskRegistry *registry;
         Task *task;
-        Waiter *prev, *next;
+        Waiter *prev, *next;            /* in the task's list */
+        CallerLink link;                /* the caller's count; it may leave the bus meanwhile */
         sd_bus_message *call;
-        char *sender;
         sd_event_source *timer;
 };
 
-/* A registry on this bus and loop; authorizer decides Cancel. Freed with task_remove_all(). */
+/* A registry on this bus and loop; authorizer decides Cancel, callers count the waiters per caller.
+ * Emptied with task_remove_all(). */
 void task_registry_init(TaskRegistry *r, sd_event *event, sd_bus *bus, Authorizer *authorizer,
-                        const TaskOptions *options);
+                        CallerRegistry *callers, const TaskOptions *options);
 
 /* Creates and publishes a running task for domain d, owned by uid owner. */
 int task_new(TaskRegistry *reg, const char *description, const Domain *d, uid_t owner, const TaskOps *ops,
@@ -110,10 +112,6 @@ void task_remove(Task *t);
 Task *task_find_by_path(TaskRegistry *reg, const char *path);
 int task_path_to_id(const char *path, uint64_t *ret_id);
 
-/* The sender left the bus: drop its parked WaitForCompletion calls. */
-void task_waiters_forget_sender(TaskRegistry *reg, const char *sender);
-/* Counts a sender's parked WaitForCompletion calls. */
-size_t task_waiters_of(TaskRegistry *reg, const char *sender);
 /* On shutdown: every task removed, every waiter answered. */
 void task_remove_all(TaskRegistry *reg);
 

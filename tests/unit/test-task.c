@@ -40,7 +40,7 @@ static int setup(void **state) {
 
         assert_int_equal(sd_event_new(&event), 0);
         assert_int_equal(sd_bus_new(&bus), 0);
-        task_registry_init(&f->m, event, bus, NULL, &(TaskOptions) { .task_retention_sec = 300, .max_tasks = 2 });
+        task_registry_init(&f->m, event, bus, NULL, NULL, &(TaskOptions) { .task_retention_sec = 300, .max_tasks = 2 });
         assert_int_equal(domain_new("web server 01", "11111111-1111-1111-1111-111111111111", DOMAIN_STATE_RUNNING, &f->d), 0);
         assert_int_equal(domain_registry_add(&f->domains, f->d), 0);
         *state = f;

@@ -1,5 +1,8 @@
 /* See bus-object.h. */
+#include <errno.h>
+
 #include "bus-object.h"
+#include "errors.h"
 
 int bus_add_implementation(sd_bus *bus, const BusObjectImplementation *impl, void *userdata) {
         int r;
@@ -20,6 +23,68 @@ int bus_add_implementation(sd_bus *bus, const BusObjectImplementation *impl, voi
                 r = sd_bus_add_node_enumerator(bus, NULL, impl->path, impl->node_enumerator, userdata);
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+typedef struct SignatureGuard {
+        const char *prefix;
+        const BusObjectImplementation *const *impls;
+} SignatureGuard;
+
+static const char *expected_signature(const SignatureGuard *g, const char *interface, const char *member) {
+        for (const BusObjectImplementation *const *i = g->impls; *i; i++) {
+                if (interface && !streq_ptr(interface, (*i)->interface))
+                        continue;
+                for (const sd_bus_vtable *v = (*i)->vtable; v->type != _SD_BUS_VTABLE_END; v++)
+                        if (v->type == _SD_BUS_VTABLE_METHOD && streq_ptr(v->x.method.member, member))
+                                return strempty(v->x.method.signature);
+        }
+        return NULL;
+}
+
+static int signature_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const SignatureGuard *g = userdata;
+        const char *path, *expected, *signature;
+
+        if (!sd_bus_message_is_method_call(m, NULL, NULL))
+                return 0;
+        path = sd_bus_message_get_path(m);
+        if (!path || strncmp(path, g->prefix, strlen(g->prefix)) != 0)
+                return 0;
+        expected = expected_signature(g, sd_bus_message_get_interface(m), sd_bus_message_get_member(m));
+        if (!expected)
+                return 0;
+        signature = strempty(sd_bus_message_get_signature(m, true));
+        if (streq_ptr(signature, expected))
+                return 0;
+
+        (void) vpc_error_reply(m, VPC_ERROR_INVALID_ARGS, "%s takes arguments '%s', got '%s'",
+                               sd_bus_message_get_member(m), expected, signature);
+        return 1;
+}
+
+int bus_add_signature_guard(sd_bus *bus, const char *prefix, const BusObjectImplementation *const *impls) {
+        SignatureGuard *g;
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        *g = (SignatureGuard) { .prefix = prefix, .impls = impls };
+        r = sd_bus_add_filter(bus, &slot, signature_guard, g);
+        if (r < 0) {
+                free(g);
+                return r;
+        }
+        /* The guard lives as long as its (floating) slot. */
+        r = sd_bus_slot_set_destroy_callback(slot, free);
+        if (r >= 0)
+                r = sd_bus_slot_set_floating(slot, true);
+        if (r < 0) {
+                sd_bus_slot_unref(slot);
+                return r;
         }
         return 0;
 }

@@ -17,3 +17,8 @@ typedef struct BusObjectImplementation {
 /* Registers impl with the userdata its callbacks expect; the slots are floating, so they live as
  * long as the bus. */
 int bus_add_implementation(sd_bus *bus, const BusObjectImplementation *impl, void *userdata);
+
+/* sd-bus rejects a wrong signature itself, with a message that lacks the HRESULT; this filter
+ * answers first, from the same vtables, so every error keeps the "0x...: " form. It looks at calls
+ * on paths below prefix to the interfaces of impls (a NULL-terminated list that must outlive it). */
+int bus_add_signature_guard(sd_bus *bus, const char *prefix, const BusObjectImplementation *const *impls);

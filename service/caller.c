@@ -32,6 +32,7 @@ struct Caller {
 
         Caller *idle_prev, *idle_next;  /* in the registry's idle list while nothing is parked */
         bool idle;
+        bool dying;                     /* caller_free() runs: its links go, it does not turn idle */
 };
 
 struct CallerRegistry {
@@ -68,6 +69,7 @@ static void idle_remove(Caller *c) {
 static void caller_free(Caller *c) {
         CallerRegistry *reg = c->registry;
 
+        c->dying = true;
         idle_remove(c);
         tdelete(c, &reg->by_name, compare_name);
         reg->n_callers--;
@@ -86,7 +88,7 @@ static void caller_free(Caller *c) {
 static void idle_add(Caller *c) {
         CallerRegistry *reg = c->registry;
 
-        if (c->idle || c->links || c->creds_state == CREDS_ASKING)
+        if (c->idle || c->dying || c->links || c->creds_state == CREDS_ASKING)
                 return;
         c->idle = true;
         c->idle_prev = reg->idle_newest;

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "bus-object.h"
-#include "manager.h"
+#include "vpc-guestosd.h"
 
 void guestos_emit_state_changed(Manager *m, Domain *d);
 

@@ -1,13 +1,11 @@
-/* The Manager: daemon state, org.vpc.Manager at /org/vpc with the ObjectManager, the domain registry
- * kept in step with libvirt, and the argument guard. */
-#include <ctype.h>
+/* The Manager (see manager.h): owns the daemon's state (vpc-guestosd.h), keeps the domain registry in
+ * step with libvirt, and registers every bus object once. */
 #include <errno.h>
-#include <stdio.h>
 
-#include "config.h"
 #include "guestos.h"
 #include "log.h"
-#include "logoff-run.h"
+#include "logoff-task.h"
+#include "manager-dbus.h"
 #include "manager.h"
 #include "task.h"
 
@@ -53,7 +51,7 @@ static void manager_announce(Manager *m) {
 static void domain_drop(Manager *m, Domain *d) {
         if (d->logoff_task) {
                 d->state = DOMAIN_STATE_SHUTOFF;
-                logoff_run_domain_stopped(m, d);
+                logoff_task_domain_stopped(d);
         }
         /* InterfacesRemoved lists the interfaces, so it goes out while the object is still found. */
         (void) sd_bus_emit_object_removed(m->bus, d->path);
@@ -67,7 +65,7 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
         d->state = state;
         guestos_emit_state_changed(m, d);
         if (state != DOMAIN_STATE_RUNNING)
-                logoff_run_domain_stopped(m, d);
+                logoff_task_domain_stopped(d);
 }
 
 /* Adds or updates the domain described by info; a rename is a removal and an addition. */
@@ -147,137 +145,6 @@ static const HypervisorCallbacks hypervisor_callbacks = {
         .domain_changed = on_domain_changed,
 };
 
-/* --- org.vpc.Manager --- */
-
-static bool looks_like_uuid(const char *s) {
-        static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-        if (strlen(s) != sizeof(pattern) - 1)
-                return false;
-        for (size_t i = 0; pattern[i]; i++)
-                if (pattern[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char) s[i]))
-                        return false;
-        return true;
-}
-
-static Domain *find_by_name_or_uuid(Manager *m, const char *key) {
-        Domain *d = domain_registry_find_by_name(&m->domains, key);
-
-        if (!d && looks_like_uuid(key)) {
-                char lower[UUID_STRING_MAX];
-
-                for (size_t i = 0; i < UUID_STRING_MAX; i++)
-                        lower[i] = (char) tolower((unsigned char) key[i]);
-                d = domain_registry_find_by_uuid(&m->domains, lower);
-        }
-        return d;
-}
-
-static int method_get_guest_os(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        const char *key;
-        Domain *d;
-        int r;
-
-        r = sd_bus_message_read(call, "s", &key);
-        if (r < 0)
-                return r;
-        d = find_by_name_or_uuid(m, key);
-        if (!d)
-                return vpc_error_set(error, VPC_ERROR_VM_UNKNOWN, "no domain with name or UUID '%s'", key);
-        return sd_bus_reply_method_return(call, "o", d->path);
-}
-
-static void append_guest(Domain *d, void *userdata) {
-        sd_bus_message *reply = userdata;
-
-        (void) sd_bus_message_append(reply, "(sso)", d->name, d->uuid, d->path);
-}
-
-static int method_list_guest_os(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
-        int r;
-
-        r = sd_bus_message_new_method_return(call, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(sso)");
-        if (r < 0)
-                return r;
-        domain_registry_foreach(&m->domains, append_guest, reply);
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
-}
-
-static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
-                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-
-        if (streq_ptr(property, "Version"))
-                return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
-        if (streq_ptr(property, "HypervisorURI"))
-                return sd_bus_message_append(reply, "s", m->options.uri);
-        return -EINVAL;
-}
-
-const sd_bus_vtable manager_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("HypervisorURI", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_METHOD_WITH_ARGS("GetGuestOS", SD_BUS_ARGS("s", name_or_uuid), SD_BUS_RESULT("o", guest),
-                                method_get_guest_os, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListGuestOS", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sso)", guests),
-                                method_list_guest_os, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
-
-/* --- argument guard --- */
-
-/* sd-bus rejects a wrong signature itself, with a message that lacks the HRESULT; this filter
- * answers first, from the same vtables, so every error keeps the "0x...: " form. */
-static const struct {
-        const char *interface;
-        const sd_bus_vtable *vtable;
-} guarded[] = {
-        { "org.vpc.Manager", manager_vtable },
-        { "org.vpc.GuestOS", guestos_vtable },
-        { "org.vpc.Task", task_vtable },
-};
-
-static const char *expected_signature(const char *interface, const char *member) {
-        for (size_t i = 0; i < ELEMENTSOF(guarded); i++) {
-                if (interface && !streq_ptr(interface, guarded[i].interface))
-                        continue;
-                for (const sd_bus_vtable *v = guarded[i].vtable; v->type != _SD_BUS_VTABLE_END; v++)
-                        if (v->type == _SD_BUS_VTABLE_METHOD && streq_ptr(v->x.method.member, member))
-                                return strempty(v->x.method.signature);
-        }
-        return NULL;
-}
-
-static int argument_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *path, *expected, *signature;
-
-        if (!sd_bus_message_is_method_call(m, NULL, NULL))
-                return 0;
-        path = sd_bus_message_get_path(m);
-        if (!path || strncmp(path, MANAGER_PATH, strlen(MANAGER_PATH)) != 0)
-                return 0;
-        expected = expected_signature(sd_bus_message_get_interface(m), sd_bus_message_get_member(m));
-        if (!expected)
-                return 0;
-        signature = strempty(sd_bus_message_get_signature(m, true));
-        if (streq_ptr(signature, expected))
-                return 0;
-
-        (void) vpc_error_reply(m, VPC_ERROR_INVALID_ARGS, "%s takes arguments '%s', got '%s'",
-                               sd_bus_message_get_member(m), expected, signature);
-        return 1;
-}
-
 /* --- life --- */
 
 int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Manager **ret) {
@@ -320,12 +187,6 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
         return 0;
 }
 
-static const BusObjectImplementation manager_object = {
-        .path = MANAGER_PATH,
-        .interface = "org.vpc.Manager",
-        .vtable = manager_vtable,
-};
-
 int manager_start(Manager *m) {
         /* Each object with the userdata its callbacks take. */
         const struct {
@@ -338,7 +199,8 @@ int manager_start(Manager *m) {
         };
         int r;
 
-        r = sd_bus_add_filter(m->bus, NULL, argument_guard, m);
+        static const BusObjectImplementation *const guarded[] = { &manager_object, &guestos_object, &task_object, NULL };
+        r = bus_add_signature_guard(m->bus, MANAGER_PATH, guarded);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_PATH);

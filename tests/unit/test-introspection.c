@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "manager.h"
+#include "manager-dbus.h"
 #include "task.h"
 #include "guestos.h"
 

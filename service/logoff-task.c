@@ -1,11 +1,11 @@
-/* See logoff-run.h. The engine holds a task reference while an agent call is in flight, so a task
+/* See logoff-task.h. The engine holds a task reference while an agent call is in flight, so a task
  * that completes meanwhile (cancel, VM stop) is still there when the stale reply arrives. */
 #include <errno.h>
 #include <stdio.h>
 
 #include "hypervisor-agent.h"
 #include "log.h"
-#include "logoff-run.h"
+#include "logoff-task.h"
 #include "logoff.h"
 
 #define BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
@@ -130,7 +130,7 @@ static const TaskOps logoff_task_ops = {
         .release = run_release,
 };
 
-int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **ret) {
+int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **ret) {
         LogoffRun *run;
         LogoffAction a;
         Task *t;
@@ -156,13 +156,15 @@ int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **
         run->task = t;
         task_link(t, &d->logoff_task);
 
+        /* The task may end at once (a first command that cannot be sent), and with --max-tasks 0 a
+         * finished task goes at once too: the caller gets a reference of its own. */
+        *ret = task_ref(t);
         r = logoff_machine_start(&run->machine, &a);
         run_perform(run, r, &a);
-        *ret = t;
         return 0;
 }
 
-void logoff_run_domain_stopped(Manager *m, Domain *d) {
+void logoff_task_domain_stopped(Domain *d) {
         _cleanup_free_ char *message = NULL;
 
         if (!d->logoff_task)

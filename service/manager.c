@@ -7,7 +7,7 @@
 #include "logoff-task.h"
 #include "manager-dbus.h"
 #include "manager.h"
-#include "task.h"
+#include "task-dbus.h"
 
 /* --- domains, kept in step with libvirt --- */
 

@@ -1,6 +1,7 @@
-/* org.vpc.Task objects at /org/vpc/Task/<n>: one per operation. A task carries its progress and
- * outcome as properties, emits Progress and Completed, parks WaitForCompletion calls until it ends,
- * and stays for the retention time after. What the task does is its engine's business (TaskOps). */
+/* The tasks behind the org.vpc.Task objects at /org/vpc/Task/<n> (task-dbus.c): one per operation. A
+ * task carries its progress and outcome, emits Progress and Completed, parks WaitForCompletion calls
+ * until it ends, and stays for the retention time after. What the task does is its engine's
+ * business (TaskOps). */
 #pragma once
 
 #include <stdbool.h>
@@ -8,7 +9,6 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
-#include "bus-object.h"
 #include "caller.h"
 #include "domain.h"
 #include "errors.h"
@@ -115,6 +115,6 @@ int task_path_to_id(const char *path, uint64_t *ret_id);
 /* On shutdown: every task removed, every waiter answered. */
 void task_remove_all(TaskRegistry *reg);
 
-/* The org.vpc.Task objects, for the manager to register (userdata: the TaskRegistry). */
-extern const BusObjectImplementation task_object;
-extern const sd_bus_vtable task_vtable[];
+/* Parks a WaitForCompletion call until the task ends (then it gets true) or timeout_usec passes
+ * (false; USEC_INFINITY: never); dropped without an answer if its caller leaves the bus. */
+int task_park_waiter(Task *t, sd_bus_message *call, Caller *caller, uint64_t timeout_usec);

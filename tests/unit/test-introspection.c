@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 
 #include "manager-dbus.h"
-#include "task.h"
+#include "task-dbus.h"
 #include "guestos.h"
 
 static sd_bus *server;

@@ -1,6 +1,4 @@
 /* See bus-object.h. */
-#include <errno.h>
-
 #include "bus-object.h"
 #include "errors.h"
 
@@ -27,12 +25,7 @@ int bus_add_implementation(sd_bus *bus, const BusObjectImplementation *impl, voi
         return 0;
 }
 
-typedef struct SignatureGuard {
-        const char *prefix;
-        const BusObjectImplementation *const *impls;
-} SignatureGuard;
-
-static const char *expected_signature(const SignatureGuard *g, const char *interface, const char *member) {
+static const char *expected_signature(const BusSignatureGuard *g, const char *interface, const char *member) {
         for (const BusObjectImplementation *const *i = g->impls; *i; i++) {
                 if (interface && !streq_ptr(interface, (*i)->interface))
                         continue;
@@ -44,7 +37,7 @@ static const char *expected_signature(const SignatureGuard *g, const char *inter
 }
 
 static int signature_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const SignatureGuard *g = userdata;
+        const BusSignatureGuard *g = userdata;
         const char *path, *expected, *signature;
 
         if (!sd_bus_message_is_method_call(m, NULL, NULL))
@@ -64,27 +57,6 @@ static int signature_guard(sd_bus_message *m, void *userdata, sd_bus_error *erro
         return 1;
 }
 
-int bus_add_signature_guard(sd_bus *bus, const char *prefix, const BusObjectImplementation *const *impls) {
-        SignatureGuard *g;
-        sd_bus_slot *slot = NULL;
-        int r;
-
-        g = calloc(1, sizeof(*g));
-        if (!g)
-                return -ENOMEM;
-        *g = (SignatureGuard) { .prefix = prefix, .impls = impls };
-        r = sd_bus_add_filter(bus, &slot, signature_guard, g);
-        if (r < 0) {
-                free(g);
-                return r;
-        }
-        /* The guard lives as long as its (floating) slot. */
-        r = sd_bus_slot_set_destroy_callback(slot, free);
-        if (r >= 0)
-                r = sd_bus_slot_set_floating(slot, true);
-        if (r < 0) {
-                sd_bus_slot_unref(slot);
-                return r;
-        }
-        return 0;
+int bus_add_signature_guard(sd_bus *bus, const BusSignatureGuard *guard) {
+        return sd_bus_add_filter(bus, NULL, signature_guard, (void *) guard);
 }

@@ -20,5 +20,10 @@ int bus_add_implementation(sd_bus *bus, const BusObjectImplementation *impl, voi
 
 /* sd-bus rejects a wrong signature itself, with a message that lacks the HRESULT; this filter
  * answers first, from the same vtables, so every error keeps the "0x...: " form. It looks at calls
- * on paths below prefix to the interfaces of impls (a NULL-terminated list that must outlive it). */
-int bus_add_signature_guard(sd_bus *bus, const char *prefix, const BusObjectImplementation *const *impls);
+ * on paths below prefix to the interfaces of impls (NULL-terminated). guard must outlive the bus. */
+typedef struct BusSignatureGuard {
+        const char *prefix;
+        const BusObjectImplementation *const *impls;
+} BusSignatureGuard;
+
+int bus_add_signature_guard(sd_bus *bus, const BusSignatureGuard *guard);

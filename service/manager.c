@@ -188,6 +188,10 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
 }
 
 int manager_start(Manager *m) {
+        static const BusObjectImplementation *const guarded[] = {
+                &manager_object, &guestos_object, &task_object, NULL
+        };
+        static const BusSignatureGuard guard = { .prefix = MANAGER_PATH, .impls = guarded };
         /* Each object with the userdata its callbacks take. */
         const struct {
                 const BusObjectImplementation *impl;
@@ -199,8 +203,7 @@ int manager_start(Manager *m) {
         };
         int r;
 
-        static const BusObjectImplementation *const guarded[] = { &manager_object, &guestos_object, &task_object, NULL };
-        r = bus_add_signature_guard(m->bus, MANAGER_PATH, guarded);
+        r = bus_add_signature_guard(m->bus, &guard);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_PATH);

@@ -74,7 +74,7 @@ static void test_park_join_finish(void **state) {
                 assert_int_equal(a.uids[i], i + 1);
                 sd_bus_message_unref(c[i]);
         }
-        sd_bus_unref(bus);
+        sd_bus_close_unref(bus);
 }
 
 static void test_answer_parks_again(void **state) {
@@ -96,7 +96,7 @@ static void test_answer_parks_again(void **state) {
         assert_int_equal(b.uids[0], 7);
         sd_bus_message_unref(first);
         sd_bus_message_unref(again);
-        sd_bus_unref(bus);
+        sd_bus_close_unref(bus);
 }
 
 static void test_detached(void **state) {
@@ -118,7 +118,7 @@ static void test_detached(void **state) {
         assert_null(slot);
         assert_int_equal(a.n, 2);
         sd_bus_message_unref(c);
-        sd_bus_unref(bus);
+        sd_bus_close_unref(bus);
 }
 
 int main(void) {

@@ -4,43 +4,52 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errors.h"
 #include "vpcctl.h"
 
+/* What vpcctl does with each outcome of the service's own error table (service/errors.c, the one
+ * table of names and HRESULTs): the exit status of vpcctl(1) and a hint shown once. */
 typedef struct ErrorClass {
-        const char *name;
-        uint32_t hresult;
         int exit_status;
         const char *hint;
 } ErrorClass;
 
-/* DESIGN.md's error table, plus the bus's own errors a client meets. */
-static const ErrorClass error_classes[] = {
-        { "org.freedesktop.DBus.Error.AccessDenied", 0x80070005, VPCCTL_EXIT_ACCESS_DENIED,
+static const ErrorClass service_error_classes[_VPC_ERROR_MAX] = {
+        [VPC_OK] = { VPCCTL_EXIT_OK, NULL },
+        [VPC_ERROR_ACCESS_DENIED] = { VPCCTL_EXIT_ACCESS_DENIED,
           "polkit did not allow this (actions org.vpc.guestos.logoff, org.vpc.task.cancel); see vpcctl(1), AUTHORIZATION" },
-        { "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", 0x80070005, VPCCTL_EXIT_ACCESS_DENIED,
+        [VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED] = { VPCCTL_EXIT_ACCESS_DENIED,
           "authentication is needed: run vpcctl on a terminal without --no-ask-password" },
-        { "org.freedesktop.DBus.Error.InvalidArgs", 0x80004003, VPCCTL_EXIT_FAILED, NULL },
-        { "org.vpc.Error.Exception", 0x80020009, VPCCTL_EXIT_FAILED, NULL },
-        { "org.vpc.Error.Timeout", 0xA0040202, VPCCTL_EXIT_TIMEOUT,
-          "the guest agent or the guest did not answer in time" },
-        { "org.vpc.Error.AdditionsFeatureNotAvailable", 0xA0040505, VPCCTL_EXIT_NO_GUEST_AGENT,
+        [VPC_ERROR_INVALID_ARGS] = { VPCCTL_EXIT_FAILED, NULL },
+        [VPC_ERROR_EXCEPTION] = { VPCCTL_EXIT_FAILED, NULL },
+        [VPC_ERROR_TIMEOUT] = { VPCCTL_EXIT_TIMEOUT, "the guest agent or the guest did not answer in time" },
+        [VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE] = { VPCCTL_EXIT_NO_GUEST_AGENT,
           "the guest needs the QEMU guest agent (qemu-ga) running and an org.qemu.guest_agent.0 channel" },
-        { "org.vpc.Error.VmNotRunning", 0xA0040206, VPCCTL_EXIT_VM_NOT_RUNNING, NULL },
-        { "org.vpc.Error.VmUnknown", 0xA0040207, VPCCTL_EXIT_UNKNOWN, "'vpcctl list' shows the VMs" },
-        { "org.vpc.Error.NoSuchLogonSession", 0x80070520, VPCCTL_EXIT_NO_LOGON_SESSION, NULL },
-        { "org.vpc.Error.Cancelled", 0x800704C7, VPCCTL_EXIT_CANCELLED, NULL },
-        { "org.freedesktop.DBus.Error.LimitsExceeded", 0x800705AA, VPCCTL_EXIT_FAILED, NULL },
-        { "org.freedesktop.DBus.Error.UnknownObject", 0, VPCCTL_EXIT_UNKNOWN,
-          "'vpcctl tasks' shows the tasks; finished ones go after the service's --task-retention" },
-        { "org.freedesktop.DBus.Error.UnknownInterface", 0, VPCCTL_EXIT_UNKNOWN, NULL },
-        { "org.freedesktop.DBus.Error.ServiceUnknown", 0, VPCCTL_EXIT_UNREACHABLE,
-          "is vpc-guestosd running? (systemctl status vpc-guestosd)" },
-        { "org.freedesktop.DBus.Error.NameHasNoOwner", 0, VPCCTL_EXIT_UNREACHABLE,
-          "is vpc-guestosd running? (systemctl status vpc-guestosd)" },
-        { "org.freedesktop.DBus.Error.NoReply", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
-        { "org.freedesktop.DBus.Error.Disconnected", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
-        { "org.freedesktop.DBus.Error.NoServer", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
-        { "org.freedesktop.DBus.Error.FileNotFound", 0, VPCCTL_EXIT_UNREACHABLE, NULL },
+        [VPC_ERROR_VM_NOT_RUNNING] = { VPCCTL_EXIT_VM_NOT_RUNNING, NULL },
+        [VPC_ERROR_VM_UNKNOWN] = { VPCCTL_EXIT_UNKNOWN, "'vpcctl list' shows the VMs" },
+        [VPC_ERROR_NO_SUCH_LOGON_SESSION] = { VPCCTL_EXIT_NO_LOGON_SESSION, NULL },
+        [VPC_ERROR_CANCELLED] = { VPCCTL_EXIT_CANCELLED, NULL },
+        [VPC_ERROR_LIMITS_EXCEEDED] = { VPCCTL_EXIT_FAILED, NULL },
+};
+
+/* The bus's own errors a client meets, which the service never sends (no HRESULT). */
+typedef struct BusErrorClass {
+        const char *name;
+        ErrorClass class;
+} BusErrorClass;
+
+#define HINT_NOT_RUNNING "is vpc-guestosd running? (systemctl status vpc-guestosd)"
+
+static const BusErrorClass bus_error_classes[] = {
+        { "org.freedesktop.DBus.Error.UnknownObject", { VPCCTL_EXIT_UNKNOWN,
+          "'vpcctl tasks' shows the tasks; finished ones go after the service's --task-retention" } },
+        { "org.freedesktop.DBus.Error.UnknownInterface", { VPCCTL_EXIT_UNKNOWN, NULL } },
+        { "org.freedesktop.DBus.Error.ServiceUnknown", { VPCCTL_EXIT_UNREACHABLE, HINT_NOT_RUNNING } },
+        { "org.freedesktop.DBus.Error.NameHasNoOwner", { VPCCTL_EXIT_UNREACHABLE, HINT_NOT_RUNNING } },
+        { "org.freedesktop.DBus.Error.NoReply", { VPCCTL_EXIT_UNREACHABLE, NULL } },
+        { "org.freedesktop.DBus.Error.Disconnected", { VPCCTL_EXIT_UNREACHABLE, NULL } },
+        { "org.freedesktop.DBus.Error.NoServer", { VPCCTL_EXIT_UNREACHABLE, NULL } },
+        { "org.freedesktop.DBus.Error.FileNotFound", { VPCCTL_EXIT_UNREACHABLE, NULL } },
 };
 
 static int errno_from_system_error(const char *name) {
@@ -57,14 +66,16 @@ static int errno_from_system_error(const char *name) {
         return 0;
 }
 
-static bool hint_shown[ELEMENTSOF(error_classes)];
-
 static const ErrorClass *error_class(const char *name) {
+        VpcError e;
+
         if (!name)
                 return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(error_classes); i++)
-                if (streq_ptr(error_classes[i].name, name))
-                        return &error_classes[i];
+        if (vpc_error_lookup(name, &e))
+                return &service_error_classes[e];
+        for (size_t i = 0; i < ELEMENTSOF(bus_error_classes); i++)
+                if (streq_ptr(bus_error_classes[i].name, name))
+                        return &bus_error_classes[i].class;
         return NULL;
 }
 
@@ -86,9 +97,9 @@ int exit_status_from_error_name(const char *name) {
 }
 
 uint32_t hresult_from_error_name(const char *name) {
-        const ErrorClass *c = error_class(name);
+        VpcError e;
 
-        return c ? c->hresult : 0;
+        return vpc_error_lookup(name, &e) ? vpc_error_hresult(e) : 0;
 }
 
 /* With several VMs vpcctl exits with the worst outcome: unreachable, then unexpected failures, then
@@ -133,6 +144,18 @@ char *error_text(const char *name, const char *message) {
         return r < 0 ? NULL : s;
 }
 
+static bool hint_seen(const char *hint) {
+        static const char *shown[ELEMENTSOF(service_error_classes) + ELEMENTSOF(bus_error_classes)];
+        size_t i;
+
+        for (i = 0; i < ELEMENTSOF(shown) && shown[i]; i++)
+                if (streq_ptr(shown[i], hint))
+                        return true;
+        if (i < ELEMENTSOF(shown))
+                shown[i] = hint;
+        return false;
+}
+
 void print_failure(const char *what, const char *name, const char *message) {
         const ErrorClass *c = error_class(name);
         _cleanup_free_ char *text = error_text(name, message);
@@ -140,10 +163,8 @@ void print_failure(const char *what, const char *name, const char *message) {
 
         fprintf(stderr, "vpcctl: %s: %s\n", strempty(what_shown), strempty(text_shown));
         /* Each hint once per run: --all may fail the same way on many VMs. */
-        if (c && c->hint && !arg.quiet && !hint_shown[c - error_classes]) {
+        if (c && c->hint && !arg.quiet && !hint_seen(c->hint))
                 fprintf(stderr, "vpcctl: hint: %s\n", c->hint);
-                hint_shown[c - error_classes] = true;
-        }
 }
 
 json_object *json_hresult(uint32_t h) {

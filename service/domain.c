@@ -1,10 +1,12 @@
 /* Domain model and registry: two search trees (by name, by UUID) over the same Domain objects,
  * so lookups stay O(log n) at 10,000 domains without any per-object bus registration. */
+#include <assert.h>
 #include <errno.h>
 #include <search.h>
 #include <systemd/sd-bus.h>
 
 #include "domain.h"
+#include "operation.h"
 
 static const char *const state_names[_DOMAIN_STATE_MAX] = {
         [DOMAIN_STATE_NOSTATE] = "nostate",
@@ -77,6 +79,9 @@ int domain_new(const char *name, const char *uuid, DomainState state, Domain **r
 Domain *domain_free(Domain *d) {
         if (!d)
                 return NULL;
+        assert(!d->logoff_task);
+        operation_detach(d->guest_check);
+        operation_detach(d->state_check);
         free(d->name);
         free(d->path);
         free(d);

@@ -11,6 +11,7 @@
 
 typedef struct Task Task;
 typedef struct Manager Manager;
+typedef struct Operation Operation;
 
 /* The values of libvirt's virDomainState, so a state from libvirt is stored as is. */
 typedef enum DomainState {
@@ -31,9 +32,9 @@ typedef struct Domain {
         char *path;
         char uuid[UUID_STRING_MAX];
         DomainState state;
-        Task *logoff_task;      /* the Logoff task still running on this domain, if any */
-        struct GuestCheck *check;       /* the Logoff pre-check in flight, shared by its callers */
-        struct GuestCheck *state_check; /* the state query in flight before a VmNotRunning, shared too */
+        Task *logoff_task;              /* the Logoff task running on this domain (task_link()) */
+        Operation *guest_check;         /* Logoff's check of the guest in flight, with its parked calls */
+        Operation *state_check;         /* the state query in flight before a VmNotRunning, likewise */
         unsigned generation;    /* connection generation that last confirmed the domain */
 } Domain;
 
@@ -50,6 +51,8 @@ int guestos_path_from_name(const char *name, char **ret_path);
 int guestos_path_to_name(const char *path, char **ret_name);
 
 int domain_new(const char *name, const char *uuid, DomainState state, Domain **ret);
+/* A domain going away leaves its operations to finish without it; its Logoff task must have been
+ * ended first. */
 Domain *domain_free(Domain *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Domain *, domain_free);
 

@@ -44,13 +44,23 @@ uint32_t vpc_error_hresult(VpcError e) {
         return error_table[e].hresult;
 }
 
+bool vpc_error_lookup(const char *name, VpcError *ret) {
+        if (!name || !*name)
+                return false;
+        for (VpcError e = VPC_OK + 1; e < _VPC_ERROR_MAX; e++)
+                if (streq_ptr(error_table[e].name, name)) {
+                        *ret = e;
+                        return true;
+                }
+        return false;
+}
+
 VpcError vpc_error_from_name(const char *name) {
+        VpcError e;
+
         if (!name || !*name)
                 return VPC_OK;
-        for (VpcError e = VPC_OK + 1; e < _VPC_ERROR_MAX; e++)
-                if (streq_ptr(error_table[e].name, name))
-                        return e;
-        return VPC_ERROR_EXCEPTION;
+        return vpc_error_lookup(name, &e) ? e : VPC_ERROR_EXCEPTION;
 }
 
 char *vpc_error_format_message(VpcError e, const char *format, va_list ap) {
@@ -132,16 +142,16 @@ int vpc_reply_return(sd_bus_message *call, const char *types, ...) {
 }
 
 int vpc_error_register_map(void) {
-        static const sd_bus_error_map map[] = {
-                SD_BUS_ERROR_MAP("org.vpc.Error.Exception", EIO),
-                SD_BUS_ERROR_MAP("org.vpc.Error.Timeout", ETIMEDOUT),
-                SD_BUS_ERROR_MAP("org.vpc.Error.AdditionsFeatureNotAvailable", EOPNOTSUPP),
-                SD_BUS_ERROR_MAP("org.vpc.Error.VmNotRunning", ESRCH),
-                SD_BUS_ERROR_MAP("org.vpc.Error.VmUnknown", ENXIO),
-                SD_BUS_ERROR_MAP("org.vpc.Error.NoSuchLogonSession", ENOENT),
-                SD_BUS_ERROR_MAP("org.vpc.Error.Cancelled", ECANCELED),
-                SD_BUS_ERROR_MAP_END,
-        };
+        /* The org.vpc.Error.* rows of the table (the freedesktop names sd-bus maps already). sd-bus
+         * keeps a pointer to the map, so it is static and filled once. */
+        static sd_bus_error_map map[_VPC_ERROR_MAX + 1];
+        size_t n = 0;
 
+        if (map[0].name)
+                return 0;
+        for (VpcError e = VPC_OK + 1; e < _VPC_ERROR_MAX; e++)
+                if (strncmp(error_table[e].name, "org.vpc.", strlen("org.vpc.")) == 0)
+                        map[n++] = (sd_bus_error_map) SD_BUS_ERROR_MAP(error_table[e].name, error_table[e].errno_value);
+        map[n] = (sd_bus_error_map) SD_BUS_ERROR_MAP_END;
         return sd_bus_error_add_map(map);
 }

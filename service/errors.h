@@ -30,6 +30,9 @@ const char *vpc_error_name(VpcError e);
 uint32_t vpc_error_hresult(VpcError e);
 /* Maps a D-Bus error name back to the table; unknown names become VPC_ERROR_EXCEPTION. */
 VpcError vpc_error_from_name(const char *name);
+/* For clients (vpcctl): true and *ret set when name is one of the table's, so a name the service
+ * never sends is not mistaken for its Exception. */
+bool vpc_error_lookup(const char *name, VpcError *ret);
 
 /* Formats "0xHHHHHHHH: <text>" into a new string, made valid UTF-8 without control characters and
  * at most TEXT_MESSAGE_MAX bytes by text_sanitize(): whatever the text quotes (a decoded object
@@ -52,5 +55,5 @@ int vpc_reply_return(sd_bus_message *call, const char *types, ...);
  * org.vpc.Error.Exception. Returns r. */
 int vpc_reply_fallback(sd_bus_message *call, int r);
 
-/* Registers the org.vpc.Error.* names with sd-bus so they map to sensible errnos. */
+/* Registers the table's org.vpc.Error.* names with sd-bus so they map to the table's errnos. */
 int vpc_error_register_map(void);

@@ -1,292 +1,41 @@
-/* org.vpc.GuestOS (see guestos.h). Logoff: authorize (polkit, async) -> check the guest on a worker
- * -> start or join the domain's Logoff task -> reply with its path. */
+/* org.vpc.GuestOS (see guestos.h). Logoff: authorize (polkit, re-dispatched) -> logoff-request.c
+ * (check the guest on a worker, start or join the domain's Logoff task, reply with its path). */
 #include <errno.h>
 
 #include "audit.h"
 #include "guestos.h"
 #include "log.h"
-#include "logoff-run.h"
-#include "task.h"
-
-typedef struct LogoffRequest LogoffRequest;
-struct LogoffRequest {
-        Manager *manager;
-        LogoffRequest *next;            /* in the GuestCheck it waits for */
-        sd_bus_message *call;
-        char *vm_name;
-        char vm_uuid[UUID_STRING_MAX];
-        CallerCreds creds;
-};
-
-/* One libvirt call per domain at a time for Logoff's checks (the guest agent check, or the state
- * query before VmNotRunning): concurrent Logoff calls on the same domain wait for the same call, so a
- * domain never has more than one agent call in flight, and a flood queues one libvirt call per
- * domain, not one per call. */
-typedef struct GuestCheck {
-        char vm_uuid[UUID_STRING_MAX];
-        LogoffRequest *requests;
-} GuestCheck;
-
-static void logoff_request_free(LogoffRequest *q) {
-        sd_bus_message_unref(q->call);
-        free(q->vm_name);
-        free(q);
-}
-
-static void logoff_request_audit(LogoffRequest *q, VpcError result, const char *task_path, const char *message) {
-        audit_log(&(AuditRecord) {
-                .event = AUDIT_LOGOFF_REQUEST,
-                .uid = q->creds.uid,
-                .pid = q->creds.pid,
-                .sender = sd_bus_message_get_sender(q->call),
-                .vm_name = q->vm_name,
-                .vm_uuid = q->vm_uuid,
-                .task_path = task_path,
-                .result = result,
-                .message = message,
-        });
-}
-
-/* Ends the request with an error from the table, audited. */
-static void logoff_request_fail(LogoffRequest *q, VpcError e, const char *message) {
-        _cleanup_free_ char *full = NULL;
-
-        if (asprintf(&full, "cannot log off '%s': %s", q->vm_name, message ?: "failed") < 0)
-                full = NULL;
-        logoff_request_audit(q, e, NULL, full);
-        (void) vpc_error_reply(q->call, e, "%s", full ?: "cannot log off");
-        logoff_request_free(q);
-}
-
-static void logoff_request_succeed(LogoffRequest *q, Task *t) {
-        logoff_request_audit(q, VPC_OK, t->path, NULL);
-        (void) vpc_reply_return(q->call, "o", t->path);
-        logoff_request_free(q);
-}
-
-/* Answers q at once when its domain is gone (VmUnknown) or already runs a Logoff task (that task).
- * Returns the domain when q still needs work, NULL when q was answered and freed. */
-static Domain *logoff_request_resolve(LogoffRequest *q) {
-        Domain *d = domain_registry_find_by_uuid(&q->manager->domains, q->vm_uuid);
-
-        if (!d) {
-                logoff_request_fail(q, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
-                return NULL;
-        }
-        if (d->logoff_task) {
-                logoff_request_succeed(q, d->logoff_task);
-                return NULL;
-        }
-        return d;
-}
-
-/* The guest passed (or failed) its check: answer one waiting request. */
-static void logoff_request_finish(LogoffRequest *q, const GuestCheckResult *result) {
-        Manager *m = q->manager;
-        _cleanup_(task_unrefp) Task *t = NULL;
-        Domain *d;
-        int r;
-
-        if (result->stopping) {
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, "the service is stopping");
-                return;
-        }
-        if (result->error != VPC_OK) {
-                logoff_request_fail(q, result->error, result->message);
-                return;
-        }
-
-        /* Calls that passed their check together share one task. */
-        d = logoff_request_resolve(q);
-        if (!d)
-                return;
-
-        r = logoff_run_start(m, d, q->creds.uid, result->os, &t);
-        if (r < 0) {
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
-                return;
-        }
-        logoff_request_succeed(q, t);
-}
-
-/* q waits for the check in flight in *slot, or for a new one. Returns the new check, whose call the
- * caller starts and then stores in *slot; NULL when q joined the one in flight (or was answered). */
-static GuestCheck *guest_check_enter(GuestCheck **slot, Domain *d, LogoffRequest *q) {
-        GuestCheck *c;
-
-        if (*slot) {
-                q->next = (*slot)->requests;
-                (*slot)->requests = q;
-                return NULL;
-        }
-        c = calloc(1, sizeof(*c));
-        if (!c) {
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(ENOMEM));
-                return NULL;
-        }
-        strcpy(c->vm_uuid, d->uuid);
-        c->requests = q;
-        return c;
-}
-
-/* The new check's call could not be started: its only request gets the error. */
-static void guest_check_not_started(GuestCheck *c, int r) {
-        LogoffRequest *q = c->requests;
-
-        free(c);
-        if (r == -EBUSY)
-                logoff_request_fail(q, VPC_ERROR_LIMITS_EXCEEDED, "too many guest-agent calls in flight");
-        else
-                logoff_request_fail(q, VPC_ERROR_EXCEPTION, strerror(-r));
-}
-
-/* The call of c returned: the domain (if it is still there) no longer waits for it. */
-static void guest_check_detach(GuestCheck *c, bool stopping) {
-        Domain *d;
-
-        if (stopping)
-                return;
-        d = domain_registry_find_by_uuid(&c->requests->manager->domains, c->vm_uuid);
-        if (d && d->check == c)
-                d->check = NULL;
-        if (d && d->state_check == c)
-                d->state_check = NULL;
-}
-
-static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
-        GuestCheck *c = userdata;
-
-        guest_check_detach(c, result->stopping);
-        for (LogoffRequest *q = c->requests, *next; q; q = next) {
-                next = q->next;
-                logoff_request_finish(q, result);
-        }
-        free(c);
-}
-
-/* The domain runs as far as the registry knows: check its guest agent on a worker. Concurrent
- * requests on the domain join the check already in flight. */
-static void logoff_request_check_guest(LogoffRequest *q, Domain *d) {
-        Manager *m = q->manager;
-        GuestCheck *c;
-        int r;
-
-        c = guest_check_enter(&d->check, d, q);
-        if (!c)
-                return;
-        r = hypervisor_check_guest(m->hypervisor, d->uuid, (int) m->options.agent_timeout_sec, on_guest_checked, c);
-        if (r < 0) {
-                guest_check_not_started(c, r);
-                return;
-        }
-        d->check = c;
-}
-
-static void on_domain_refreshed(bool stopping, bool applied, void *userdata);
-
-/* After authorization, and again once libvirt confirmed the state (state_confirmed): a running
- * domain goes on to its guest check, a stopped one is refused with VmNotRunning, but only once
- * libvirt confirmed it: the registry may lag behind a start or an undefine whose event is still on
- * its way, and while libvirt is away it is only the last known state. */
-static void logoff_request_continue(LogoffRequest *q, bool state_confirmed) {
-        _cleanup_free_ char *message = NULL;
-        GuestCheck *c;
-        Domain *d;
-        int r;
-
-        d = logoff_request_resolve(q);
-        if (!d)
-                return;
-        if (d->state == DOMAIN_STATE_RUNNING) {
-                /* An agent call on a domain that stopped or vanished meanwhile fails with VmNotRunning
-                 * or VmUnknown, so the registry's word is enough here. */
-                logoff_request_check_guest(q, d);
-                return;
-        }
-        if (state_confirmed) {
-                if (asprintf(&message, "domain '%s' is not running (%s)", d->name,
-                             domain_state_to_string(d->state)) < 0)
-                        message = NULL;
-                logoff_request_fail(q, VPC_ERROR_VM_NOT_RUNNING, message ?: "the domain is not running");
-                return;
-        }
-
-        c = guest_check_enter(&d->state_check, d, q);
-        if (!c)
-                return;
-        r = hypervisor_refresh_domain(q->manager->hypervisor, d->uuid, on_domain_refreshed, c);
-        if (r < 0) {
-                guest_check_not_started(c, r);
-                return;
-        }
-        d->state_check = c;
-}
-
-/* libvirt was asked for the state of a domain that the registry had as not running, and the
- * registry now has libvirt's answer. */
-static void on_domain_refreshed(bool stopping, bool applied, void *userdata) {
-        GuestCheck *c = userdata;
-        const char *failure = NULL;
-
-        if (stopping)
-                failure = "the service is stopping";
-        else if (!applied)
-                failure = hypervisor_is_connected(c->requests->manager->hypervisor) ?
-                          "cannot read the domain's state from libvirt" : "not connected to the hypervisor";
-
-        guest_check_detach(c, stopping);
-        for (LogoffRequest *q = c->requests, *next; q; q = next) {
-                next = q->next;
-                if (failure)
-                        logoff_request_fail(q, VPC_ERROR_EXCEPTION, failure);
-                else
-                        logoff_request_continue(q, true);
-        }
-        free(c);
-}
-
-static void on_logoff_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
-        LogoffRequest *q = userdata;
-
-        q->creds = *creds;
-        if (verdict != VPC_OK) {
-                logoff_request_fail(q, verdict, reason);
-                return;
-        }
-        logoff_request_continue(q, false);
-}
+#include "logoff-request.h"
 
 static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Domain *d = userdata;
         Manager *m = d->manager;
-        LogoffRequest *q;
+        AuthVerdict v;
         int r;
 
-        q = calloc(1, sizeof(*q));
-        if (!q)
-                return -ENOMEM;
-        q->manager = m;
-        q->call = sd_bus_message_ref(call);
-        q->creds = (CallerCreds) { .uid = UID_INVALID };
-        strcpy(q->vm_uuid, d->uuid);
-        q->vm_name = strdup(d->name);
-        if (!q->vm_name) {
-                logoff_request_free(q);
-                return -ENOMEM;
-        }
-
         /* Authorization comes before any libvirt work. */
-        r = authorize_call(m->authorizer, call, "org.vpc.guestos.logoff",
-                           (const char *const[]) { "vm.name", d->name, "vm.uuid", d->uuid, NULL },
-                           UID_INVALID, on_logoff_authorized, q);
-        if (r < 0) {
-                logoff_request_audit(q, r == -ENOBUFS ? VPC_ERROR_LIMITS_EXCEEDED : VPC_ERROR_ACCESS_DENIED,
-                                     NULL, strerror(-r));
-                logoff_request_free(q);
-                if (r == -ENOBUFS)
-                        return vpc_error_set(error, VPC_ERROR_LIMITS_EXCEEDED, "too many authorization checks pending");
-                return vpc_error_set(error, VPC_ERROR_ACCESS_DENIED, "cannot authorize the caller: %s", strerror(-r));
+        r = authorizer_verify_async(m->authorizer, call, "org.vpc.guestos.logoff",
+                                    (const char *const[]) { "vm.name", d->name, "vm.uuid", d->uuid, NULL },
+                                    UID_INVALID, &v);
+        if (r == 0)
+                return 1;       /* parked: this runs again once the verdict is in */
+        if (v.error == VPC_ERROR_LIMITS_EXCEEDED) {
+                audit_log(&(AuditRecord) {
+                        .event = AUDIT_LOGOFF_REQUEST,
+                        .uid = v.creds.uid,
+                        .pid = v.creds.pid,
+                        .sender = sd_bus_message_get_sender(call),
+                        .vm_name = d->name,
+                        .vm_uuid = d->uuid,
+                        .result = v.error,
+                        .message = v.reason,
+                });
+                return vpc_error_set(error, v.error, "%s", v.reason);
         }
+        if (v.error != VPC_OK)
+                logoff_request_refuse(call, &v.creds, d->name, d->uuid, v.error, v.reason);
+        else
+                logoff_request(m, d, call, &v.creds);
         return 1;
 }
 
@@ -376,28 +125,14 @@ static int guestos_node_enumerator(sd_bus *bus, const char *prefix, void *userda
         return 0;
 }
 
-int guestos_register(Manager *m) {
-        sd_bus_slot *slot = NULL;
-        int r;
-
-        r = sd_bus_add_fallback(m->bus, &slot, GUESTOS_PATH_PREFIX, guestos_unknown_fallback, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(m->bus, &slot, GUESTOS_PATH_PREFIX, "org.vpc.GuestOS", guestos_vtable,
-                                       guestos_object_find, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(m->bus, &slot, GUESTOS_PATH_PREFIX, guestos_node_enumerator, m);
-        if (r < 0)
-                return r;
-        return manager_keep_slot(m, slot);
-}
+const BusObjectImplementation guestos_object = {
+        .path = GUESTOS_PATH_PREFIX,
+        .interface = "org.vpc.GuestOS",
+        .vtable = guestos_vtable,
+        .find = guestos_object_find,
+        .node_enumerator = guestos_node_enumerator,
+        .fallback = guestos_unknown_fallback,
+};
 
 void guestos_emit_state_changed(Manager *m, Domain *d) {
         (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "State", NULL);

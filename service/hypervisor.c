@@ -1,16 +1,17 @@
-/* libvirt connection, event thread, worker queues and reconnect (see hypervisor.h). */
+/* The libvirt connection: open and reconnect with backoff, libvirt's event thread, the lifecycle
+ * events and the domain list, and the worker queues (see hypervisor.h). Guest-agent calls are in
+ * hypervisor-agent.c. */
 #include <errno.h>
 #include <inttypes.h>
-#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
-#include <search.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
 #include "hypervisor.h"
+#include "job-watch.h"
 #include "libvirt-errors.h"
 #include "log.h"
 #include "text.h"
@@ -18,26 +19,8 @@
 
 #define RECONNECT_MIN_USEC (250 * USEC_PER_MSEC)
 #define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
-#define KEEPALIVE_INTERVAL_SEC 5
-#define KEEPALIVE_COUNT 3
-/* A call on a connection whose libvirtd froze fails once the keepalive gave up on it. */
-#define KEEPALIVE_BOUND_SEC (KEEPALIVE_INTERVAL_SEC * (KEEPALIVE_COUNT + 1))
 /* Shutdown waits this long for the workers and the connection's teardown, then leaves them. */
 #define STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
-
-/* A job whose owner waits for its answer. It is answered once: by the worker's result or, when
- * libvirt does not return in time (a worker blocked in virConnectOpen() on a frozen libvirtd, which
- * no keepalive covers), by its deadline on the event loop, so no caller waits forever. The job's
- * memory stays the worker's until it returns. */
-typedef struct JobWatch JobWatch;
-struct JobWatch {
-        Hypervisor *h;
-        JobWatch *prev, *next;
-        sd_event_source *deadline;
-        bool answered;
-        uint64_t bound_usec;
-        void (*expire)(JobWatch *w, bool stopping);     /* answers the owner without a result */
-};
 
 struct Hypervisor {
         sd_event *event;
@@ -58,18 +41,13 @@ struct Hypervisor {
         virConnectPtr conn;
         int lifecycle_callback;
 
-        /* Domain handles of the current connection by UUID, so an agent call does not pay a lookup
-         * round trip first. Lock order: conn_lock, then handles_lock. */
-        pthread_mutex_t handles_lock;
-        void *handles;
-
         /* Event loop only. */
         bool connected;
         bool connecting;
         bool warned;
         uint64_t backoff;
         sd_event_source *reconnect_timer;
-        JobWatch *watches;      /* jobs whose owners wait */
+        JobWatchList watches;   /* jobs whose owners wait */
         bool stopped;
 };
 
@@ -83,13 +61,9 @@ static void virDomainFreep(virDomainPtr *d) {
 }
 #define _cleanup_domain_ _cleanup_(virDomainFreep)
 
-static void virConnectClosep(virConnectPtr *c) {
-        if (*c)
-                virConnectClose(*c);
-}
 #define _cleanup_conn_ _cleanup_(virConnectClosep)
 
-static virConnectPtr hypervisor_acquire_conn(Hypervisor *h) {
+virConnectPtr hypervisor_acquire_connection(Hypervisor *h) {
         virConnectPtr c;
 
         pthread_mutex_lock(&h->conn_lock);
@@ -98,216 +72,6 @@ static virConnectPtr hypervisor_acquire_conn(Hypervisor *h) {
                 virConnectRef(c);
         pthread_mutex_unlock(&h->conn_lock);
         return c;
-}
-
-/* libvirt serializes the calls made on one connection: measured with two running guests, an agent
- * call to the second one waited until the first one's frozen agent timed out. So each agent worker
- * opens a connection of its own, kept for the thread's life (closed by the key's destructor when the
- * worker exits) and re-opened when it died; while the shared connection is down, so are they. */
-static pthread_key_t agent_conn_key;
-static pthread_once_t agent_conn_once = PTHREAD_ONCE_INIT;
-
-static void agent_conn_close(void *c) {
-        virConnectClose(c);
-}
-
-static void agent_conn_key_init(void) {
-        (void) pthread_key_create(&agent_conn_key, agent_conn_close);
-}
-
-static virConnectPtr hypervisor_acquire_agent_conn(Hypervisor *h) {
-        _cleanup_conn_ virConnectPtr shared = hypervisor_acquire_conn(h);
-        virConnectPtr c;
-
-        if (!shared)
-                return NULL;
-        (void) pthread_once(&agent_conn_once, agent_conn_key_init);
-        c = pthread_getspecific(agent_conn_key);
-        if (c && virConnectIsAlive(c) != 1) {
-                (void) pthread_setspecific(agent_conn_key, NULL);
-                virConnectClose(c);
-                c = NULL;
-        }
-        if (!c) {
-                c = virConnectOpen(h->uri);
-                if (!c)
-                        return TAKE_PTR(shared);        /* the shared one still works, only slower */
-                /* As the shared one: a frozen libvirtd must not hold an agent call (and the worker,
-                 * and the shutdown that joins it) forever. */
-                (void) virConnectSetKeepAlive(c, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT);
-                (void) pthread_setspecific(agent_conn_key, c);
-        }
-        virConnectRef(c);
-        return c;
-}
-
-/* --- domain handles (worker threads) --- */
-
-typedef struct DomainHandle {
-        char uuid[UUID_STRING_MAX];
-        virDomainPtr domain;
-} DomainHandle;
-
-static int compare_handle(const void *a, const void *b) {
-        return strcmp(((const DomainHandle *) a)->uuid, ((const DomainHandle *) b)->uuid);
-}
-
-static void handle_free(void *p) {
-        DomainHandle *e = p;
-
-        virDomainFree(e->domain);
-        free(e);
-}
-
-/* A reference to the handle of the domain with that UUID on connection c; looked up (one round
- * trip) only the first time, or after an event or a reconnection dropped it. NULL with libvirt's
- * error set when there is no such domain. */
-static virDomainPtr handle_get(Hypervisor *h, virConnectPtr c, const char *uuid) {
-        DomainHandle key = {}, *e;
-        virDomainPtr d = NULL;
-        void *node;
-
-        if (strlen(uuid) >= UUID_STRING_MAX)
-                return virDomainLookupByUUIDString(c, uuid);
-        strcpy(key.uuid, uuid);
-        pthread_mutex_lock(&h->handles_lock);
-        node = tfind(&key, &h->handles, compare_handle);
-        if (node && virDomainGetConnect((*(DomainHandle **) node)->domain) == c) {
-                d = (*(DomainHandle **) node)->domain;
-                virDomainRef(d);
-        }
-        pthread_mutex_unlock(&h->handles_lock);
-        if (d)
-                return d;
-
-        d = virDomainLookupByUUIDString(c, uuid);
-        if (!d)
-                return NULL;
-
-        /* Kept only while c is the current connection: drop_connection() empties the cache after it
-         * took c out, so nothing can hold a closed connection open. */
-        pthread_mutex_lock(&h->conn_lock);
-        if (h->conn == c) {
-                e = calloc(1, sizeof(*e));
-                if (e)
-                        strcpy(e->uuid, uuid);
-                pthread_mutex_lock(&h->handles_lock);
-                node = e ? tsearch(e, &h->handles, compare_handle) : NULL;
-                if (node && *(DomainHandle **) node != e) {
-                        /* A stale handle from an earlier connection: replace it. */
-                        DomainHandle *old = *(DomainHandle **) node;
-                        virDomainFree(old->domain);
-                        virDomainRef(d);
-                        old->domain = d;
-                        free(e);
-                } else if (node) {
-                        virDomainRef(d);
-                        e->domain = d;
-                } else
-                        free(e);
-                pthread_mutex_unlock(&h->handles_lock);
-        }
-        pthread_mutex_unlock(&h->conn_lock);
-        return d;
-}
-
-/* An event about the domain came: it may have been renamed or undefined, so look it up afresh. */
-static void handle_forget(Hypervisor *h, const char *uuid) {
-        DomainHandle key = {}, *e;
-        void *node;
-
-        if (strlen(uuid) >= UUID_STRING_MAX)
-                return;
-        strcpy(key.uuid, uuid);
-        pthread_mutex_lock(&h->handles_lock);
-        node = tfind(&key, &h->handles, compare_handle);
-        if (node) {
-                e = *(DomainHandle **) node;
-                tdelete(&key, &h->handles, compare_handle);
-                handle_free(e);
-        }
-        pthread_mutex_unlock(&h->handles_lock);
-}
-
-static void handles_clear(Hypervisor *h) {
-        pthread_mutex_lock(&h->handles_lock);
-        tdestroy(h->handles, handle_free);
-        h->handles = NULL;
-        pthread_mutex_unlock(&h->handles_lock);
-}
-
-/* --- answers within a bound (event loop) --- */
-
-static int on_watch_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
-        JobWatch *w = userdata;
-
-        w->deadline = sd_event_source_disable_unref(w->deadline);
-        if (!w->answered) {
-                log_warning("libvirt did not return within %" PRIu64 " s; answering the call without it",
-                            w->bound_usec / USEC_PER_SEC);
-                w->answered = true;
-                w->expire(w, false);
-        }
-        return 0;
-}
-
-static void watch_start(Hypervisor *h, JobWatch *w, uint64_t bound_usec, void (*expire)(JobWatch *, bool)) {
-        int r;
-
-        w->h = h;
-        w->expire = expire;
-        w->bound_usec = bound_usec;
-        w->next = h->watches;
-        if (w->next)
-                w->next->prev = w;
-        h->watches = w;
-        r = sd_event_add_time_relative(h->event, &w->deadline, CLOCK_MONOTONIC, bound_usec, 0, on_watch_deadline, w);
-        if (r < 0)
-                log_debug("cannot arm a job's deadline: %s", strerror(-r));
-}
-
-/* The job came back from its worker: true when its owner still waits for this answer. */
-static bool watch_finish(JobWatch *w) {
-        bool answer = !w->answered;
-
-        if (!w->h)
-                return answer;
-        w->deadline = sd_event_source_disable_unref(w->deadline);
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                w->h->watches = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
-        w->prev = w->next = NULL;
-        w->h = NULL;
-        w->answered = true;
-        return answer;
-}
-
-/* The daemon stops while some jobs are still in workers that do not return: their owners get
- * "stopping" now. The jobs stay linked (reachable) for the workers. */
-static void watches_abandon(Hypervisor *h) {
-        for (JobWatch *w = h->watches; w; w = w->next) {
-                w->deadline = sd_event_source_disable_unref(w->deadline);
-                if (!w->answered) {
-                        w->answered = true;
-                        w->expire(w, true);
-                }
-        }
-}
-
-/* libvirt's last error on this thread, classified. */
-static VpcError last_error(bool timed_out, char **ret_message) {
-        virErrorPtr e = virGetLastError();
-        const char *text = e && e->message ? e->message : "unknown libvirt error";
-        VpcError v = vpc_error_from_libvirt(e ? e->code : -1, text, timed_out);
-
-        /* libvirt quotes the guest agent (its error "desc", a reply it could not parse): text from
-         * the guest, made sendable and bounded where it enters. */
-        if (ret_message)
-                *ret_message = text_sanitize(text, TEXT_EXCERPT_MAX * 2, TEXT_ESCAPE_CONTROL);
-        return v;
 }
 
 /* --- libvirt's event loop thread --- */
@@ -380,10 +144,9 @@ typedef struct RefreshJob {
 
 static void refresh_run(void *data) {
         RefreshJob *j = data;
-        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_conn(j->h);
+        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_connection(j->h);
         _cleanup_domain_ virDomainPtr d = NULL;
 
-        handle_forget(j->h, j->uuid);
         if (!c) {
                 j->failed = true;
                 return;
@@ -402,7 +165,7 @@ static void refresh_done(void *data, bool stopping) {
         RefreshJob *j = data;
         Hypervisor *h = j->h;
         bool applied = !stopping && !j->failed && h->connected;
-        bool answer = watch_finish(&j->watch);
+        bool answer = job_watch_finish(&j->watch);
 
         if (applied)
                 h->callbacks->domain_changed(j->uuid, j->gone ? NULL : &j->info, h->userdata);
@@ -438,7 +201,8 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
         }
         /* Lifecycle events (done NULL) come from libvirt's thread and answer nobody. */
         if (done)
-                watch_start(h, &j->watch, (uint64_t) (KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC, refresh_expire);
+                job_watch_start(&h->watches, &j->watch, (uint64_t) (HYPERVISOR_KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC,
+                                refresh_expire);
         return 0;
 }
 
@@ -481,7 +245,6 @@ static void drop_connection(Hypervisor *h) {
         c = h->conn;
         h->conn = NULL;
         pthread_mutex_unlock(&h->conn_lock);
-        handles_clear(h);
         if (!c)
                 return;
 
@@ -569,11 +332,11 @@ static void connect_run(void *data) {
         c = virConnectOpen(h->uri);
         if (!c) {
                 j->error = -ECONNREFUSED;
-                (void) last_error(false, &j->message);
+                (void) vpc_error_from_last_libvirt_error(false, &j->message);
                 return;
         }
 
-        (void) virConnectSetKeepAlive(c, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT);
+        (void) virConnectSetKeepAlive(c, HYPERVISOR_KEEPALIVE_INTERVAL_SEC, HYPERVISOR_KEEPALIVE_COUNT);
         /* Not every driver has a close callback (the in-process ones cannot lose their daemon). */
         (void) virConnectRegisterCloseCallback(c, on_connection_closed, h, NULL);
 
@@ -586,7 +349,7 @@ static void connect_run(void *data) {
                         c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle_event), h, NULL);
         if (h->lifecycle_callback < 0) {
                 j->error = -EIO;
-                (void) last_error(false, &j->message);
+                (void) vpc_error_from_last_libvirt_error(false, &j->message);
                 drop_connection(h);
                 return;
         }
@@ -594,7 +357,7 @@ static void connect_run(void *data) {
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
                 j->error = -EIO;
-                (void) last_error(false, &j->message);
+                (void) vpc_error_from_last_libvirt_error(false, &j->message);
                 drop_connection(h);
                 return;
         }
@@ -609,7 +372,7 @@ static void connect_run(void *data) {
                                 /* Skipping a domain we failed to read would leave it out until its next
                                  * event; fail the whole listing instead, so the retry sees every one. */
                                 j->error = -EIO;
-                                (void) last_error(false, &j->message);
+                                (void) vpc_error_from_last_libvirt_error(false, &j->message);
                         }
                 }
                 /* A domain that vanishes while we list it is skipped; its event follows. */
@@ -693,211 +456,14 @@ static void schedule_reconnect(Hypervisor *h) {
                 log_error("cannot arm the reconnect timer: %s", strerror(-r));
 }
 
-/* --- agent calls --- */
-
-typedef struct AgentJob {
-        JobWatch watch;         /* first: the deadline's callback casts back */
-        Hypervisor *h;
-        char uuid[UUID_STRING_MAX];
-        char *command;
-        int timeout_sec;
-        bool check_guest;
-        AgentCallResult call;
-        GuestCheckResult check;
-        agent_call_done_t call_done;
-        guest_check_done_t check_done;
-        void *userdata;
-} AgentJob;
-
-/* Worker: one agent command; classify a failure, time-outs included. */
-static VpcError agent_command_run(virDomainPtr d, const char *command, int timeout_sec, char **ret_reply,
-                                  char **ret_message) {
-        uint64_t start = now_usec(CLOCK_MONOTONIC);
-        char *reply;
-
-        reply = virDomainQemuAgentCommand(d, command, timeout_sec, 0);
-        if (!reply) {
-                bool timed_out = now_usec(CLOCK_MONOTONIC) - start >= (uint64_t) timeout_sec * USEC_PER_SEC;
-                return last_error(timed_out, ret_message);
-        }
-        *ret_reply = reply;
-        return VPC_OK;
+JobWatchList *hypervisor_watches(Hypervisor *h) {
+        return &h->watches;
 }
 
-/* The domain's handle; with check_state, also asks libvirt that it runs. The Logoff check does not:
- * the caller saw it running in the registry (kept current by events), and an agent command on a
- * domain that stopped meanwhile fails with "domain is not running", which maps to VmNotRunning too. */
-static VpcError lookup_running(Hypervisor *h, virConnectPtr c, const char *uuid, bool check_state,
-                               virDomainPtr *ret, char **ret_message) {
-        _cleanup_domain_ virDomainPtr d = NULL;
-        int state = VIR_DOMAIN_RUNNING, reason;
-
-        if (!c) {
-                *ret_message = strdup("not connected to the hypervisor");
-                return VPC_ERROR_EXCEPTION;
-        }
-        d = handle_get(h, c, uuid);
-        if (!d || (check_state && virDomainGetState(d, &state, &reason, 0) < 0))
-                return last_error(false, ret_message);
-        if (state != VIR_DOMAIN_RUNNING) {
-                if (asprintf(ret_message, "domain '%s' is not running (%s)", virDomainGetName(d),
-                             domain_state_to_string(state)) < 0)
-                        *ret_message = NULL;
-                return VPC_ERROR_VM_NOT_RUNNING;
-        }
-        *ret = TAKE_PTR(d);
-        return VPC_OK;
-}
-
-static void agent_call_run(void *data) {
-        AgentJob *j = data;
-        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_agent_conn(j->h);
-        _cleanup_domain_ virDomainPtr d = NULL;
-
-        j->call.error = lookup_running(j->h, c, j->uuid, true, &d, &j->call.message);
-        if (j->call.error != VPC_OK)
-                return;
-        j->call.error = agent_command_run(d, j->command, j->timeout_sec, &j->call.reply, &j->call.message);
-}
-
-static void guest_check_run(void *data) {
-        AgentJob *j = data;
-        _cleanup_conn_ virConnectPtr c = hypervisor_acquire_agent_conn(j->h);
-        _cleanup_domain_ virDomainPtr d = NULL;
-        _cleanup_free_ char *reply = NULL;
-        AgentInfo info;
-        int r;
-
-        j->check.error = lookup_running(j->h, c, j->uuid, false, &d, &j->check.message);
-        if (j->check.error != VPC_OK)
-                return;
-
-        j->check.error = agent_command_run(d, AGENT_COMMAND_INFO, j->timeout_sec, &reply, &j->check.message);
-        if (j->check.error != VPC_OK)
-                return;
-
-        r = agent_parse_info(reply, &info, &j->check.message);
-        if (r < 0) {
-                j->check.error = VPC_ERROR_EXCEPTION;
-                return;
-        }
-        if (!info.has_exec || !info.has_exec_status || !info.has_get_users) {
-                j->check.error = VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE;
-                j->check.message = strdup("the guest agent lacks guest-exec, guest-exec-status or guest-get-users");
-                return;
-        }
-
-        /* Without guest-get-osinfo (old agents) assume Linux, the only kind whose agent may lack it. */
-        j->check.os = GUEST_OS_LINUX;
-        if (info.has_get_osinfo) {
-                free(reply);
-                reply = NULL;
-                j->check.error = agent_command_run(d, AGENT_COMMAND_GET_OSINFO, j->timeout_sec, &reply,
-                                                   &j->check.message);
-                if (j->check.error != VPC_OK)
-                        return;
-                if (agent_parse_osinfo(reply, &j->check.os, &j->check.message) < 0)
-                        j->check.error = VPC_ERROR_EXCEPTION;
-        }
-}
-
-static void agent_job_done(void *data, bool stopping) {
-        AgentJob *j = data;
-        bool answer = watch_finish(&j->watch);
-
-        if (j->check_guest) {
-                j->check.stopping = stopping;
-                if (answer)
-                        j->check_done(&j->check, j->userdata);
-                free(j->check.message);
-        } else {
-                j->call.stopping = stopping;
-                if (answer)
-                        j->call_done(&j->call, j->userdata);
-                free(j->call.message);
-                free(j->call.reply);
-        }
-        free(j->command);
-        free(j);
-}
-
-/* The worker did not return in time: the owner gets Timeout now, from a result of its own (the
- * job's result fields are still the worker's). */
-static void agent_job_expire(JobWatch *w, bool stopping) {
-        AgentJob *j = (AgentJob *) w;
-        char message[128];
-
-        (void) snprintf(message, sizeof(message), "libvirt did not answer within %" PRIu64 " s",
-                        w->bound_usec / USEC_PER_SEC);
-        if (j->check_guest)
-                j->check_done(&(GuestCheckResult) { .stopping = stopping, .error = VPC_ERROR_TIMEOUT,
-                                                    .message = message }, j->userdata);
-        else
-                j->call_done(&(AgentCallResult) { .stopping = stopping, .error = VPC_ERROR_TIMEOUT,
-                                                  .message = message }, j->userdata);
-}
-
-static int submit_agent_job(Hypervisor *h, AgentJob *j) {
-        uint64_t bound;
-        int r;
-
+int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
         if (workqueue_busy(h->agent) >= h->limits.agent_threads + h->limits.agent_queue_max)
                 return -EBUSY;
-        r = workqueue_submit(h->agent, j->check_guest ? guest_check_run : agent_call_run, agent_job_done, j);
-        if (r < 0)
-                return r;
-        /* Generous: a job may wait for a thread, and a check makes two agent calls; the keepalive
-         * ends calls on a frozen libvirtd well before this, the deadline is for what it cannot end. */
-        bound = (uint64_t) (2 * (j->timeout_sec > 0 ? j->timeout_sec : 5) + KEEPALIVE_BOUND_SEC + 5) * USEC_PER_SEC;
-        watch_start(h, &j->watch, bound, agent_job_expire);
-        return 0;
-}
-
-static AgentJob *agent_job_new(Hypervisor *h, const char *uuid, int timeout_sec, void *userdata) {
-        AgentJob *j;
-
-        if (!uuid || strlen(uuid) >= UUID_STRING_MAX)
-                return NULL;
-        j = calloc(1, sizeof(*j));
-        if (!j)
-                return NULL;
-        j->h = h;
-        strcpy(j->uuid, uuid);
-        j->timeout_sec = timeout_sec;
-        j->userdata = userdata;
-        return j;
-}
-
-int hypervisor_agent_command(Hypervisor *h, const char *uuid, const char *command, int timeout_sec,
-                             agent_call_done_t done, void *userdata) {
-        AgentJob *j = agent_job_new(h, uuid, timeout_sec, userdata);
-        int r;
-
-        if (!j)
-                return -ENOMEM;
-        j->call_done = done;
-        j->command = strdup(command);
-        r = j->command ? submit_agent_job(h, j) : -ENOMEM;
-        if (r < 0) {
-                free(j->command);
-                free(j);
-        }
-        return r;
-}
-
-int hypervisor_check_guest(Hypervisor *h, const char *uuid, int timeout_sec, guest_check_done_t done,
-                           void *userdata) {
-        AgentJob *j = agent_job_new(h, uuid, timeout_sec, userdata);
-        int r;
-
-        if (!j)
-                return -ENOMEM;
-        j->check_guest = true;
-        j->check_done = done;
-        r = submit_agent_job(h, j);
-        if (r < 0)
-                free(j);
-        return r;
+        return workqueue_submit(h->agent, run, done, data);
 }
 
 /* --- life of the Hypervisor object --- */
@@ -919,8 +485,8 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
         h->callbacks = callbacks;
         h->userdata = userdata;
         h->lifecycle_callback = -1;
+        h->watches.event = event;
         pthread_mutex_init(&h->conn_lock, NULL);
-        pthread_mutex_init(&h->handles_lock, NULL);
         h->uri = strdup(uri);
         if (!h->uri)
                 return -ENOMEM;
@@ -1023,7 +589,7 @@ int hypervisor_stop(Hypervisor *h) {
                  * back what never ran, and leave the rest as it is for the exiting process. */
                 log_warning("libvirt does not answer: leaving its calls behind to stop within %" PRIu64 " s",
                             STOP_TIMEOUT_USEC / USEC_PER_SEC);
-                watches_abandon(h);
+                job_watch_abandon_all(&h->watches);
                 workqueue_abandon(h->agent);
                 workqueue_abandon(h->control);
                 atomic_store(&h->event_thread_stop, true);
@@ -1044,7 +610,6 @@ Hypervisor *hypervisor_free(Hypervisor *h) {
         workqueue_free(h->control);
 
         pthread_mutex_destroy(&h->conn_lock);
-        pthread_mutex_destroy(&h->handles_lock);
         sd_event_unref(h->event);
         free(h->uri);
         free(h);

@@ -1,16 +1,25 @@
-/* The libvirt side of the daemon. libvirt's event loop runs on a thread of its own; every libvirt
- * call runs on a worker thread (one ordered "control" worker for the domain list and lifecycle, a
- * small pool for guest-agent calls); results come back on the sd-event loop. The connection is
+/* The libvirt side of the daemon: the connection, libvirt's event loop on a thread of its own, and
+ * the domain list kept current from lifecycle events. Every libvirt call runs on a worker thread (one
+ * ordered "control" worker for the domain list and lifecycle, a small pool for guest-agent calls,
+ * whose calls are in hypervisor-agent.h); results come back on the sd-event loop. The connection is
  * re-opened with backoff when libvirtd goes away. */
 #pragma once
 
+#include <libvirt/libvirt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
-#include "agent.h"
 #include "domain.h"
 #include "errors.h"
+#include "job-watch.h"
+#include "workqueue.h"
+
+/* Every connection the daemon opens has libvirt's keepalive, so a frozen libvirtd fails its calls
+ * within HYPERVISOR_KEEPALIVE_BOUND_SEC instead of holding them (and the workers) forever. */
+#define HYPERVISOR_KEEPALIVE_INTERVAL_SEC 5
+#define HYPERVISOR_KEEPALIVE_COUNT 3
+#define HYPERVISOR_KEEPALIVE_BOUND_SEC (HYPERVISOR_KEEPALIVE_INTERVAL_SEC * (HYPERVISOR_KEEPALIVE_COUNT + 1))
 
 typedef struct Hypervisor Hypervisor;
 
@@ -54,31 +63,15 @@ const char *hypervisor_uri(Hypervisor *h);
 typedef void (*domain_refreshed_t)(bool stopping, bool applied, void *userdata);
 int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_t done, void *userdata);
 
-/* What a guest-agent call or a guest check produced; `stopping` means the daemon is shutting down and
- * the callback must only free its own state. */
-typedef struct AgentCallResult {
-        bool stopping;
-        VpcError error;
-        char *message;          /* when error != VPC_OK */
-        char *reply;            /* the agent's JSON reply when error == VPC_OK */
-} AgentCallResult;
+/* For hypervisor-agent.c, on any thread: a reference to the current connection (NULL while there
+ * is none; release it with virConnectClose()), and the bounded submit to the agent workers (-EBUSY
+ * when they and their queue are full). On the loop: the deadlines of the jobs whose owners wait,
+ * answered by hypervisor_stop() when it has to leave their workers behind. */
+virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
+int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
+JobWatchList *hypervisor_watches(Hypervisor *h);
 
-typedef struct GuestCheckResult {
-        bool stopping;
-        VpcError error;
-        char *message;
-        GuestOsKind os;
-} GuestCheckResult;
-
-typedef void (*agent_call_done_t)(const AgentCallResult *result, void *userdata);
-typedef void (*guest_check_done_t)(const GuestCheckResult *result, void *userdata);
-
-/* Sends one agent command to the domain with that UUID, with a timeout in seconds. -EBUSY when the
- * agent queue is full. */
-int hypervisor_agent_command(Hypervisor *h, const char *uuid, const char *command, int timeout_sec,
-                             agent_call_done_t done, void *userdata);
-
-/* The Logoff pre-check: the domain exists, runs, and its agent answers guest-info with guest-exec and
- * guest-get-users enabled; also learns the guest OS kind. */
-int hypervisor_check_guest(Hypervisor *h, const char *uuid, int timeout_sec, guest_check_done_t done,
-                           void *userdata);
+static inline void virConnectClosep(virConnectPtr *c) {
+        if (*c)
+                virConnectClose(*c);
+}

@@ -1,8 +1,10 @@
 /* libvirt error -> error table. libvirt reports both "agent not connected" and "agent did not answer
  * in time" as VIR_ERR_AGENT_UNRESPONSIVE; the elapsed time and the message tell them apart. */
+#include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
 #include "libvirt-errors.h"
+#include "text.h"
 
 VpcError vpc_error_from_libvirt(int code, const char *message, bool timed_out) {
         const char *m = strempty(message);
@@ -36,4 +38,15 @@ VpcError vpc_error_from_libvirt(int code, const char *message, bool timed_out) {
         default:
                 return timed_out ? VPC_ERROR_TIMEOUT : VPC_ERROR_EXCEPTION;
         }
+}
+
+VpcError vpc_error_from_last_libvirt_error(bool timed_out, char **ret_message) {
+        virErrorPtr e = virGetLastError();
+        const char *text = e && e->message ? e->message : "unknown libvirt error";
+
+        /* libvirt quotes the guest agent (its error "desc", a reply it could not parse): text from
+         * the guest, made sendable and bounded where it enters. */
+        if (ret_message)
+                *ret_message = text_sanitize(text, TEXT_EXCERPT_MAX * 2, TEXT_ESCAPE_CONTROL);
+        return vpc_error_from_libvirt(e ? e->code : -1, text, timed_out);
 }

@@ -1,24 +1,13 @@
-/* The Manager: daemon state, org.vpc.Manager at /org/vpc with the ObjectManager, the domain registry
- * kept in step with libvirt, the argument guard and the peer-gone cleanup. */
-#include <ctype.h>
+/* The Manager (see manager.h): owns the daemon's state (vpc-guestosd.h), keeps the domain registry in
+ * step with libvirt, and registers every bus object once. */
 #include <errno.h>
-#include <stdio.h>
 
-#include "config.h"
 #include "guestos.h"
 #include "log.h"
-#include "logoff-run.h"
+#include "logoff-task.h"
+#include "manager-dbus.h"
 #include "manager.h"
-#include "task.h"
-
-int manager_keep_slot(Manager *m, sd_bus_slot *slot) {
-        if (m->n_slots >= ELEMENTSOF(m->slots)) {
-                sd_bus_slot_unref(slot);
-                return -E2BIG;
-        }
-        m->slots[m->n_slots++] = slot;
-        return 0;
-}
+#include "task-dbus.h"
 
 /* --- domains, kept in step with libvirt --- */
 
@@ -62,7 +51,7 @@ static void manager_announce(Manager *m) {
 static void domain_drop(Manager *m, Domain *d) {
         if (d->logoff_task) {
                 d->state = DOMAIN_STATE_SHUTOFF;
-                logoff_run_domain_stopped(m, d);
+                logoff_task_domain_stopped(d);
         }
         /* InterfacesRemoved lists the interfaces, so it goes out while the object is still found. */
         (void) sd_bus_emit_object_removed(m->bus, d->path);
@@ -76,7 +65,7 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
         d->state = state;
         guestos_emit_state_changed(m, d);
         if (state != DOMAIN_STATE_RUNNING)
-                logoff_run_domain_stopped(m, d);
+                logoff_task_domain_stopped(d);
 }
 
 /* Adds or updates the domain described by info; a rename is a removal and an addition. */
@@ -156,152 +145,6 @@ static const HypervisorCallbacks hypervisor_callbacks = {
         .domain_changed = on_domain_changed,
 };
 
-/* --- org.vpc.Manager --- */
-
-static bool looks_like_uuid(const char *s) {
-        static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-        if (strlen(s) != sizeof(pattern) - 1)
-                return false;
-        for (size_t i = 0; pattern[i]; i++)
-                if (pattern[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char) s[i]))
-                        return false;
-        return true;
-}
-
-static Domain *find_by_name_or_uuid(Manager *m, const char *key) {
-        Domain *d = domain_registry_find_by_name(&m->domains, key);
-
-        if (!d && looks_like_uuid(key)) {
-                char lower[UUID_STRING_MAX];
-
-                for (size_t i = 0; i < UUID_STRING_MAX; i++)
-                        lower[i] = (char) tolower((unsigned char) key[i]);
-                d = domain_registry_find_by_uuid(&m->domains, lower);
-        }
-        return d;
-}
-
-static int method_get_guest_os(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        const char *key;
-        Domain *d;
-        int r;
-
-        r = sd_bus_message_read(call, "s", &key);
-        if (r < 0)
-                return r;
-        d = find_by_name_or_uuid(m, key);
-        if (!d)
-                return vpc_error_set(error, VPC_ERROR_VM_UNKNOWN, "no domain with name or UUID '%s'", key);
-        return vpc_reply_return(call, "o", d->path);
-}
-
-static void append_guest(Domain *d, void *userdata) {
-        sd_bus_message *reply = userdata;
-
-        (void) sd_bus_message_append(reply, "(sso)", d->name, d->uuid, d->path);
-}
-
-static int method_list_guest_os(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        Manager *m = userdata;
-        int r;
-
-        r = sd_bus_message_new_method_return(call, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(sso)");
-        if (r < 0)
-                return r;
-        domain_registry_foreach(&m->domains, append_guest, reply);
-        r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-        return r < 0 ? vpc_reply_fallback(call, r) : r;
-}
-
-static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
-                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-
-        if (streq_ptr(property, "Version"))
-                return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
-        if (streq_ptr(property, "HypervisorURI"))
-                return sd_bus_message_append(reply, "s", m->options.uri);
-        return -EINVAL;
-}
-
-const sd_bus_vtable manager_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("HypervisorURI", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_METHOD_WITH_ARGS("GetGuestOS", SD_BUS_ARGS("s", name_or_uuid), SD_BUS_RESULT("o", guest),
-                                method_get_guest_os, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListGuestOS", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sso)", guests),
-                                method_list_guest_os, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_VTABLE_END,
-};
-
-/* --- argument guard --- */
-
-/* sd-bus rejects a wrong signature itself, with a message that lacks the HRESULT; this filter
- * answers first, from the same vtables, so every error keeps the "0x...: " form. */
-static const struct {
-        const char *interface;
-        const sd_bus_vtable *vtable;
-} guarded[] = {
-        { "org.vpc.Manager", manager_vtable },
-        { "org.vpc.GuestOS", guestos_vtable },
-        { "org.vpc.Task", task_vtable },
-};
-
-static const char *expected_signature(const char *interface, const char *member) {
-        for (size_t i = 0; i < ELEMENTSOF(guarded); i++) {
-                if (interface && !streq_ptr(interface, guarded[i].interface))
-                        continue;
-                for (const sd_bus_vtable *v = guarded[i].vtable; v->type != _SD_BUS_VTABLE_END; v++)
-                        if (v->type == _SD_BUS_VTABLE_METHOD && streq_ptr(v->x.method.member, member))
-                                return strempty(v->x.method.signature);
-        }
-        return NULL;
-}
-
-static int argument_guard(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        const char *path, *expected, *signature;
-
-        if (!sd_bus_message_is_method_call(m, NULL, NULL))
-                return 0;
-        path = sd_bus_message_get_path(m);
-        if (!path || strncmp(path, MANAGER_PATH, strlen(MANAGER_PATH)) != 0)
-                return 0;
-        expected = expected_signature(sd_bus_message_get_interface(m), sd_bus_message_get_member(m));
-        if (!expected)
-                return 0;
-        signature = strempty(sd_bus_message_get_signature(m, true));
-        if (streq_ptr(signature, expected))
-                return 0;
-
-        (void) vpc_error_reply(m, VPC_ERROR_INVALID_ARGS, "%s takes arguments '%s', got '%s'",
-                               sd_bus_message_get_member(m), expected, signature);
-        return 1;
-}
-
-/* --- peers leaving the bus --- */
-
-static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        const char *name, *old_owner, *new_owner;
-
-        if (sd_bus_message_read(message, "sss", &name, &old_owner, &new_owner) < 0)
-                return 0;
-        if (name[0] != ':' || *new_owner)
-                return 0;
-        authorizer_forget_sender(m->authorizer, name);
-        task_waiters_forget_sender(m, name);
-        return 0;
-}
-
 /* --- life --- */
 
 int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Manager **ret) {
@@ -315,13 +158,23 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
         m->bus = sd_bus_ref(bus);
         m->options = *options;
 
-        r = authorizer_new(bus, &(AuthorizerLimits) {
+        r = caller_registry_new(bus, &m->callers);
+        if (r < 0)
+                return r;
+        r = authorizer_new(event, bus, m->callers, &(AuthorizerLimits) {
                         .timeout_usec = (uint64_t) options->polkit_timeout_sec * USEC_PER_SEC,
                         .max_pending = options->max_pending_auth,
                         .max_pending_per_sender = options->max_pending_auth_per_sender,
                 }, &m->authorizer);
         if (r < 0)
                 return r;
+
+        task_registry_init(&m->tasks, event, bus, m->authorizer, m->callers, &(TaskOptions) {
+                        .task_retention_sec = options->task_retention_sec,
+                        .max_tasks = options->max_tasks,
+                        .max_waiters = options->max_waiters,
+                        .max_waiters_per_sender = options->max_waiters_per_sender,
+                });
 
         r = hypervisor_new(event, options->uri, &(HypervisorLimits) {
                         .agent_threads = options->agent_threads,
@@ -335,45 +188,32 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
 }
 
 int manager_start(Manager *m) {
-        sd_bus_slot *slot = NULL;
+        static const BusObjectImplementation *const guarded[] = {
+                &manager_object, &guestos_object, &task_object, NULL
+        };
+        static const BusSignatureGuard guard = { .prefix = MANAGER_PATH, .impls = guarded };
+        /* Each object with the userdata its callbacks take. */
+        const struct {
+                const BusObjectImplementation *impl;
+                void *userdata;
+        } objects[] = {
+                { &manager_object, m },
+                { &guestos_object, m },
+                { &task_object, &m->tasks },
+        };
         int r;
 
-        r = sd_bus_add_filter(m->bus, &slot, argument_guard, m);
+        r = bus_add_signature_guard(m->bus, &guard);
         if (r < 0)
                 return r;
-        r = manager_keep_slot(m, slot);
+        r = sd_bus_add_object_manager(m->bus, NULL, MANAGER_PATH);
         if (r < 0)
                 return r;
-
-        r = sd_bus_add_object_vtable(m->bus, &slot, MANAGER_PATH, "org.vpc.Manager", manager_vtable, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_add_object_manager(m->bus, &slot, MANAGER_PATH);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-
-        r = guestos_register(m);
-        if (r < 0)
-                return r;
-        r = task_register(m);
-        if (r < 0)
-                return r;
-
-        r = sd_bus_match_signal_async(m->bus, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "NameOwnerChanged", on_name_owner_changed, NULL, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-
+        for (size_t i = 0; i < ELEMENTSOF(objects); i++) {
+                r = bus_add_implementation(m->bus, objects[i].impl, objects[i].userdata);
+                if (r < 0)
+                        return r;
+        }
         return hypervisor_start(m->hypervisor);
 }
 
@@ -383,11 +223,10 @@ Manager *manager_free(Manager *m) {
 
         /* Workers first, so no completion arrives for a task that is gone. */
         m->hypervisor = hypervisor_free(m->hypervisor);
-        task_remove_all(m);
+        task_remove_all(&m->tasks);
         m->authorizer = authorizer_free(m->authorizer);
+        m->callers = caller_registry_free(m->callers);
         domain_registry_clear(&m->domains);
-        for (size_t i = 0; i < m->n_slots; i++)
-                sd_bus_slot_unref(m->slots[i]);
         sd_bus_unref(m->bus);
         sd_event_unref(m->event);
         free(m);

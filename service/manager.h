@@ -1,73 +1,15 @@
-/* The daemon's state: options, the bus and event loop, the domain registry, tasks, the hypervisor
- * and the authorizer; and the org.vpc.Manager object at /org/vpc with its ObjectManager. */
+/* The Manager's life (see vpc-guestosd.h for its state): set-up, start-up and tear-down; the
+ * domains kept in step with libvirt; every bus object registered once. */
 #pragma once
 
-#include <stdint.h>
-#include <systemd/sd-bus.h>
-#include <systemd/sd-event.h>
-
-#include "domain.h"
-#include "hypervisor.h"
-#include "polkit.h"
-
-#define MANAGER_PATH "/org/vpc"
-#define BUS_NAME "org.vpc"
-
-typedef struct ManagerOptions {
-        const char *uri;
-        unsigned agent_timeout_sec;
-        unsigned logoff_timeout_sec;
-        unsigned task_retention_sec;
-        unsigned max_tasks;
-        unsigned poll_interval_msec;            /* between two guest-get-users during a Logoff */
-        unsigned agent_threads;
-        unsigned agent_queue_max;
-        unsigned polkit_timeout_sec;
-        unsigned max_pending_auth;
-        unsigned max_pending_auth_per_sender;
-        unsigned max_waiters;
-        unsigned max_waiters_per_sender;
-} ManagerOptions;
-
-typedef struct Waiter Waiter;
-
-typedef struct Manager {
-        sd_event *event;
-        sd_bus *bus;
-        ManagerOptions options;
-
-        DomainRegistry domains;
-        unsigned generation;            /* bumped on every (re)connection to libvirt */
-        Hypervisor *hypervisor;
-        Authorizer *authorizer;
-
-        void *tasks;                    /* search tree of Task, by id */
-        size_t n_tasks;
-        Task *finished_oldest, *finished_newest;
-        size_t n_finished;
-        uint64_t last_task_id;
-
-        Waiter *waiters;                /* every parked WaitForCompletion, all tasks */
-        size_t n_waiters;
-
-        bool announced;                 /* org.vpc requested: from now on objects are announced */
-        sd_bus_slot *slots[16];
-        size_t n_slots;
-} Manager;
+#include "vpc-guestosd.h"
 
 int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Registers every object, the argument guard and the peer-gone match; then starts libvirt. The
+/* Registers every object and the argument guard; then starts libvirt. The
  * name org.vpc is requested once the first connection attempt ended, so a client that sees the
  * name appear finds the domains already there. */
 int manager_start(Manager *m);
 
-/* Keeps a slot for the manager's lifetime. */
-int manager_keep_slot(Manager *m, sd_bus_slot *slot);
-
-/* Counts a sender's parked WaitForCompletion calls. */
-size_t manager_waiters_of(Manager *m, const char *sender);
-
-extern const sd_bus_vtable manager_vtable[];

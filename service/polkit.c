@@ -1,7 +1,10 @@
-/* See polkit.h. Each check is a small chain: GetConnectionCredentials on the bus daemon, then (unless
- * root or the allowed uid) polkit's CheckAuthorization for the sender's bus name. */
+/* See polkit.h. A check is a small chain: the caller's credentials (cached per caller), then,
+ * unless root or the good uid, polkit's CheckAuthorization for the sender's bus name. The parked
+ * call is found again by its message when it is dispatched the second time. */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
+#include <search.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -9,70 +12,125 @@
 
 #define POLKIT_CHECK_ALLOW_USER_INTERACTION 0x1U
 
-typedef struct AuthRequest AuthRequest;
-struct AuthRequest {
+typedef struct AuthQuery {
         Authorizer *authorizer;
-        AuthRequest *prev, *next;
-
         sd_bus_message *call;
-        char *sender;
         char *action;
         char **details;
-        uid_t allowed_uid;
+        uid_t good_uid;
         bool interactive;
         char cancellation_id[32];
 
-        sd_bus_slot *slot;
+        CallerLink link;                /* while pending: counted against the caller */
+        sd_bus_slot *slot;              /* the CheckAuthorization in flight */
         CallerCreds creds;
-        authorize_done_t done;
-        void *userdata;
-};
+
+        bool decided;
+        VpcError verdict;
+        const char *reason;             /* static text */
+        sd_event_source *orphan;        /* frees a verdict whose call was not dispatched to us again */
+} AuthQuery;
 
 struct Authorizer {
+        sd_event *event;
         sd_bus *bus;
+        CallerRegistry *callers;
         AuthorizerLimits limits;
-        AuthRequest *pending;
+        void *queries;                  /* search tree of AuthQuery, by call */
         unsigned n_pending;
         uint64_t counter;
 };
 
-static void request_unlink(AuthRequest *q) {
-        Authorizer *a = q->authorizer;
+static int compare_call(const void *a, const void *b) {
+        const sd_bus_message *x = ((const AuthQuery *) a)->call, *y = ((const AuthQuery *) b)->call;
 
-        if (q->prev)
-                q->prev->next = q->next;
-        else
-                a->pending = q->next;
-        if (q->next)
-                q->next->prev = q->prev;
-        a->n_pending--;
+        return x < y ? -1 : x > y;
 }
 
-static void request_free(AuthRequest *q) {
+static AuthQuery *query_find(Authorizer *a, sd_bus_message *call) {
+        AuthQuery key = { .call = call };
+        void *node = tfind(&key, &a->queries, compare_call);
+
+        return node ? *(AuthQuery **) node : NULL;
+}
+
+static void query_free(AuthQuery *q) {
+        Authorizer *a = q->authorizer;
+
+        if (!q->decided)
+                a->n_pending--;
+        caller_unlink(&q->link);
+        tdelete(q, &a->queries, compare_call);
+        sd_event_source_disable_unref(q->orphan);
         sd_bus_slot_unref(q->slot);
         sd_bus_message_unref(q->call);
-        free(q->sender);
         free(q->action);
         strv_free(q->details);
         free(q);
 }
 
-/* Ends a request: unlinks it first, so the callback may start a new check. */
-static void request_finish(AuthRequest *q, VpcError verdict, const char *reason) {
-        request_unlink(q);
-        q->done(verdict, reason, &q->creds, q->userdata);
-        request_free(q);
+static int on_orphan(sd_event_source *s, void *userdata) {
+        /* The call went elsewhere when dispatched again (its object vanished, say): nobody will read
+         * the verdict. */
+        query_free(userdata);
+        return 0;
+}
+
+/* The verdict is in: dispatch the call again, so its handler reads it. */
+static void query_decide(AuthQuery *q, VpcError verdict, const char *reason) {
+        Authorizer *a = q->authorizer;
+        int r;
+
+        if (q->decided)
+                return;
+        q->decided = true;
+        q->verdict = verdict;
+        q->reason = reason;
+        a->n_pending--;
+        caller_unlink(&q->link);
+        q->slot = sd_bus_slot_unref(q->slot);
+
+        r = sd_bus_message_rewind(q->call, true);
+        if (r >= 0)
+                r = sd_bus_enqueue_for_read(a->bus, q->call);
+        if (r < 0) {
+                /* Nobody else can answer it now: say so here, as the handler would have. */
+                log_error("cannot dispatch %s again after its authorization: %s",
+                          strempty(sd_bus_message_get_member(q->call)), strerror(-r));
+                (void) vpc_error_reply(q->call, VPC_ERROR_EXCEPTION, "cannot resume the call after its authorization");
+                query_free(q);
+                return;
+        }
+        /* Idle priority: runs only once the bus has dispatched what is queued, the call included. */
+        r = sd_event_add_defer(a->event, &q->orphan, on_orphan, q);
+        if (r >= 0)
+                r = sd_event_source_set_priority(q->orphan, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                log_warning("cannot arm the clean-up of an authorization: %s", strerror(-r));
+}
+
+static void on_caller_left(CallerLink *link) {
+        AuthQuery *q = (AuthQuery *) ((char *) link - offsetof(AuthQuery, link));
+
+        /* Only an interactive check can outlive its caller for long: tell polkit to drop the dialog. */
+        if (q->interactive && q->slot)
+                (void) sd_bus_call_method_async(q->authorizer->bus, NULL, "org.freedesktop.PolicyKit1",
+                                                "/org/freedesktop/PolicyKit1/Authority",
+                                                "org.freedesktop.PolicyKit1.Authority", "CancelCheckAuthorization",
+                                                NULL, NULL, "s", q->cancellation_id);
+        query_decide(q, VPC_ERROR_ACCESS_DENIED, "the caller left the bus");
 }
 
 static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        AuthRequest *q = userdata;
+        AuthQuery *q = userdata;
         const sd_bus_error *e;
         int authorized, challenge, r;
 
         e = sd_bus_message_get_error(reply);
         if (e) {
-                log_warning("polkit check of %s for %s failed: %s", q->action, q->sender, e->message ?: e->name);
-                request_finish(q, VPC_ERROR_ACCESS_DENIED, "polkit could not be asked");
+                log_warning("polkit check of %s for %s failed: %s", q->action,
+                            strempty(sd_bus_message_get_sender(q->call)), e->message ?: e->name);
+                query_decide(q, VPC_ERROR_ACCESS_DENIED, "polkit could not be asked");
                 return 0;
         }
 
@@ -80,22 +138,22 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         if (r > 0)
                 r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
         if (r <= 0) {
-                log_warning("polkit answered %s for %s with a malformed reply", q->action, q->sender);
-                request_finish(q, VPC_ERROR_ACCESS_DENIED, "polkit's answer was malformed");
+                log_warning("polkit answered %s for %s with a malformed reply", q->action,
+                            strempty(sd_bus_message_get_sender(q->call)));
+                query_decide(q, VPC_ERROR_ACCESS_DENIED, "polkit's answer was malformed");
                 return 0;
         }
 
         if (authorized)
-                request_finish(q, VPC_OK, NULL);
+                query_decide(q, VPC_OK, NULL);
         else if (challenge && !q->interactive)
-                request_finish(q, VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                               "interactive authentication required");
+                query_decide(q, VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED, "interactive authentication required");
         else
-                request_finish(q, VPC_ERROR_ACCESS_DENIED, "not authorized by polkit");
+                query_decide(q, VPC_ERROR_ACCESS_DENIED, "not authorized by polkit");
         return 0;
 }
 
-static int send_check(AuthRequest *q) {
+static int send_check(AuthQuery *q) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Authorizer *a = q->authorizer;
         int r;
@@ -105,7 +163,8 @@ static int send_check(AuthRequest *q) {
                                            "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "(sa{sv})s", "system-bus-name", 1, "name", "s", q->sender, q->action);
+        r = sd_bus_message_append(m, "(sa{sv})s", "system-bus-name", 1, "name", "s",
+                                  sd_bus_message_get_sender(q->call), q->action);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'a', "{ss}");
@@ -129,85 +188,55 @@ static int send_check(AuthRequest *q) {
                                  q->interactive ? 10 * a->limits.timeout_usec : a->limits.timeout_usec);
 }
 
-static int on_creds_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        AuthRequest *q = userdata;
-        bool have_uid = false;
+/* root and the good uid pass; others are polkit's to decide. */
+static bool creds_pass(const CallerCreds *creds, uid_t good_uid) {
+        return creds->uid == 0 || (good_uid != UID_INVALID && creds->uid == good_uid);
+}
+
+static void query_ask_polkit(AuthQuery *q) {
         int r;
 
-        q->slot = sd_bus_slot_unref(q->slot);
-
-        if (sd_bus_message_is_method_error(reply, NULL)) {
-                request_finish(q, VPC_ERROR_ACCESS_DENIED, "the caller's credentials are unknown");
-                return 0;
+        if (creds_pass(&q->creds, q->good_uid)) {
+                query_decide(q, VPC_OK, NULL);
+                return;
         }
-
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        while (r > 0) {
-                const char *key;
-                uint32_t value;
-
-                r = sd_bus_message_enter_container(reply, 'e', "sv");
-                if (r <= 0)
-                        break;
-                r = sd_bus_message_read(reply, "s", &key);
-                if (r < 0)
-                        break;
-                if (streq_ptr(key, "UnixUserID") || streq_ptr(key, "ProcessID")) {
-                        r = sd_bus_message_read(reply, "v", "u", &value);
-                        if (r < 0)
-                                break;
-                        if (streq_ptr(key, "UnixUserID")) {
-                                q->creds.uid = value;
-                                have_uid = true;
-                        } else
-                                q->creds.pid = (pid_t) value;
-                } else {
-                        r = sd_bus_message_skip(reply, "v");
-                        if (r < 0)
-                                break;
-                }
-                r = sd_bus_message_exit_container(reply);
-        }
-        if (r < 0 || !have_uid) {
-                q->creds.uid = UID_INVALID;
-                request_finish(q, VPC_ERROR_ACCESS_DENIED, "the caller's credentials are unknown");
-                return 0;
-        }
-
-        if (q->creds.uid == 0 || (q->allowed_uid != UID_INVALID && q->creds.uid == q->allowed_uid)) {
-                request_finish(q, VPC_OK, NULL);
-                return 0;
-        }
-
         r = send_check(q);
         if (r < 0) {
                 log_warning("cannot ask polkit: %s", strerror(-r));
-                request_finish(q, VPC_ERROR_ACCESS_DENIED, "polkit could not be asked");
+                query_decide(q, VPC_ERROR_ACCESS_DENIED, "polkit could not be asked");
         }
-        return 0;
 }
 
-static unsigned pending_for_sender(Authorizer *a, const char *sender) {
-        unsigned n = 0;
+static void on_creds_ready(CallerLink *link) {
+        AuthQuery *q = (AuthQuery *) ((char *) link - offsetof(AuthQuery, link));
 
-        for (AuthRequest *q = a->pending; q; q = q->next)
-                if (streq_ptr(q->sender, sender))
-                        n++;
-        return n;
+        if (q->decided || q->creds.uid != UID_INVALID)
+                return;
+        if (caller_creds(link->caller, &q->creds) <= 0) {
+                q->creds = (CallerCreds) { .uid = UID_INVALID };
+                query_decide(q, VPC_ERROR_ACCESS_DENIED, "the caller's credentials are unknown");
+                return;
+        }
+        query_ask_polkit(q);
 }
 
-int authorize_call(Authorizer *a, sd_bus_message *call, const char *action, const char *const *details,
-                   uid_t allowed_uid, authorize_done_t done, void *userdata) {
-        const char *sender = sd_bus_message_get_sender(call);
-        AuthRequest *q;
+static int verdict(AuthVerdict *ret, VpcError error, const char *reason, const CallerCreds *creds) {
+        *ret = (AuthVerdict) { .error = error, .reason = reason, .creds = *creds };
+        return error == VPC_OK ? 1 : -EACCES;
+}
+
+/* A verdict of an earlier dispatch of this call: taken, and handed to the handler. */
+static int query_consume(AuthQuery *q, AuthVerdict *ret) {
+        int r = verdict(ret, q->verdict, q->reason, &q->creds);
+
+        query_free(q);
+        return r;
+}
+
+static int query_new(Authorizer *a, sd_bus_message *call, Caller *caller, const char *action,
+                     const char *const *details, uid_t good_uid, AuthQuery **ret) {
+        AuthQuery *q;
         size_t n = 0;
-        int r;
-
-        if (!sender)
-                return -EPERM;
-        if (a->n_pending >= a->limits.max_pending ||
-            pending_for_sender(a, sender) >= a->limits.max_pending_per_sender)
-                return -ENOBUFS;
 
         q = calloc(1, sizeof(*q));
         if (!q)
@@ -215,82 +244,95 @@ int authorize_call(Authorizer *a, sd_bus_message *call, const char *action, cons
         q->authorizer = a;
         q->call = sd_bus_message_ref(call);
         q->creds = (CallerCreds) { .uid = UID_INVALID };
-        q->allowed_uid = allowed_uid;
+        q->good_uid = good_uid;
         q->interactive = sd_bus_message_get_allow_interactive_authorization(call) > 0;
-        q->done = done;
-        q->userdata = userdata;
         snprintf(q->cancellation_id, sizeof(q->cancellation_id), "vpc-%" PRIu64, ++a->counter);
-        q->sender = strdup(sender);
         q->action = strdup(action);
         while (details && details[n])
                 n++;
         q->details = calloc(n + 1, sizeof(char *));
-        if (!q->sender || !q->action || !q->details) {
-                request_free(q);
+        for (size_t i = 0; q->details && i < n; i++)
+                if (!(q->details[i] = strdup(details[i]))) {
+                        strv_free(q->details);
+                        q->details = NULL;
+                }
+        if (!q->action || !q->details || !tsearch(q, &a->queries, compare_call)) {
+                strv_free(q->details);
+                free(q->action);
+                sd_bus_message_unref(q->call);
+                free(q);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < n; i++)
-                if (!(q->details[i] = strdup(details[i]))) {
-                        request_free(q);
-                        return -ENOMEM;
-                }
-
-        r = sd_bus_call_method_async(a->bus, &q->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                     "org.freedesktop.DBus", "GetConnectionCredentials", on_creds_reply, q,
-                                     "s", sender);
-        if (r < 0) {
-                request_free(q);
-                return r;
-        }
-
-        q->next = a->pending;
-        if (q->next)
-                q->next->prev = q;
-        a->pending = q;
         a->n_pending++;
+        caller_link(caller, &q->link, CALLER_LINK_AUTHORIZATION, on_caller_left, on_creds_ready);
+        *ret = q;
         return 0;
 }
 
-static void cancel_in_polkit(Authorizer *a, AuthRequest *q) {
-        /* Only an interactive check can outlive its caller for long: tell polkit to drop the dialog. */
-        if (!q->interactive || !q->slot)
-                return;
-        (void) sd_bus_call_method_async(a->bus, NULL, "org.freedesktop.PolicyKit1",
-                                        "/org/freedesktop/PolicyKit1/Authority",
-                                        "org.freedesktop.PolicyKit1.Authority", "CancelCheckAuthorization",
-                                        NULL, NULL, "s", q->cancellation_id);
+int authorizer_verify_async(Authorizer *a, sd_bus_message *call, const char *action, const char *const *details,
+                            uid_t good_uid, AuthVerdict *ret) {
+        CallerCreds creds = { .uid = UID_INVALID };
+        AuthQuery *q;
+        Caller *caller;
+        int r;
+
+        q = query_find(a, call);
+        if (q)
+                return q->decided ? query_consume(q, ret) : 0;
+
+        r = caller_get(a->callers, sd_bus_message_get_sender(call), &caller);
+        if (r < 0)
+                return verdict(ret, VPC_ERROR_ACCESS_DENIED, "the caller is unknown", &creds);
+
+        /* Known credentials of root or the good uid: no round trip at all. */
+        if (caller_creds(caller, &creds) > 0 && creds_pass(&creds, good_uid))
+                return verdict(ret, VPC_OK, NULL, &creds);
+
+        if (a->n_pending >= a->limits.max_pending ||
+            caller_count(caller, CALLER_LINK_AUTHORIZATION) >= a->limits.max_pending_per_sender)
+                return verdict(ret, VPC_ERROR_LIMITS_EXCEEDED, "too many authorization checks pending", &creds);
+
+        r = query_new(a, call, caller, action, details, good_uid, &q);
+        if (r < 0)
+                return verdict(ret, VPC_ERROR_ACCESS_DENIED, "cannot authorize the caller: out of memory", &creds);
+
+        /* Known credentials: polkit next; else on_creds_ready() goes on once the bus daemon answered. */
+        if (creds.uid != UID_INVALID) {
+                q->creds = creds;
+                query_ask_polkit(q);
+        }
+        return 0;
 }
 
-void authorizer_forget_sender(Authorizer *a, const char *sender) {
-        for (AuthRequest *q = a->pending, *next; q; q = next) {
-                next = q->next;
-                if (!streq_ptr(q->sender, sender))
-                        continue;
-                cancel_in_polkit(a, q);
-                request_finish(q, VPC_ERROR_ACCESS_DENIED, "the caller left the bus");
-                next = a->pending;      /* the callback may have changed the list */
-        }
+int authorizer_new(sd_event *event, sd_bus *bus, CallerRegistry *callers, const AuthorizerLimits *limits,
+                   Authorizer **ret) {
+        Authorizer *a = calloc(1, sizeof(*a));
+
+        if (!a)
+                return -ENOMEM;
+        a->event = sd_event_ref(event);
+        a->bus = sd_bus_ref(bus);
+        a->callers = callers;
+        a->limits = *limits;
+        *ret = a;
+        return 0;
 }
 
 Authorizer *authorizer_free(Authorizer *a) {
         if (!a)
                 return NULL;
-        while (a->pending)
-                request_finish(a->pending, VPC_ERROR_ACCESS_DENIED, "the service is stopping");
+        /* No verdict can be read any more, and a call dispatched again would find no handler: answer
+         * every parked call here. */
+        while (a->queries) {
+                AuthQuery *q = *(AuthQuery **) a->queries;
+
+                (void) vpc_error_reply(q->call, VPC_ERROR_ACCESS_DENIED, "the service is stopping");
+                query_free(q);
+        }
         sd_bus_unref(a->bus);
+        sd_event_unref(a->event);
         free(a);
         return NULL;
-}
-
-int authorizer_new(sd_bus *bus, const AuthorizerLimits *limits, Authorizer **ret) {
-        Authorizer *a = calloc(1, sizeof(*a));
-
-        if (!a)
-                return -ENOMEM;
-        a->bus = sd_bus_ref(bus);
-        a->limits = *limits;
-        *ret = a;
-        return 0;
 }
 
 unsigned authorizer_pending(Authorizer *a) {

@@ -1,28 +1,21 @@
-/* Authorization of bus calls: the caller's credentials come from the bus daemon and polkit's
- * CheckAuthorization is asked, both asynchronously, so the event loop never waits. Fails closed:
+/* Authorization of bus calls, as systemd's bus_verify_polkit_async() does it: a method handler asks
+ * authorizer_verify_async(); the first time the call is parked while the caller's credentials (once
+ * per caller, see caller.h) and polkit's CheckAuthorization are asked, both asynchronously, and
+ * when the verdict is in the same call is dispatched again, so the handler runs once more and now
+ * reads the verdict. Handlers stay straight-line code and the event loop never waits. Fails closed:
  * any error, timeout or malformed answer denies. */
 #pragma once
 
 #include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
+#include "caller.h"
 #include "errors.h"
 #include "util.h"
 
 typedef struct Authorizer Authorizer;
-
-typedef struct CallerCreds {
-        uid_t uid;
-        pid_t pid;
-} CallerCreds;
-
-#define UID_INVALID ((uid_t) -1)
-
-/* verdict is VPC_OK, VPC_ERROR_ACCESS_DENIED or VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED;
- * creds->uid is UID_INVALID when the bus could not tell who called. */
-typedef void (*authorize_done_t)(VpcError verdict, const char *reason, const CallerCreds *creds,
-                                 void *userdata);
 
 typedef struct AuthorizerLimits {
         uint64_t timeout_usec;          /* a polkit answer later than this denies */
@@ -30,19 +23,25 @@ typedef struct AuthorizerLimits {
         unsigned max_pending_per_sender;
 } AuthorizerLimits;
 
-int authorizer_new(sd_bus *bus, const AuthorizerLimits *limits, Authorizer **ret);
-/* Pending checks end with AccessDenied ("stopping"), so every parked call is answered. */
+int authorizer_new(sd_event *event, sd_bus *bus, CallerRegistry *callers, const AuthorizerLimits *limits,
+                   Authorizer **ret);
+/* Parked calls get their verdict (AccessDenied, "stopping") and are dispatched again. */
 Authorizer *authorizer_free(Authorizer *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Authorizer *, authorizer_free);
 
-/* Decides whether the sender of call may do action. uid 0, and allowed_uid (e.g. a task's owner;
- * UID_INVALID for none), pass without asking polkit. details: NULL-terminated key, value pairs.
- * Returns -ENOBUFS when the sender or everyone has too many checks in flight. */
-int authorize_call(Authorizer *a, sd_bus_message *call, const char *action, const char *const *details,
-                   uid_t allowed_uid, authorize_done_t done, void *userdata);
+typedef struct AuthVerdict {
+        VpcError error;         /* VPC_OK, AccessDenied, InteractiveAuthorizationRequired, LimitsExceeded */
+        const char *reason;     /* static text, NULL when allowed */
+        CallerCreds creds;      /* uid UID_INVALID when the bus could not tell who called */
+} AuthVerdict;
 
-/* The sender left the bus: its pending checks end now with AccessDenied (nobody is left to read
- * it), so their owners free their state at once instead of when polkit answers. */
-void authorizer_forget_sender(Authorizer *a, const char *sender);
+/* May the sender of call do action? uid 0, and good_uid (e.g. a task's owner; UID_INVALID for none),
+ * pass without asking polkit. details: NULL-terminated key, value pairs.
+ * Returns 1: allowed; 0: parked, the handler must return 1 and will run again with the verdict;
+ * -EACCES: not allowed (InteractiveAuthorizationRequired when polkit would ask but the call did not
+ * allow interaction; LimitsExceeded when too many checks are in flight). *ret is filled whenever it
+ * returns 1 or -EACCES; the handler words and sends the error. */
+int authorizer_verify_async(Authorizer *a, sd_bus_message *call, const char *action, const char *const *details,
+                            uid_t good_uid, AuthVerdict *ret);
 
 unsigned authorizer_pending(Authorizer *a);

@@ -1,13 +1,15 @@
-/* org.vpc.Task objects (see task.h): lifetime, properties and signals, WaitForCompletion as a
- * deferred reply, Cancel behind polkit, and the retention/max-tasks bounds. */
+/* The task model (see task.h): lifetime, progress and completion with their signals, the parked
+ * WaitForCompletion calls answered when the task ends, and the retention/max-tasks bounds. The bus
+ * side (properties, methods, lookup) is task-dbus.c. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <search.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "audit.h"
 #include "log.h"
-#include "manager.h"
 #include "task.h"
 #include "text.h"
 
@@ -36,33 +38,33 @@ int task_path_to_id(const char *path, uint64_t *ret_id) {
         return 0;
 }
 
-Task *task_find_by_path(Manager *m, const char *path) {
+Task *task_find_by_path(TaskRegistry *reg, const char *path) {
         Task key = {};
         void *node;
 
         if (task_path_to_id(path, &key.id) < 0)
                 return NULL;
-        node = tfind(&key, &m->tasks, compare_id);
+        node = tfind(&key, &reg->tasks, compare_id);
         return node ? *(Task **) node : NULL;
 }
 
 /* --- waiters --- */
 
 static void waiter_free(Waiter *w) {
-        Manager *m = w->manager;
+        Task *t = w->task;
 
         if (w->prev)
                 w->prev->next = w->next;
         else
-                m->waiters = w->next;
+                t->waiters = w->next;
         if (w->next)
                 w->next->prev = w->prev;
-        m->n_waiters--;
+        t->registry->n_waiters--;
 
+        caller_unlink(&w->link);
         sd_event_source_disable_unref(w->timer);
         sd_bus_message_unref(w->call);
-        task_unref(w->task);
-        free(w->sender);
+        task_unref(t);
         free(w);
 }
 
@@ -70,35 +72,22 @@ static void waiter_answer(Waiter *w, bool complete) {
         int r = vpc_reply_return(w->call, "b", complete);
 
         if (r < 0)
-                log_debug("cannot answer WaitForCompletion of %s: %s", w->sender, strerror(-r));
+                log_debug("cannot answer WaitForCompletion of %s: %s",
+                          strempty(sd_bus_message_get_sender(w->call)), strerror(-r));
         waiter_free(w);
 }
 
 static void task_answer_waiters(Task *t) {
-        Manager *m = t->manager;
+        /* The last waiter may hold the last reference. */
+        _cleanup_(task_unrefp) _unused_ Task *hold = task_ref(t);
 
-        for (Waiter *w = m->waiters, *next; w; w = next) {
-                next = w->next;
-                if (w->task == t)
-                        waiter_answer(w, true);
-        }
+        while (t->waiters)
+                waiter_answer(t->waiters, true);
 }
 
-size_t manager_waiters_of(Manager *m, const char *sender) {
-        size_t n = 0;
-
-        for (Waiter *w = m->waiters; w; w = w->next)
-                if (streq_ptr(w->sender, sender))
-                        n++;
-        return n;
-}
-
-void task_waiters_forget_sender(Manager *m, const char *sender) {
-        for (Waiter *w = m->waiters, *next; w; w = next) {
-                next = w->next;
-                if (streq_ptr(w->sender, sender))
-                        waiter_free(w);
-        }
+/* The caller left the bus: nobody is there to read the answer. */
+static void on_waiter_caller_left(CallerLink *link) {
+        waiter_free((Waiter *) ((char *) link - offsetof(Waiter, link)));
 }
 
 static int on_waiter_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -106,233 +95,32 @@ static int on_waiter_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
         return 0;
 }
 
-static int method_wait_for_completion(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Task *t = userdata;
-        Manager *m = t->manager;
-        const char *sender = sd_bus_message_get_sender(call);
+int task_park_waiter(Task *t, sd_bus_message *call, Caller *caller, uint64_t timeout_usec) {
+        TaskRegistry *reg = t->registry;
         Waiter *w;
-        int32_t timeout_ms;
         int r;
-
-        r = sd_bus_message_read(call, "i", &timeout_ms);
-        if (r < 0)
-                return r;
-        if (timeout_ms < -1)
-                return vpc_error_set(error, VPC_ERROR_INVALID_ARGS,
-                                     "timeout must be -1 (forever), 0 (poll) or a positive number of ms");
-        if (t->complete || timeout_ms == 0)
-                return vpc_reply_return(call, "b", t->complete);
-
-        if (m->n_waiters >= m->options.max_waiters ||
-            manager_waiters_of(m, sender) >= m->options.max_waiters_per_sender)
-                return vpc_error_set(error, VPC_ERROR_LIMITS_EXCEEDED, "too many WaitForCompletion calls pending");
 
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->manager = m;
         w->task = task_ref(t);
         w->call = sd_bus_message_ref(call);
-        w->sender = strdup(strempty(sender));
-        w->next = m->waiters;
+        w->next = t->waiters;
         if (w->next)
                 w->next->prev = w;
-        m->waiters = w;
-        m->n_waiters++;
-        if (!w->sender) {
-                waiter_free(w);
-                return -ENOMEM;
-        }
+        t->waiters = w;
+        reg->n_waiters++;
+        caller_link(caller, &w->link, CALLER_LINK_WAITER, on_waiter_caller_left, NULL);
 
-        if (timeout_ms > 0) {
-                r = sd_event_add_time_relative(m->event, &w->timer, CLOCK_MONOTONIC,
-                                               (uint64_t) timeout_ms * USEC_PER_MSEC, 0, on_waiter_timeout, w);
+        if (timeout_usec != USEC_INFINITY) {
+                r = sd_event_add_time_relative(reg->event, &w->timer, CLOCK_MONOTONIC, timeout_usec, 0,
+                                               on_waiter_timeout, w);
                 if (r < 0) {
                         waiter_free(w);
                         return r;
                 }
         }
-        return 1;
-}
-
-/* --- Cancel --- */
-
-typedef struct CancelRequest {
-        Task *task;
-        sd_bus_message *call;
-} CancelRequest;
-
-static void on_cancel_authorized(VpcError verdict, const char *reason, const CallerCreds *creds, void *userdata) {
-        CancelRequest *c = userdata;
-        Task *t = c->task;
-        _cleanup_free_ char *message = NULL;
-
-        audit_log(&(AuditRecord) {
-                .event = AUDIT_CANCEL_REQUEST,
-                .uid = creds->uid,
-                .pid = creds->pid,
-                .sender = sd_bus_message_get_sender(c->call),
-                .vm_name = t->vm_name,
-                .vm_uuid = t->vm_uuid,
-                .task_path = t->path,
-                .result = verdict,
-                .message = reason,
-        });
-
-        if (verdict != VPC_OK)
-                (void) vpc_error_reply(c->call, verdict, "not allowed to cancel %s: %s", t->path, reason);
-        else {
-                if (!t->complete && asprintf(&message, "cancelled by uid %u", (unsigned) creds->uid) >= 0)
-                        task_complete(t, VPC_ERROR_CANCELLED, message);
-                /* Cancelling a finished task changes nothing and is not an error. */
-                (void) vpc_reply_return(c->call, NULL);
-        }
-
-        sd_bus_message_unref(c->call);
-        task_unref(t);
-        free(c);
-}
-
-static int method_cancel(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Task *t = userdata;
-        CancelRequest *c;
-        int r;
-
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        c->task = task_ref(t);
-        c->call = sd_bus_message_ref(call);
-
-        r = authorize_call(t->manager->authorizer, call, "org.vpc.task.cancel",
-                           (const char *const[]) { "vm.name", t->vm_name, "vm.uuid", t->vm_uuid,
-                                                   "task", t->path, NULL },
-                           t->owner, on_cancel_authorized, c);
-        if (r < 0) {
-                sd_bus_message_unref(c->call);
-                task_unref(c->task);
-                free(c);
-                if (r == -ENOBUFS)
-                        return vpc_error_set(error, VPC_ERROR_LIMITS_EXCEEDED, "too many authorization checks pending");
-                return r;
-        }
-        return 1;
-}
-
-/* --- properties --- */
-
-static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
-                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Task *t = userdata;
-
-        if (streq_ptr(property, "Description"))
-                return sd_bus_message_append(reply, "s", strempty(t->description));
-        if (streq_ptr(property, "Target"))
-                return sd_bus_message_append(reply, "o", t->target_path);
-        if (streq_ptr(property, "Owner"))
-                return sd_bus_message_append(reply, "u", (uint32_t) t->owner);
-        if (streq_ptr(property, "IsComplete"))
-                return sd_bus_message_append(reply, "b", t->complete);
-        if (streq_ptr(property, "PercentCompleted"))
-                return sd_bus_message_append(reply, "u", t->percent);
-        if (streq_ptr(property, "ErrorCode"))
-                return sd_bus_message_append(reply, "u", vpc_error_hresult(t->error));
-        if (streq_ptr(property, "ErrorName"))
-                return sd_bus_message_append(reply, "s", t->error == VPC_OK ? "" : vpc_error_name(t->error));
-        if (streq_ptr(property, "ErrorMessage"))
-                return sd_bus_message_append(reply, "s", strempty(t->error_message));
-        if (streq_ptr(property, "StartedUSec"))
-                return sd_bus_message_append(reply, "t", t->started_usec);
-        if (streq_ptr(property, "FinishedUSec"))
-                return sd_bus_message_append(reply, "t", t->finished_usec);
-        return -EINVAL;
-}
-
-const sd_bus_vtable task_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Description", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Target", "o", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Owner", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("IsComplete", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PercentCompleted", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ErrorCode", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ErrorName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ErrorMessage", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("StartedUSec", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FinishedUSec", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_METHOD_WITH_ARGS("WaitForCompletion",
-                                SD_BUS_ARGS("i", timeout_ms),
-                                SD_BUS_RESULT("b", complete),
-                                method_wait_for_completion, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("Cancel", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_cancel,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_SIGNAL_WITH_ARGS("Progress", SD_BUS_ARGS("u", percent), 0),
-        SD_BUS_SIGNAL_WITH_ARGS("Completed",
-                                SD_BUS_ARGS("u", error_code, "s", error_name, "s", error_message), 0),
-        SD_BUS_VTABLE_END,
-};
-
-static int task_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
-                            void **found, sd_bus_error *error) {
-        Task *t = task_find_by_path(userdata, path);
-
-        if (!t || !t->published)
-                return 0;
-        *found = t;
-        return 1;
-}
-
-typedef struct NodeList {
-        char **nodes;
-        size_t n;
-        int error;
-} NodeList;
-
-static void list_one(const void *node, VISIT which, void *closure) {
-        NodeList *l = closure;
-        const Task *t = *(Task *const *) node;
-
-        if ((which == postorder || which == leaf) && t->published && l->error == 0) {
-                l->nodes[l->n] = strdup(t->path);
-                if (l->nodes[l->n])
-                        l->n++;
-                else
-                        l->error = -ENOMEM;
-        }
-}
-
-static int task_node_enumerator(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
-                                sd_bus_error *error) {
-        Manager *m = userdata;
-        NodeList l = {};
-
-        l.nodes = calloc(m->n_tasks + 1, sizeof(char *));
-        if (!l.nodes)
-                return -ENOMEM;
-        twalk_r(m->tasks, list_one, &l);
-        if (l.error < 0) {
-                strv_free(l.nodes);
-                return l.error;
-        }
-        *nodes = l.nodes;
         return 0;
-}
-
-int task_register(Manager *m) {
-        sd_bus_slot *slot = NULL;
-        int r;
-
-        r = sd_bus_add_fallback_vtable(m->bus, &slot, TASK_PATH_PREFIX, "org.vpc.Task", task_vtable,
-                                       task_object_find, m);
-        if (r < 0)
-                return r;
-        r = manager_keep_slot(m, slot);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(m->bus, &slot, TASK_PATH_PREFIX, task_node_enumerator, m);
-        if (r < 0)
-                return r;
-        return manager_keep_slot(m, slot);
 }
 
 /* --- lifetime --- */
@@ -358,7 +146,18 @@ Task *task_unref(Task *t) {
         return NULL;
 }
 
-int task_new(Manager *m, const char *description, const Domain *d, uid_t owner, const TaskOps *ops,
+void task_registry_init(TaskRegistry *reg, sd_event *event, sd_bus *bus, Authorizer *authorizer,
+                        CallerRegistry *callers, const TaskOptions *options) {
+        *reg = (TaskRegistry) {
+                .event = event,
+                .bus = bus,
+                .authorizer = authorizer,
+                .callers = callers,
+                .options = *options,
+        };
+}
+
+int task_new(TaskRegistry *reg, const char *description, const Domain *d, uid_t owner, const TaskOps *ops,
              void *engine, Task **ret) {
         _cleanup_(task_unrefp) Task *t = NULL;
 
@@ -366,8 +165,8 @@ int task_new(Manager *m, const char *description, const Domain *d, uid_t owner, 
         if (!t)
                 return -ENOMEM;
         t->n_ref = 1;
-        t->manager = m;
-        t->id = ++m->last_task_id;
+        t->registry = reg;
+        t->id = ++reg->last_task_id;
         t->owner = owner;
         t->started_usec = now_usec(CLOCK_REALTIME);
         strcpy(t->vm_uuid, d->uuid);
@@ -379,15 +178,15 @@ int task_new(Manager *m, const char *description, const Domain *d, uid_t owner, 
         if (!t->description || !t->target_path || !t->vm_name)
                 return -ENOMEM;
 
-        if (!tsearch(t, &m->tasks, compare_id))
+        if (!tsearch(t, &reg->tasks, compare_id))
                 return -ENOMEM;
-        m->n_tasks++;
+        reg->n_tasks++;
         t->published = true;
         /* Engine last: from here on the task owns it. */
         t->ops = ops;
         t->engine = engine;
 
-        (void) sd_bus_emit_object_added(m->bus, t->path);
+        (void) sd_bus_emit_object_added(reg->bus, t->path);
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -396,40 +195,40 @@ void task_set_progress(Task *t, unsigned percent) {
         if (t->complete || percent == t->percent || percent > 100)
                 return;
         t->percent = percent;
-        (void) sd_bus_emit_properties_changed(t->manager->bus, t->path, "org.vpc.Task", "PercentCompleted", NULL);
-        (void) sd_bus_emit_signal(t->manager->bus, t->path, "org.vpc.Task", "Progress", "u", percent);
+        (void) sd_bus_emit_properties_changed(t->registry->bus, t->path, "org.vpc.Task", "PercentCompleted", NULL);
+        (void) sd_bus_emit_signal(t->registry->bus, t->path, "org.vpc.Task", "Progress", "u", percent);
 }
 
 static void finished_unlink(Task *t) {
-        Manager *m = t->manager;
+        TaskRegistry *reg = t->registry;
 
         if (!t->complete)
                 return;
         if (t->finished_prev)
                 t->finished_prev->finished_next = t->finished_next;
-        else if (m->finished_oldest == t)
-                m->finished_oldest = t->finished_next;
+        else if (reg->finished_oldest == t)
+                reg->finished_oldest = t->finished_next;
         else
                 return;
         if (t->finished_next)
                 t->finished_next->finished_prev = t->finished_prev;
         else
-                m->finished_newest = t->finished_prev;
+                reg->finished_newest = t->finished_prev;
         t->finished_prev = t->finished_next = NULL;
-        m->n_finished--;
+        reg->n_finished--;
 }
 
 void task_remove(Task *t) {
-        Manager *m = t->manager;
+        TaskRegistry *reg = t->registry;
 
         if (!t->published)
                 return;
         /* InterfacesRemoved lists the interfaces, so it goes out while the object is still found. */
-        (void) sd_bus_emit_object_removed(m->bus, t->path);
+        (void) sd_bus_emit_object_removed(reg->bus, t->path);
         t->published = false;
         finished_unlink(t);
-        tdelete(t, &m->tasks, compare_id);
-        m->n_tasks--;
+        tdelete(t, &reg->tasks, compare_id);
+        reg->n_tasks--;
         t->retention_timer = sd_event_source_disable_unref(t->retention_timer);
         task_unref(t);
 }
@@ -439,9 +238,14 @@ static int on_retention_timeout(sd_event_source *s, uint64_t usec, void *userdat
         return 0;
 }
 
+void task_link(Task *t, Task **link) {
+        assert(!t->complete && !t->link);
+        t->link = link;
+        *link = t;
+}
+
 void task_complete(Task *t, VpcError error, const char *message) {
-        Manager *m = t->manager;
-        Domain *d;
+        TaskRegistry *reg = t->registry;
         int r;
 
         if (t->complete)
@@ -469,9 +273,9 @@ void task_complete(Task *t, VpcError error, const char *message) {
         if (t->ops && t->ops->stop)
                 t->ops->stop(t);
 
-        d = domain_registry_find_by_uuid(&m->domains, t->vm_uuid);
-        if (d && d->logoff_task == t)
-                d->logoff_task = NULL;
+        if (t->link && *t->link == t)
+                *t->link = NULL;
+        t->link = NULL;
 
         audit_log(&(AuditRecord) {
                 .event = AUDIT_TASK_END,
@@ -483,28 +287,28 @@ void task_complete(Task *t, VpcError error, const char *message) {
                 .message = t->error_message,
         });
 
-        (void) sd_bus_emit_properties_changed(m->bus, t->path, "org.vpc.Task", "IsComplete", "PercentCompleted",
+        (void) sd_bus_emit_properties_changed(reg->bus, t->path, "org.vpc.Task", "IsComplete", "PercentCompleted",
                                               "ErrorCode", "ErrorName", "ErrorMessage", "FinishedUSec", NULL);
         if (progressed)
-                (void) sd_bus_emit_signal(m->bus, t->path, "org.vpc.Task", "Progress", "u", t->percent);
-        (void) sd_bus_emit_signal(m->bus, t->path, "org.vpc.Task", "Completed", "uss", vpc_error_hresult(error),
+                (void) sd_bus_emit_signal(reg->bus, t->path, "org.vpc.Task", "Progress", "u", t->percent);
+        (void) sd_bus_emit_signal(reg->bus, t->path, "org.vpc.Task", "Completed", "uss", vpc_error_hresult(error),
                                   error == VPC_OK ? "" : vpc_error_name(error), strempty(t->error_message));
         task_answer_waiters(t);
 
         /* Keep it for the retention time, and at most max_tasks finished ones: oldest out first. */
-        t->finished_prev = m->finished_newest;
-        if (m->finished_newest)
-                m->finished_newest->finished_next = t;
+        t->finished_prev = reg->finished_newest;
+        if (reg->finished_newest)
+                reg->finished_newest->finished_next = t;
         else
-                m->finished_oldest = t;
-        m->finished_newest = t;
-        m->n_finished++;
-        while (m->n_finished > m->options.max_tasks && m->finished_oldest)
-                task_remove(m->finished_oldest);
+                reg->finished_oldest = t;
+        reg->finished_newest = t;
+        reg->n_finished++;
+        while (reg->n_finished > reg->options.max_tasks && reg->finished_oldest)
+                task_remove(reg->finished_oldest);
 
         if (t->published) {
-                r = sd_event_add_time_relative(m->event, &t->retention_timer, CLOCK_MONOTONIC,
-                                               (uint64_t) m->options.task_retention_sec * USEC_PER_SEC, 0,
+                r = sd_event_add_time_relative(reg->event, &t->retention_timer, CLOCK_MONOTONIC,
+                                               (uint64_t) reg->options.task_retention_sec * USEC_PER_SEC, 0,
                                                on_retention_timeout, t);
                 if (r < 0) {
                         log_error("cannot arm the retention timer of %s: %s", t->path, strerror(-r));
@@ -520,15 +324,15 @@ static void collect_task(const void *node, VISIT which, void *closure) {
                 *(*next)++ = *(Task *const *) node;
 }
 
-void task_remove_all(Manager *m) {
+void task_remove_all(TaskRegistry *reg) {
         _cleanup_free_ Task **all = NULL;
         Task **end;
 
-        all = calloc(m->n_tasks + 1, sizeof(Task *));
+        all = calloc(reg->n_tasks + 1, sizeof(Task *));
         if (!all)
                 return;
         end = all;
-        twalk_r(m->tasks, collect_task, &end);
+        twalk_r(reg->tasks, collect_task, &end);
         /* Completing one task may push another out (max-tasks): hold them all while we go. */
         for (Task **t = all; t < end; t++)
                 task_ref(*t);
@@ -537,6 +341,4 @@ void task_remove_all(Manager *m) {
                 task_remove(*t);
                 task_unref(*t);
         }
-        while (m->waiters)
-                waiter_answer(m->waiters, false);
 }

@@ -1,6 +1,7 @@
-/* org.vpc.Task objects at /org/vpc/Task/<n>: one per operation. A task carries its progress and
- * outcome as properties, emits Progress and Completed, parks WaitForCompletion calls until it ends,
- * and stays for the retention time after. What the task does is its engine's business (TaskOps). */
+/* The tasks behind the org.vpc.Task objects at /org/vpc/Task/<n> (task-dbus.c): one per operation. A
+ * task carries its progress and outcome, emits Progress and Completed, parks WaitForCompletion calls
+ * until it ends, and stays for the retention time after. What the task does is its engine's
+ * business (TaskOps). */
 #pragma once
 
 #include <stdbool.h>
@@ -8,13 +9,14 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "caller.h"
 #include "domain.h"
 #include "errors.h"
 #include "polkit.h"
 
 #define TASK_PATH_PREFIX "/org/vpc/Task"
 
-typedef struct Manager Manager;
+typedef struct TaskRegistry TaskRegistry;
 
 typedef struct TaskOps {
         /* The task ended (completed, cancelled, VM gone): stop timers and calls. */
@@ -23,8 +25,10 @@ typedef struct TaskOps {
         void (*release)(Task *t);
 } TaskOps;
 
+typedef struct Waiter Waiter;
+
 struct Task {
-        Manager *manager;
+        TaskRegistry *registry;
         unsigned n_ref;
         uint64_t id;
         char *path;
@@ -44,43 +48,73 @@ struct Task {
 
         bool published;                         /* findable on the bus */
         sd_event_source *retention_timer;
-        Task *finished_prev, *finished_next;    /* Manager's list of finished tasks, oldest first */
+        Task *finished_prev, *finished_next;    /* the registry's list of finished tasks, oldest first */
+        Task **link;                            /* the owner's pointer to this running task, see task_link() */
+        Waiter *waiters;                        /* parked WaitForCompletion calls */
 
         const TaskOps *ops;
         void *engine;
 };
 
-typedef struct Waiter Waiter;
+typedef struct TaskOptions {
+        unsigned task_retention_sec;
+        unsigned max_tasks;                     /* finished tasks kept */
+        unsigned max_waiters;
+        unsigned max_waiters_per_sender;
+} TaskOptions;
+
+/* Every task of the daemon, by id. */
+struct TaskRegistry {
+        sd_event *event;
+        sd_bus *bus;
+        Authorizer *authorizer;
+        CallerRegistry *callers;
+        TaskOptions options;
+
+        void *tasks;                    /* search tree of Task, by id */
+        size_t n_tasks;
+        Task *finished_oldest, *finished_newest;
+        size_t n_finished;
+        uint64_t last_task_id;
+
+        size_t n_waiters;               /* parked WaitForCompletion calls, all tasks */
+};
+
 struct Waiter {
-        Manager *manager;
         Task *task;
-        Waiter *prev, *next;
+        Waiter *prev, *next;            /* in the task's list */
+        CallerLink link;                /* the caller's count; it may leave the bus meanwhile */
         sd_bus_message *call;
-        char *sender;
         sd_event_source *timer;
 };
 
+/* A registry on this bus and loop; authorizer decides Cancel, callers count the waiters per caller.
+ * Emptied with task_remove_all(). */
+void task_registry_init(TaskRegistry *r, sd_event *event, sd_bus *bus, Authorizer *authorizer,
+                        CallerRegistry *callers, const TaskOptions *options);
+
 /* Creates and publishes a running task for domain d, owned by uid owner. */
-int task_new(Manager *m, const char *description, const Domain *d, uid_t owner, const TaskOps *ops,
+int task_new(TaskRegistry *reg, const char *description, const Domain *d, uid_t owner, const TaskOps *ops,
              void *engine, Task **ret);
 Task *task_ref(Task *t);
 Task *task_unref(Task *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Task *, task_unref);
 
 void task_set_progress(Task *t, unsigned percent);
+/* *link points at the task while it runs: task_complete() clears it, the one place that does. The
+ * owner of *link must complete the task before *link goes away. */
+void task_link(Task *t, Task **link);
 /* Ends the task once; later calls are ignored. message may be NULL (success). */
 void task_complete(Task *t, VpcError error, const char *message);
-/* Removes the task from the bus and drops the manager's reference. */
+/* Removes the task from the bus and drops the registry's reference. */
 void task_remove(Task *t);
 
-Task *task_find_by_path(Manager *m, const char *path);
+Task *task_find_by_path(TaskRegistry *reg, const char *path);
 int task_path_to_id(const char *path, uint64_t *ret_id);
 
-/* The sender left the bus: drop its parked WaitForCompletion calls. */
-void task_waiters_forget_sender(Manager *m, const char *sender);
 /* On shutdown: every task removed, every waiter answered. */
-void task_remove_all(Manager *m);
+void task_remove_all(TaskRegistry *reg);
 
-int task_register(Manager *m);
-
-extern const sd_bus_vtable task_vtable[];
+/* Parks a WaitForCompletion call until the task ends (then it gets true) or timeout_usec passes
+ * (false; USEC_INFINITY: never); dropped without an answer if its caller leaves the bus. */
+int task_park_waiter(Task *t, sd_bus_message *call, Caller *caller, uint64_t timeout_usec);

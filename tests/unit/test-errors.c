@@ -44,6 +44,17 @@ static void test_name_round_trip(void **state) {
         assert_int_equal(vpc_error_from_name(""), VPC_OK);
         assert_int_equal(vpc_error_from_name(NULL), VPC_OK);
         assert_int_equal(vpc_error_from_name("org.example.Whatever"), VPC_ERROR_EXCEPTION);
+        /* Clients ask whether a name is the table's at all: a foreign name is not its Exception. */
+        for (VpcError e = VPC_ERROR_ACCESS_DENIED; e < _VPC_ERROR_MAX; e++) {
+                VpcError found = VPC_OK;
+                assert_true(vpc_error_lookup(vpc_error_name(e), &found));
+                assert_int_equal(found, e);
+        }
+        VpcError untouched = VPC_ERROR_TIMEOUT;
+        assert_false(vpc_error_lookup("org.example.Whatever", &untouched));
+        assert_false(vpc_error_lookup("", &untouched));
+        assert_false(vpc_error_lookup(NULL, &untouched));
+        assert_int_equal(untouched, VPC_ERROR_TIMEOUT);
         /* Out-of-range values never index past the table. */
         assert_string_equal(vpc_error_name((VpcError) 999), "org.vpc.Error.Exception");
 }
@@ -71,6 +82,12 @@ static void test_errno_map(void **state) {
         assert_int_equal(sd_bus_error_set(&error, "org.vpc.Error.VmUnknown", "x"), -ENXIO);
         sd_bus_error_free(&error);
         assert_int_equal(sd_bus_error_set(&error, "org.vpc.Error.Timeout", "x"), -ETIMEDOUT);
+        sd_bus_error_free(&error);
+        assert_int_equal(sd_bus_error_set(&error, "org.vpc.Error.Cancelled", "x"), -ECANCELED);
+        sd_bus_error_free(&error);
+        /* Registering again is harmless (the map is built once). */
+        assert_true(vpc_error_register_map() >= 0);
+        assert_int_equal(sd_bus_error_set(&error, "org.vpc.Error.NoSuchLogonSession", "x"), -ENOENT);
         sd_bus_error_free(&error);
 }
 

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "manager.h"
-#include "task.h"
+#include "manager-dbus.h"
+#include "task-dbus.h"
 #include "guestos.h"
 
 static sd_bus *server;

@@ -8,7 +8,6 @@
 #include <cmocka.h>
 #include <errno.h>
 
-#include "manager.h"
 #include "task.h"
 
 typedef struct FakeEngine {
@@ -27,7 +26,8 @@ static void engine_release(Task *t) {
 static const TaskOps ops = { .stop = engine_stop, .release = engine_release };
 
 typedef struct Fixture {
-        Manager m;
+        TaskRegistry m;
+        DomainRegistry domains;
         Domain *d;
         FakeEngine e[4];        /* outlive the test body: teardown releases the tasks */
 } Fixture;
@@ -35,13 +35,14 @@ typedef struct Fixture {
 static int setup(void **state) {
         Fixture *f = calloc(1, sizeof(*f));
 
-        assert_int_equal(sd_event_new(&f->m.event), 0);
-        assert_int_equal(sd_bus_new(&f->m.bus), 0);
-        f->m.options.task_retention_sec = 300;
-        f->m.options.max_tasks = 2;
+        sd_event *event = NULL;
+        sd_bus *bus = NULL;
+
+        assert_int_equal(sd_event_new(&event), 0);
+        assert_int_equal(sd_bus_new(&bus), 0);
+        task_registry_init(&f->m, event, bus, NULL, NULL, &(TaskOptions) { .task_retention_sec = 300, .max_tasks = 2 });
         assert_int_equal(domain_new("web server 01", "11111111-1111-1111-1111-111111111111", DOMAIN_STATE_RUNNING, &f->d), 0);
-        f->d->manager = &f->m;
-        assert_int_equal(domain_registry_add(&f->m.domains, f->d), 0);
+        assert_int_equal(domain_registry_add(&f->domains, f->d), 0);
         *state = f;
         return 0;
 }
@@ -50,7 +51,7 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         task_remove_all(&f->m);
-        domain_registry_clear(&f->m.domains);
+        domain_registry_clear(&f->domains);
         sd_bus_unref(f->m.bus);
         sd_event_unref(f->m.event);
         free(f);
@@ -82,7 +83,7 @@ static void test_progress_and_success(void **state) {
                 Task *t;
 
         assert_int_equal(task_new(&f->m, "Logoff", f->d, 0, &ops, &f->e[0], &t), 0);
-        f->d->logoff_task = t;
+        task_link(t, &f->d->logoff_task);
         task_set_progress(t, 50);
         assert_int_equal(t->percent, 50);
         task_set_progress(t, 101);              /* out of range: ignored */

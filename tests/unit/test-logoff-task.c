@@ -1,4 +1,4 @@
-/* logoff_run_start() when the task ends before it returns: the first agent call is refused at once
+/* logoff_task_start() when the task ends before it returns: the first agent call is refused at once
  * (here: the hypervisor is stopped, so every submit fails with -ESHUTDOWN), the task completes with
  * Exception inside the call, and with --max-tasks 0 the finished task leaves the manager at once.
  * The caller must still hold a valid task (issue 13, defect 3: it was freed, and guestos.c read its
@@ -10,8 +10,7 @@
 #include <cmocka.h>
 #include <errno.h>
 
-#include "logoff-run.h"
-#include "manager.h"
+#include "logoff-task.h"
 #include "task.h"
 
 static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
@@ -47,6 +46,8 @@ static int setup(void **state) {
                 .max_tasks = 0,
                 .poll_interval_msec = 500,
         };
+        task_registry_init(&f->m.tasks, f->m.event, f->m.bus, NULL, NULL,
+                           &(TaskOptions) { .task_retention_sec = 300, .max_tasks = 0 });
         /* Never started: no libvirt connection is opened. Stopped: every agent call is refused. */
         assert_int_equal(hypervisor_new(f->m.event, "test:///default",
                                         &(HypervisorLimits) { .agent_threads = 1, .agent_queue_max = 4 },
@@ -63,7 +64,7 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         f->m.hypervisor = hypervisor_free(f->m.hypervisor);
-        task_remove_all(&f->m);
+        task_remove_all(&f->m.tasks);
         domain_registry_clear(&f->m.domains);
         sd_bus_unref(f->m.bus);
         sd_event_unref(f->m.event);
@@ -75,14 +76,14 @@ static void test_fails_synchronously_max_tasks_0(void **state) {
         Fixture *f = *state;
         Task *t = NULL;
 
-        assert_int_equal(logoff_run_start(&f->m, f->d, 1000, GUEST_OS_LINUX, &t), 0);
+        assert_int_equal(logoff_task_start(&f->m, f->d, 1000, GUEST_OS_LINUX, &t), 0);
         assert_non_null(t);
         /* Ended inside the call, and already out of the manager (max-tasks 0)... */
         assert_true(t->complete);
         assert_int_equal(t->error, VPC_ERROR_EXCEPTION);
         assert_non_null(strstr(t->error_message, "0x80020009: "));
-        assert_int_equal(f->m.n_tasks, 0);
-        assert_null(task_find_by_path(&f->m, "/org/vpc/Task/1"));
+        assert_int_equal(f->m.tasks.n_tasks, 0);
+        assert_null(task_find_by_path(&f->m.tasks, "/org/vpc/Task/1"));
         assert_null(f->d->logoff_task);
         /* ...yet what the caller holds is still the task: the reply reads its path. */
         assert_string_equal(t->path, "/org/vpc/Task/1");
@@ -95,14 +96,14 @@ static void test_fails_synchronously_kept(void **state) {
         Task *t = NULL;
 
         /* With room for finished tasks the task stays, and the caller's reference is its own. */
-        f->m.options.max_tasks = 8;
-        assert_int_equal(logoff_run_start(&f->m, f->d, 0, GUEST_OS_LINUX, &t), 0);
+        f->m.tasks.options.max_tasks = 8;
+        assert_int_equal(logoff_task_start(&f->m, f->d, 0, GUEST_OS_LINUX, &t), 0);
         assert_true(t->complete);
-        assert_int_equal(f->m.n_tasks, 1);
-        assert_ptr_equal(task_find_by_path(&f->m, t->path), t);
+        assert_int_equal(f->m.tasks.n_tasks, 1);
+        assert_ptr_equal(task_find_by_path(&f->m.tasks, t->path), t);
         assert_int_equal(t->n_ref, 2);
         task_unref(t);
-        assert_int_equal(f->m.n_tasks, 1);
+        assert_int_equal(f->m.tasks.n_tasks, 1);
 }
 
 int main(void) {

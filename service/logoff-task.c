@@ -1,15 +1,17 @@
-/* See logoff-run.h. The engine holds a task reference while an agent call is in flight, so a task
+/* See logoff-task.h. The engine holds a task reference while an agent call is in flight, so a task
  * that completes meanwhile (cancel, VM stop) is still there when the stale reply arrives. */
 #include <errno.h>
 #include <stdio.h>
 
+#include "hypervisor-agent.h"
 #include "log.h"
-#include "logoff-run.h"
+#include "logoff-task.h"
 #include "logoff.h"
 
 #define BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
 
 typedef struct LogoffRun {
+        Manager *manager;
         Task *task;             /* weak: the task owns the run */
         LogoffMachine machine;
         LogoffAction pending;   /* an agent command waiting for room in the agent queue */
@@ -67,14 +69,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int arm_timer(LogoffRun *run, uint64_t usec) {
-        Manager *m = run->task->manager;
-
-        return sd_event_add_time_relative(m->event, &run->timer, CLOCK_MONOTONIC, usec, 0, on_timer, run);
+        return sd_event_add_time_relative(run->manager->event, &run->timer, CLOCK_MONOTONIC, usec, 0, on_timer, run);
 }
 
 static void run_perform(LogoffRun *run, int r, const LogoffAction *a) {
         Task *t = run->task;
-        Manager *m = t->manager;
+        Manager *m = run->manager;
 
         if (r < 0) {
                 run_fail(run, r);
@@ -130,7 +130,7 @@ static const TaskOps logoff_task_ops = {
         .release = run_release,
 };
 
-int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **ret) {
+int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **ret) {
         LogoffRun *run;
         LogoffAction a;
         Task *t;
@@ -139,6 +139,7 @@ int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **
         run = calloc(1, sizeof(*run));
         if (!run)
                 return -ENOMEM;
+        run->manager = m;
         /* Nothing pending: a zeroed action would read as LOGOFF_ACTION_AGENT with no command, and the
          * first poll timer would "retry" it (a NULL command; found by the end-to-end tests). */
         run->pending = (LogoffAction) { .kind = LOGOFF_ACTION_DONE };
@@ -146,14 +147,14 @@ int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **
                             (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
                             (uint64_t) m->options.poll_interval_msec * USEC_PER_MSEC);
 
-        r = task_new(m, "Logoff", d, owner, &logoff_task_ops, run, &t);
+        r = task_new(&m->tasks, "Logoff", d, owner, &logoff_task_ops, run, &t);
         if (r < 0) {
                 logoff_machine_release(&run->machine);
                 free(run);
                 return r;
         }
         run->task = t;
-        d->logoff_task = t;
+        task_link(t, &d->logoff_task);
 
         /* The caller's reference, taken before the first step: that step may already complete the
          * task (its agent call refused), and with --max-tasks 0 a finished task leaves at once, so
@@ -164,7 +165,7 @@ int logoff_run_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **
         return 0;
 }
 
-void logoff_run_domain_stopped(Manager *m, Domain *d) {
+void logoff_task_domain_stopped(Domain *d) {
         _cleanup_free_ char *message = NULL;
 
         if (!d->logoff_task)

@@ -1,0 +1,237 @@
+/* Guest-agent calls on the agent workers (see hypervisor-agent.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "hypervisor-agent.h"
+#include "libvirt-errors.h"
+
+struct AgentSession {
+        virDomainPtr domain;
+        int timeout_sec;
+        VpcError open_error;            /* the domain could not be opened: every command says so */
+        char *open_message;
+};
+
+typedef struct AgentJob {
+        JobWatch watch;         /* first: the deadline's callback casts back */
+        Hypervisor *hypervisor;
+        char uuid[UUID_STRING_MAX];
+        int timeout_sec;
+        const AgentSessionOps *ops;
+        void *userdata;
+} AgentJob;
+
+/* libvirt serializes the calls made on one connection: measured with two running guests, an agent
+ * call to the second one waited until the first one's frozen agent timed out. So each agent worker
+ * opens a connection of its own, kept for the thread's life (closed by the key's destructor when the
+ * worker exits) and re-opened when it died; while the shared connection is down, so are they. */
+static pthread_key_t agent_conn_key;
+static pthread_once_t agent_conn_once = PTHREAD_ONCE_INIT;
+
+static void agent_conn_close(void *c) {
+        virConnectClose(c);
+}
+
+static void agent_conn_key_init(void) {
+        (void) pthread_key_create(&agent_conn_key, agent_conn_close);
+}
+
+static virConnectPtr acquire_worker_connection(Hypervisor *h) {
+        _cleanup_(virConnectClosep) virConnectPtr shared = hypervisor_acquire_connection(h);
+        virConnectPtr c;
+
+        if (!shared)
+                return NULL;
+        (void) pthread_once(&agent_conn_once, agent_conn_key_init);
+        c = pthread_getspecific(agent_conn_key);
+        if (c && virConnectIsAlive(c) != 1) {
+                (void) pthread_setspecific(agent_conn_key, NULL);
+                virConnectClose(c);
+                c = NULL;
+        }
+        if (!c) {
+                c = virConnectOpen(hypervisor_uri(h));
+                if (!c)
+                        return TAKE_PTR(shared);        /* the shared one still works, only slower */
+                /* As the shared one: a frozen libvirtd must not hold an agent call (and the worker,
+                 * and the shutdown that joins it) forever. */
+                (void) virConnectSetKeepAlive(c, HYPERVISOR_KEEPALIVE_INTERVAL_SEC, HYPERVISOR_KEEPALIVE_COUNT);
+                (void) pthread_setspecific(agent_conn_key, c);
+        }
+        virConnectRef(c);
+        return c;
+}
+
+VpcError agent_session_command(AgentSession *s, const char *command, char **ret_reply, char **ret_message) {
+        uint64_t start = now_usec(CLOCK_MONOTONIC);
+        char *reply;
+
+        if (s->open_error != VPC_OK) {
+                *ret_message = s->open_message ? strdup(s->open_message) : NULL;
+                return s->open_error;
+        }
+        reply = virDomainQemuAgentCommand(s->domain, command, s->timeout_sec, 0);
+        if (!reply) {
+                bool timed_out = now_usec(CLOCK_MONOTONIC) - start >= (uint64_t) s->timeout_sec * USEC_PER_SEC;
+                return vpc_error_from_last_libvirt_error(timed_out, ret_message);
+        }
+        *ret_reply = reply;
+        return VPC_OK;
+}
+
+VpcError agent_session_require_running(AgentSession *s, char **ret_message) {
+        int state, reason;
+
+        if (s->open_error != VPC_OK) {
+                *ret_message = s->open_message ? strdup(s->open_message) : NULL;
+                return s->open_error;
+        }
+        if (virDomainGetState(s->domain, &state, &reason, 0) < 0)
+                return vpc_error_from_last_libvirt_error(false, ret_message);
+        if (state == VIR_DOMAIN_RUNNING)
+                return VPC_OK;
+        if (asprintf(ret_message, "domain '%s' is not running (%s)", virDomainGetName(s->domain),
+                     domain_state_to_string(state)) < 0)
+                *ret_message = NULL;
+        return VPC_ERROR_VM_NOT_RUNNING;
+}
+
+static void agent_job_run(void *data) {
+        AgentJob *j = data;
+        _cleanup_(virConnectClosep) virConnectPtr c = acquire_worker_connection(j->hypervisor);
+        AgentSession s = { .timeout_sec = j->timeout_sec };
+
+        if (!c) {
+                s.open_error = VPC_ERROR_EXCEPTION;
+                s.open_message = strdup("not connected to the hypervisor");
+        } else {
+                /* One lookup per job: a handle kept across jobs would outlive renames and undefines. */
+                s.domain = virDomainLookupByUUIDString(c, j->uuid);
+                if (!s.domain)
+                        s.open_error = vpc_error_from_last_libvirt_error(false, &s.open_message);
+        }
+        j->ops->run(&s, j->userdata);
+        if (s.domain)
+                virDomainFree(s.domain);
+        free(s.open_message);
+}
+
+static void agent_job_done(void *data, bool stopping) {
+        AgentJob *j = data;
+        bool answered = !job_watch_finish(&j->watch);
+
+        j->ops->done(stopping, answered, j->userdata);
+        free(j);
+}
+
+/* The worker did not return in time: the owner answers now (the job is still the worker's). */
+static void agent_job_expire(JobWatch *w, bool stopping) {
+        AgentJob *j = (AgentJob *) w;
+        char message[128];
+
+        (void) snprintf(message, sizeof(message), "libvirt did not answer within %" PRIu64 " s",
+                        w->bound_usec / USEC_PER_SEC);
+        j->ops->expire(stopping, message, j->userdata);
+}
+
+int hypervisor_agent_run(Hypervisor *h, const char *uuid, int timeout_sec, unsigned commands,
+                         const AgentSessionOps *ops, void *userdata) {
+        uint64_t bound;
+        AgentJob *j;
+        int r;
+
+        if (!uuid || strlen(uuid) >= UUID_STRING_MAX)
+                return -EINVAL;
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        *j = (AgentJob) {
+                .hypervisor = h,
+                .timeout_sec = timeout_sec,
+                .ops = ops,
+                .userdata = userdata,
+        };
+        strcpy(j->uuid, uuid);
+        r = hypervisor_submit_agent_work(h, agent_job_run, agent_job_done, j);
+        if (r < 0) {
+                free(j);
+                return r;
+        }
+        /* Generous: a job may wait for a thread, then makes its agent calls; the keepalive ends calls
+         * on a frozen libvirtd well before this, the deadline is for what it cannot end. */
+        bound = (uint64_t) (commands * (timeout_sec > 0 ? timeout_sec : 5) + HYPERVISOR_KEEPALIVE_BOUND_SEC + 5) *
+                USEC_PER_SEC;
+        job_watch_start(hypervisor_watches(h), &j->watch, bound, agent_job_expire);
+        return 0;
+}
+
+/* --- one command --- */
+
+typedef struct CommandCall {
+        char *command;
+        AgentCallResult result;
+        agent_call_done_t done;
+        void *userdata;
+} CommandCall;
+
+static void command_call_run(AgentSession *s, void *userdata) {
+        CommandCall *c = userdata;
+
+        c->result.error = agent_session_require_running(s, &c->result.message);
+        if (c->result.error != VPC_OK)
+                return;
+        c->result.error = agent_session_command(s, c->command, &c->result.reply, &c->result.message);
+}
+
+static void command_call_done(bool stopping, bool answered, void *userdata) {
+        CommandCall *c = userdata;
+
+        c->result.stopping = stopping;
+        if (!answered)
+                c->done(&c->result, c->userdata);
+        free(c->result.message);
+        free(c->result.reply);
+        free(c->command);
+        free(c);
+}
+
+static void command_call_expire(bool stopping, const char *message, void *userdata) {
+        CommandCall *c = userdata;
+
+        c->done(&(AgentCallResult) { .stopping = stopping, .error = VPC_ERROR_TIMEOUT, .message = (char *) message },
+                c->userdata);
+}
+
+static const AgentSessionOps command_call_ops = {
+        .run = command_call_run,
+        .done = command_call_done,
+        .expire = command_call_expire,
+};
+
+int hypervisor_agent_command(Hypervisor *h, const char *uuid, const char *command, int timeout_sec,
+                             agent_call_done_t done, void *userdata) {
+        CommandCall *c;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->command = strdup(command);
+        if (!c->command) {
+                free(c);
+                return -ENOMEM;
+        }
+        c->done = done;
+        c->userdata = userdata;
+        r = hypervisor_agent_run(h, uuid, timeout_sec, 1, &command_call_ops, c);
+        if (r < 0) {
+                free(c->command);
+                free(c);
+        }
+        return r;
+}

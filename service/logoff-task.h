@@ -1,0 +1,15 @@
+/* A Logoff task: drives the pure logoff state machine (logoff.c) with guest-agent calls on the
+ * hypervisor's workers and sd-event timers, and turns its progress and result into the task's
+ * properties. The domain's link to its running Logoff task is set here (task_link()). */
+#pragma once
+
+#include "agent.h"
+#include "task.h"
+#include "vpc-guestosd.h"
+
+/* Starts the Logoff task of domain d, which has none running, for the caller uid owner; *ret is a
+ * reference of the caller's (the task may already have ended, and even left the bus). */
+int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **ret);
+
+/* The domain stopped or vanished under its running Logoff task (if any): it ends with VmNotRunning. */
+void logoff_task_domain_stopped(Domain *d);

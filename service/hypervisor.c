@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "domain-info.h"
 #include "hypervisor.h"
 #include "job-watch.h"
 #include "libvirt-errors.h"
@@ -87,46 +88,6 @@ static void *event_thread_main(void *userdata) {
 
 static void wake_timeout(int timer, void *opaque) {
         virEventRemoveTimeout(timer);
-}
-
-/* --- domain snapshots (worker threads) --- */
-
-/* A domain's name is an identifier that must round-trip (GetGuestOS, the object path), so valid
- * UTF-8 stays exactly as libvirt has it; only a name that is not (libvirt's XML parser makes that
- * unlikely, but the remote protocol does not check) goes through the boundary. Objects are found by
- * UUID, so the altered name still names the right domain. */
-static char *domain_name_sanitize(const char *name) {
-        if (text_is_valid_utf8(name) && strlen(name) <= TEXT_NAME_MAX)
-                return strdup(name);
-        return text_sanitize(name, TEXT_NAME_MAX, TEXT_ESCAPE_CONTROL);
-}
-
-static int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
-        const char *name = virDomainGetName(d);
-        int state, reason;
-
-        if (!name || virDomainGetUUIDString(d, ret->uuid) < 0)
-                return -EIO;
-        if (virDomainGetState(d, &state, &reason, 0) < 0)
-                return -EIO;
-        ret->name = domain_name_sanitize(name);
-        if (!ret->name)
-                return -ENOMEM;
-        ret->state = state >= 0 && state < _DOMAIN_STATE_MAX ? (DomainState) state : DOMAIN_STATE_NOSTATE;
-        return 0;
-}
-
-static void domain_infos_free(DomainInfo *infos, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(infos[i].name);
-        free(infos);
-}
-
-/* The last libvirt error of this thread says the domain no longer exists. */
-static bool domain_vanished(void) {
-        virErrorPtr e = virGetLastError();
-
-        return e && e->code == VIR_ERR_NO_DOMAIN;
 }
 
 /* --- lifecycle events --- */
@@ -262,61 +223,6 @@ typedef struct ConnectJob {
         DomainInfo *domains;
         size_t n_domains;
 } ConnectJob;
-
-/* Control worker: the states of all domains from one virConnectGetAllDomainStats() call, sorted
- * by UUID; a state query per domain costs a round trip each (about 1 s for 10,000 domains). Some
- * drivers leave domains out of it (the test driver, inactive ones): those are asked one by one. */
-typedef struct KnownState {
-        unsigned char uuid[VIR_UUID_BUFLEN];
-        int state;
-} KnownState;
-
-static int compare_known_state(const void *a, const void *b) {
-        return memcmp(((const KnownState *) a)->uuid, ((const KnownState *) b)->uuid, VIR_UUID_BUFLEN);
-}
-
-static KnownState *bulk_states(virConnectPtr c, size_t *ret_n) {
-        virDomainStatsRecordPtr *stats = NULL;
-        KnownState *known;
-        size_t k = 0;
-        int n;
-
-        n = virConnectGetAllDomainStats(c, VIR_DOMAIN_STATS_STATE, &stats, 0);
-        if (n <= 0) {
-                /* No domain is still an allocated, empty list (found by valgrind and LeakSanitizer). */
-                virDomainStatsRecordListFree(stats);
-                return NULL;
-        }
-        known = calloc(n, sizeof(KnownState));
-        for (int i = 0; known && i < n; i++)
-                if (virDomainGetUUID(stats[i]->dom, known[k].uuid) >= 0 &&
-                    virTypedParamsGetInt(stats[i]->params, stats[i]->nparams, "state.state", &known[k].state) > 0)
-                        k++;
-        virDomainStatsRecordListFree(stats);
-        if (known)
-                qsort(known, k, sizeof(KnownState), compare_known_state);
-        *ret_n = k;
-        return known;
-}
-
-static int domain_info_fill_known(virDomainPtr d, const KnownState *known, size_t n_known, DomainInfo *ret) {
-        KnownState key;
-        const KnownState *found = NULL;
-        const char *name = virDomainGetName(d);
-
-        if (known && virDomainGetUUID(d, key.uuid) >= 0)
-                found = bsearch(&key, known, n_known, sizeof(KnownState), compare_known_state);
-        if (!found)
-                return domain_info_fill(d, ret);
-        if (!name || virDomainGetUUIDString(d, ret->uuid) < 0)
-                return -EIO;
-        ret->name = domain_name_sanitize(name);
-        if (!ret->name)
-                return -ENOMEM;
-        ret->state = found->state >= 0 && found->state < _DOMAIN_STATE_MAX ? (DomainState) found->state
-                                                                           : DOMAIN_STATE_NOSTATE;
-        return 0;
-}
 
 static void connect_run(void *data) {
         ConnectJob *j = data;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+#include "domain-info.h"
 #include "domain.h"
 #include "errors.h"
 #include "job-watch.h"
@@ -22,12 +23,6 @@
 #define HYPERVISOR_KEEPALIVE_BOUND_SEC (HYPERVISOR_KEEPALIVE_INTERVAL_SEC * (HYPERVISOR_KEEPALIVE_COUNT + 1))
 
 typedef struct Hypervisor Hypervisor;
-
-typedef struct DomainInfo {
-        char *name;
-        char uuid[UUID_STRING_MAX];
-        DomainState state;
-} DomainInfo;
 
 typedef struct HypervisorCallbacks {
         /* A (re)connection listed these domains: the caller resyncs to exactly this set. */

@@ -2,7 +2,7 @@
  * (here: the hypervisor is stopped, so every submit fails with -ESHUTDOWN), the task completes with
  * Exception inside the call, and with --max-tasks 0 the finished task leaves the manager at once.
  * The caller must still hold a valid task (issue 13, defect 3: it was freed, and guestos.c read its
- * path). Run under ASan (scripts/test-all.d/10-sanitizers) and valgrind (test-logoff-run-valgrind),
+ * path). Run under ASan (scripts/test-all.d/10-sanitizers) and valgrind (test-logoff-task-valgrind),
  * a use after free fails the test. */
 #include <stdarg.h>
 #include <stddef.h>

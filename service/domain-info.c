@@ -1,0 +1,93 @@
+/* See domain-info.h. */
+#include <errno.h>
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+
+#include "domain-info.h"
+#include "text.h"
+
+/* A domain's name is an identifier that must round-trip (GetGuestOS, the object path), so valid
+ * UTF-8 stays exactly as libvirt has it; only a name that is not (libvirt's XML parser makes that
+ * unlikely, but the remote protocol does not check) goes through the boundary. Objects are found by
+ * UUID, so the altered name still names the right domain. */
+static char *domain_name_sanitize(const char *name) {
+        if (text_is_valid_utf8(name) && strlen(name) <= TEXT_NAME_MAX)
+                return strdup(name);
+        return text_sanitize(name, TEXT_NAME_MAX, TEXT_ESCAPE_CONTROL);
+}
+
+int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
+        const char *name = virDomainGetName(d);
+        int state, reason;
+
+        if (!name || virDomainGetUUIDString(d, ret->uuid) < 0)
+                return -EIO;
+        if (virDomainGetState(d, &state, &reason, 0) < 0)
+                return -EIO;
+        ret->name = domain_name_sanitize(name);
+        if (!ret->name)
+                return -ENOMEM;
+        ret->state = state >= 0 && state < _DOMAIN_STATE_MAX ? (DomainState) state : DOMAIN_STATE_NOSTATE;
+        return 0;
+}
+
+void domain_infos_free(DomainInfo *infos, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(infos[i].name);
+        free(infos);
+}
+
+/* The last libvirt error of this thread says the domain no longer exists. */
+bool domain_vanished(void) {
+        virErrorPtr e = virGetLastError();
+
+        return e && e->code == VIR_ERR_NO_DOMAIN;
+}
+
+static int compare_known_state(const void *a, const void *b) {
+        return memcmp(((const KnownState *) a)->uuid, ((const KnownState *) b)->uuid, VIR_UUID_BUFLEN);
+}
+
+KnownState *bulk_states(virConnectPtr c, size_t *ret_n) {
+        virDomainStatsRecordPtr *stats = NULL;
+        KnownState *known;
+        size_t k = 0;
+        int n;
+
+        n = virConnectGetAllDomainStats(c, VIR_DOMAIN_STATS_STATE, &stats, 0);
+        if (n <= 0) {
+                /* No domain is still an allocated, empty list (found by valgrind and LeakSanitizer). */
+                virDomainStatsRecordListFree(stats);
+                return NULL;
+        }
+        known = calloc(n, sizeof(KnownState));
+        for (int i = 0; known && i < n; i++)
+                if (virDomainGetUUID(stats[i]->dom, known[k].uuid) >= 0 &&
+                    virTypedParamsGetInt(stats[i]->params, stats[i]->nparams, "state.state", &known[k].state) > 0)
+                        k++;
+        virDomainStatsRecordListFree(stats);
+        if (known)
+                qsort(known, k, sizeof(KnownState), compare_known_state);
+        *ret_n = k;
+        return known;
+}
+
+int domain_info_fill_known(virDomainPtr d, const KnownState *known, size_t n_known, DomainInfo *ret) {
+        KnownState key;
+        const KnownState *found = NULL;
+        const char *name = virDomainGetName(d);
+
+        if (known && virDomainGetUUID(d, key.uuid) >= 0)
+                found = bsearch(&key, known, n_known, sizeof(KnownState), compare_known_state);
+        if (!found)
+                return domain_info_fill(d, ret);
+        if (!name || virDomainGetUUIDString(d, ret->uuid) < 0)
+                return -EIO;
+        ret->name = domain_name_sanitize(name);
+        if (!ret->name)
+                return -ENOMEM;
+        ret->state = found->state >= 0 && found->state < _DOMAIN_STATE_MAX ? (DomainState) found->state
+                                                                           : DOMAIN_STATE_NOSTATE;
+        return 0;
+}
+

@@ -1,0 +1,32 @@
+/* Reading domains from libvirt, on the hypervisor's worker threads: one domain's name, UUID and
+ * state, and every domain's state in one call for the listing. Names pass the text boundary. */
+#pragma once
+
+#include <libvirt/libvirt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain.h"
+
+typedef struct DomainInfo {
+        char *name;
+        char uuid[UUID_STRING_MAX];
+        DomainState state;
+} DomainInfo;
+
+int domain_info_fill(virDomainPtr d, DomainInfo *ret);
+void domain_infos_free(DomainInfo *infos, size_t n);
+/* The last libvirt error of this thread says the domain no longer exists. */
+bool domain_vanished(void);
+
+/* The states of all domains from one virConnectGetAllDomainStats() call, sorted by UUID; a state
+ * query per domain costs a round trip each (about 1 s for 10,000 domains). Some drivers leave
+ * domains out of it (the test driver, inactive ones): domain_info_fill_known() asks those one by
+ * one. NULL when there are none or the call failed. */
+typedef struct KnownState {
+        unsigned char uuid[VIR_UUID_BUFLEN];
+        int state;
+} KnownState;
+
+KnownState *bulk_states(virConnectPtr c, size_t *ret_n);
+int domain_info_fill_known(virDomainPtr d, const KnownState *known, size_t n_known, DomainInfo *ret);

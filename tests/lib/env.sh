@@ -188,6 +188,9 @@ vpc_libvirt_dirs() {
         # libvirtd, virtlogd, virtlockd and virtqemud included, are out of sight); the other
         # locations get a private directory bound on them.
         mount -t tmpfs -o mode=755 tmpfs /run || vpc_die "cannot mount a private /run"
+        # libvirt's clients look in /var/run/libvirt (LOCALSTATEDIR/run), its daemons in /run/libvirt:
+        # the same place only where /var/run is a link to /run (as on Debian).
+        [ "$(readlink -f /var/run)" = /run ] || vpc_bind /run /var/run
         for p in $VPC_LIBVIRT_DIRS; do
                 mkdir -p "$base/${p%%:*}" "${p#*:}"
                 vpc_bind "$base/${p%%:*}" "${p#*:}"

@@ -28,10 +28,12 @@
 #       STUBBORN empty. On the systemd tier the users log in through the agent once it answers
 #       (/etc/vpc-login, one after the other, each returning once its session is fully open).
 #       Needs libvirtd (vpc_libvirtd_start). Several guests with different names may run at once
-#       (each ~256 MiB; start them one after the other or in the background with &; vpc_guest_start
-#       is safe to run in parallel for different names). Returns non-zero with the console's tail
-#       on stderr if the guest's agent does not list the users within $VPC_GUEST_BOOT_TIMEOUT s
-#       (default 180; on the systemd tier: until the agent answers, default 300). Prints nothing on stdout; logs the boot-to-agent time on stderr.
+#       (each ~256 MiB, 512 MiB on the systemd tier; start them one after the other or in the
+#       background with &; vpc_guest_start is safe to run in parallel for different names). Returns
+#       non-zero with the console's tail on stderr if the guest's agent does not list the users
+#       within $VPC_GUEST_BOOT_TIMEOUT s (default 180; on the systemd tier the wait for the agent
+#       to answer at all, default 300). Prints nothing on stdout; logs the boot-to-agent time on
+#       stderr.
 #
 #   vpc_guest_login NAME USER TTY [MODE]
 #       Logs USER in on TTY (pts/N) through the guest's /etc/vpc-login and waits until it is done.

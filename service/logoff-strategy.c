@@ -8,21 +8,29 @@
  * already stopping in logind's view, so terminate-session returns 0 on it and kills nothing: its
  * scope is stopped directly, as logind would have done with KillUserProcesses=yes. Only units named
  * session-*.scope are ever stopped, so the agent, system services and lingering users' own services
- * (user@.service, no session) are left alone. A session that ended meanwhile is no failure; exit
+ * (user@.service, no session) are left alone. The sessions are ended in parallel (each loginctl
+ * call takes a second or more on a slow guest). A session that ended meanwhile is no failure; exit
  * status 1 means logind could not be asked or a session could not be ended. */
 static const char *const linux_logind_argv[] = {
         "-c",
         "out=$(loginctl --no-legend --no-pager list-sessions) || exit 1; "
-        "rc=0; "
+        "pids=; "
         "for id in $(printf '%s\\n' \"$out\" | while read -r id rest; do printf '%s\\n' \"$id\"; done); do "
-        "state=$(loginctl show-session \"$id\" -p State --value 2>/dev/null) || continue; "
+        "( "
+        "props=$(loginctl show-session \"$id\" -p State -p Scope 2>/dev/null) || exit 0; "
+        "state=; scope=; "
+        "for kv in $props; do case $kv in State=*) state=${kv#State=};; Scope=*) scope=${kv#Scope=};; esac; done; "
         "if [ \"$state\" = closing ]; then "
-        "scope=$(loginctl show-session \"$id\" -p Scope --value 2>/dev/null) || continue; "
-        "case $scope in session-*.scope) systemctl stop --no-block \"$scope\" || rc=1;; esac; "
-        "else "
-        "loginctl terminate-session \"$id\" || { loginctl show-session \"$id\" >/dev/null 2>&1 && rc=1; }; "
+        "case $scope in session-*.scope) exec systemctl stop --no-block \"$scope\";; esac; "
+        "exit 0; "
         "fi; "
+        "loginctl terminate-session \"$id\" && exit 0; "
+        "! loginctl show-session \"$id\" >/dev/null 2>&1 "
+        ") & "
+        "pids=\"$pids $!\"; "
         "done; "
+        "rc=0; "
+        "for pid in $pids; do wait \"$pid\" || rc=1; done; "
         "exit $rc",
         NULL,
 };

@@ -35,7 +35,11 @@ def logoff_task(user, what):
     if not r.ok:
         return None, None, rec
     c = completed(rec, r.value, 90)
-    print(f"# {what}: Logoff took {time.monotonic() - t0:.2f} s from the call to Completed")
+    elapsed = time.monotonic() - t0
+    print(f"# {what}: Logoff took {elapsed:.2f} s from the call to Completed")
+    if elapsed > 8:     # say why (a stop job's escalation shows in the guest's journal)
+        print(vpcguest.sh(VM, "journalctl -b --no-pager -n 400 | grep -E 'Stopping|timed out|Killing' | tail -n 12 | "
+                              "sed 's/^/# guest: /'", timeout=60))
     return r.value, c, rec
 
 

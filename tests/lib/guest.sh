@@ -28,10 +28,15 @@
 #       STUBBORN empty. On the systemd tier the users log in through the agent once it answers
 #       (/etc/vpc-login, one after the other, each returning once its session is fully open).
 #       Needs libvirtd (vpc_libvirtd_start). Several guests with different names may run at once
-#       (each ~256 MiB; start them one after the other or in the background with &; vpc_guest_start
-#       is safe to run in parallel for different names). Returns non-zero with the console's tail
-#       on stderr if the guest's agent does not list the users within $VPC_GUEST_BOOT_TIMEOUT s
-#       (default 180). Prints nothing on stdout; logs the boot-to-agent time on stderr.
+#       (each ~256 MiB, 512 MiB on the systemd tier; start them one after the other or in the
+#       background with &; vpc_guest_start is safe to run in parallel for different names). Returns
+#       non-zero with the console's tail on stderr if the guest's agent does not list the users
+#       within $VPC_GUEST_BOOT_TIMEOUT s (default 180; on the systemd tier the wait for the agent
+#       to answer at all, default 300). Prints nothing on stdout; logs the boot-to-agent time on
+#       stderr.
+#
+#   vpc_guest_login NAME USER TTY [MODE]
+#       Logs USER in on TTY (pts/N) through the guest's /etc/vpc-login and waits until it is done.
 #
 #   vpc_guest_wait_users NAME SECONDS USER...
 #       Waits until guest-get-users of NAME lists exactly the given users (none: an empty list).
@@ -68,7 +73,10 @@ vpc_guest_image() {
         export VPC_GUEST_IMAGE
 }
 
-vpc_guest_login() {         # vpc_guest_login NAME USER TTY [MODE] — systemd tier: /etc/vpc-login in the guest
+# vpc_guest_login NAME USER TTY [MODE] — runs the guest's /etc/vpc-login (either tier) through the
+# agent and waits for it: on the systemd tier it returns once the session is fully open (MODE plain,
+# stubborn or closing; see tests/guest/systemd/vpc-login), on busybox's once the user is logged in.
+vpc_guest_login() {
         local name=$1 pid st i
         pid=$(virsh -c "$VPC_GUEST_URI" qemu-agent-command --timeout 10 "$name" \
                 "$(python3 -c 'import json, sys; print(json.dumps({"execute": "guest-exec", "arguments": {
@@ -128,7 +136,8 @@ vpc_guest_start() {         # vpc_guest_start NAME [USERS [STUBBORN]]
         virsh -q -c "$VPC_GUEST_URI" start "$name" >/dev/null || vpc_die "cannot start guest $name"
         if [ "$tier" = systemd ]; then
                 # Users log in once the agent answers (it lists nobody yet), through PAM.
-                if ! vpc_guest_wait_users "$name" "${VPC_GUEST_BOOT_TIMEOUT:-180}"; then
+                # systemd under TCG boots in ~20 s alone, but in minutes beside other guests.
+                if ! vpc_guest_wait_users "$name" "${VPC_GUEST_BOOT_TIMEOUT:-300}"; then
                         echo "env: guest $name: its agent did not answer; console:" >&2
                         tail -n 30 "$console" >&2
                         return 1

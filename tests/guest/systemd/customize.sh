@@ -42,14 +42,21 @@ cp "$files/logind.conf" "$root/etc/systemd/logind.conf.d/vpc.conf"
 cp "$files/system.conf" "$root/etc/systemd/system.conf.d/vpc.conf"
 install -m 755 "$files/vpc-login" "$root/etc/vpc-login"
 
-# What only slows the boot under TCG. udev's coldplug trigger stays whole: without it the virtio
-# port's event is lost and qemu-ga (started by Debian's own udev rule) never starts.
+# What only slows the boot under TCG (the packages' postinst scripts already created the system
+# users; there is no fstab, no module to load, no journal to flush). udev's coldplug trigger stays
+# whole: without it the virtio port's event is lost and qemu-ga (started by Debian's own udev rule)
+# never starts.
 for unit in getty@tty1.service serial-getty@ttyS0.service systemd-timesyncd.service systemd-networkd.service \
         systemd-hwdb-update.service ldconfig.service systemd-journal-catalog-update.service \
         systemd-update-done.service systemd-firstboot.service systemd-random-seed.service \
         systemd-pstore.service systemd-boot-system-token.service \
         apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer fstrim.timer e2scrub_all.timer \
-        e2scrub_reap.service systemd-tmpfiles-clean.timer; do
+        e2scrub_reap.service systemd-tmpfiles-clean.timer \
+        dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
+        sys-fs-fuse-connections.mount sys-kernel-config.mount modprobe@configfs.service \
+        modprobe@dm_mod.service modprobe@drm.service modprobe@loop.service modprobe@fuse.service \
+        modprobe@efi_pstore.service systemd-sysusers.service systemd-remount-fs.service \
+        systemd-journal-flush.service systemd-modules-load.service systemd-update-utmp-runlevel.service; do
         ln -sf /dev/null "$root/etc/systemd/system/$unit"
 done
 mkdir -p "$root/etc/systemd/system-generators"

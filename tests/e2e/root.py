@@ -3,7 +3,8 @@
 logged in through session-leader, real utmp records), Logoff runs linux-plain, which ends the
 sessions utmp records, root's included: Completed(0), Progress rising to 100, guest-get-users and
 utmp empty, no process of either session left; qemu-ga (the same process, not a respawned one),
-PID 1 and every other process that was not in a session are still there."""
+PID 1 and every other process that was not in a session are still there. Progress steps as the
+sessions end (a stubborn session ended by the test later than the other)."""
 
 import os
 import sys
@@ -97,5 +98,21 @@ if check(r.ok, "Logoff with only root logged on returns a task", r):
     c = completed(rec, r.value, 60)
     check(c == [0, "", ""], "that task ends with Completed(0)", c)
 check(vpcguest.users(VM) == [], "guest-get-users is empty again", vpcguest.users(VM))
+
+# Progress steps as sessions end: alice's ends with the program, carol's ignores SIGHUP and SIGTERM
+# until this test kills it; the task sees each go.
+login(VM, "alice", "pts/8")
+login(VM, "carol", "pts/9", stubborn=True)
+check(wait_users(VM, ["alice", "carol"]) == ["alice", "carol"], "alice and carol (stubborn) logged on")
+rec = SignalRecorder()
+r = logoff(VM)
+if check(r.ok, "Logoff of alice and stubborn carol returns a task", r):
+    half = rec.wait_for(lambda e: e[0] == r.value and e[2] == "Progress" and e[3][0] == 50, timeout=20)
+    check(half is not None, "Progress 50 once alice's session ended", progress_values(rec, r.value))
+    carol = sorted(p for p, v in processes().items() if v["uid"] == UIDS["carol"])
+    vpcguest.sh(VM, "kill -KILL " + " ".join(map(str, carol)))
+    c = completed(rec, r.value, 30)
+    check(c == [0, "", ""], "the task ends with Completed(0) once carol's session is gone too", c)
+    check(progress_values(rec, r.value) == [50, 100], "Progress went 50, then 100", progress_values(rec, r.value))
 
 finish()

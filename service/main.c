@@ -23,7 +23,7 @@ static void help(void) {
                "     --logoff-timeout SEC   Give a Logoff SEC seconds to end every session (default: 60)\n"
                "     --task-retention SEC   Keep a finished task SEC seconds (default: 300)\n"
                "     --max-tasks N          Keep at most N finished tasks (default: 1024)\n"
-               "     --poll-interval MSEC   Poll the guest's users every MSEC ms during a Logoff (default: 500)\n"
+               "     --poll-interval MSEC   Poll the guest's users at least every MSEC ms during a Logoff (default: 500)\n"
                "     --agent-threads N      Guest-agent calls in flight at once, all VMs (default: 3)\n"
                "     --polkit-timeout SEC   Deny when polkit has not answered in SEC seconds (default: 25)\n"
                "  -v --verbose              Log debug messages\n\n"

@@ -48,7 +48,8 @@ if r2.ok:
     props = task_props(task2)
     took = (props.get("FinishedUSec", 0) - props.get("StartedUSec", 0)) / 1e6
     print(f"# g2's task (stubborn carol) ended after {took:.2f} s")
-    check(c is not None and c[0] == 0xA0040202 and c[1] == "org.vpc.Error.Timeout" and c[2].startswith("0xA0040202: "),
+    check(c is not None and c[0] == 0xA0040202 and c[1] == "org.vpc.Error.Timeout" and c[2].startswith("0xA0040202: ")
+          and c[2].endswith(": carol"),
           "g2's task with a stubborn user ends with Timeout 0xA0040202", c)
     check(LOGOFF_TIMEOUT - 0.5 <= took <= LOGOFF_TIMEOUT + 5, f"... after about --logoff-timeout ({LOGOFF_TIMEOUT} s)", took)
     progress = progress_values(rec, task2)

@@ -29,7 +29,7 @@ def users(name):
     return sorted({u["user"] for u in agent(name, "guest-get-users")})
 
 
-def guest_exec(name, argv, timeout=20):
+def guest_exec(name, argv, timeout=60):
     """Runs argv in the guest and waits for it: (exit code, stdout, stderr). -1 if signalled."""
     pid = agent(name, "guest-exec", {"path": argv[0], "arg": list(argv[1:]), "capture-output": True})["pid"]
     end = time.monotonic() + timeout
@@ -44,7 +44,7 @@ def guest_exec(name, argv, timeout=20):
         time.sleep(0.1)
 
 
-def sh(name, script, timeout=20):
+def sh(name, script, timeout=60):
     """guest_exec of /bin/sh -c SCRIPT; returns stdout, raises on a non-zero exit."""
     rc, out, err = guest_exec(name, ["/bin/sh", "-c", script], timeout)
     if rc != 0:

@@ -99,14 +99,22 @@ int vpc_error_set(sd_bus_error *ret_error, VpcError e, const char *format, ...) 
 int vpc_reply_fallback(sd_bus_message *call, int r) {
         int k;
 
+        /* Without a bus there is nobody to answer; the bus tells the callers itself. */
+        if (r == -ENOTCONN || r == -ECONNRESET) {
+                log_debug("cannot answer %s.%s: %s", strempty(sd_bus_message_get_interface(call)),
+                          strempty(sd_bus_message_get_member(call)), strerror(-r));
+                return r;
+        }
         log_error("cannot answer %s.%s on %s from %s: %s; answering org.vpc.Error.Exception instead",
                   strempty(sd_bus_message_get_interface(call)), strempty(sd_bus_message_get_member(call)),
                   strempty(sd_bus_message_get_path(call)), strempty(sd_bus_message_get_sender(call)),
                   strerror(-r));
         k = sd_bus_reply_method_error(call, &SD_BUS_ERROR_MAKE_CONST("org.vpc.Error.Exception", FALLBACK_MESSAGE));
-        if (k < 0)
+        if (k < 0) {
                 log_error("cannot send the fallback answer either: %s", strerror(-k));
-        return r;
+                return k;
+        }
+        return 0;
 }
 
 int vpc_error_reply(sd_bus_message *call, VpcError e, const char *format, ...) {

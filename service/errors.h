@@ -52,7 +52,9 @@ int vpc_error_reply(sd_bus_message *call, VpcError e, const char *format, ...) _
 int vpc_reply_return(sd_bus_message *call, const char *types, ...);
 
 /* The last resort of both: logs why the reply failed (r) and answers call with a fixed
- * org.vpc.Error.Exception. Returns r. */
+ * org.vpc.Error.Exception. Returns 0 when that answer went out (a method handler may return it: the
+ * call is answered, sd-bus must not reply again), else a negative errno. The same holds for
+ * vpc_error_reply() and vpc_reply_return(): negative only when the caller got nothing. */
 int vpc_reply_fallback(sd_bus_message *call, int r);
 
 /* Registers the table's org.vpc.Error.* names with sd-bus so they map to the table's errnos. */

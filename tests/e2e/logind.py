@@ -2,7 +2,7 @@
 """End to end on the systemd guest tier (s1: Debian 12, systemd-logind; alice and root logged in
 through PAM at boot, dave lingering with his own service): what a user of the guest would see.
 - Logoff as root and as the authorized group member, with a session left "closing" (bob logged out
-  and left a process behind) beside the open ones: Progress up to 100, Completed(0), no session left
+  and left a process behind) beside the open ones (and, as root, carol's sshd key login): Progress up to 100, Completed(0), no session left
   in loginctl, guest-get-users and utmp empty, no process of the sessions left, qemu-ga and the
   system services still running, dave's own service left alone.
 - Logoff with nobody logged on: NoSuchLogonSession.
@@ -95,11 +95,12 @@ def logged_in(expected_sessions, users, what):
 check(wait_users(VM, ["alice", "root"]) == ["alice", "root"], "the guest starts with alice and root logged on")
 check_guest_left_alone("at boot")
 vpclogind.login(VM, "bob", "pts/3", "closing")
-logged_in({"alice": "active", "root": "active", "bob": "closing"}, ["alice", "root"],
-          "bob logged out leaving a process behind")
+vpclogind.login(VM, "carol", "ssh1", "ssh")
+logged_in({"alice": "active", "root": "active", "bob": "closing", "carol": "active"}, ["alice", "carol", "root"],
+          "bob logged out leaving a process behind, carol logged in through sshd")
 check(len(vpclogind.processes_of(VM, {UIDS["bob"]})) >= 1, "bob's leftover process runs",
       vpclogind.processes_of(VM, {UIDS["bob"]}))
-logoff_ends_everything(None, "root", ["alice", "root", "bob"])
+logoff_ends_everything(None, "root", ["alice", "root", "bob", "carol"])
 
 # --- again, with nobody left: NoSuchLogonSession (dave's service is no logon session) --------------
 task, c, _ = logoff_task(None, "nobody logged on")

@@ -75,7 +75,8 @@ vpc_guest_image() {
 
 # vpc_guest_login NAME USER TTY [MODE] — runs the guest's /etc/vpc-login (either tier) through the
 # agent and waits for it: on the systemd tier it returns once the session is fully open (MODE plain,
-# stubborn or closing; see tests/guest/systemd/vpc-login), on busybox's once the user is logged in.
+# stubborn, closing or ssh; see tests/guest/systemd/vpc-login), on busybox's once the user is logged
+# in (MODE stubborn or none).
 vpc_guest_login() {
         local name=$1 pid st i
         pid=$(virsh -c "$VPC_GUEST_URI" qemu-agent-command --timeout 10 "$name" \

@@ -29,6 +29,15 @@ for u in alice:1001 bob:1002 carol:1003 dave:1004; do
         chroot "$root" groupadd -g "${u#*:}" "${u%:*}"
         chroot "$root" useradd -u "${u#*:}" -g "${u#*:}" -m -s /bin/bash "${u%:*}"
 done
+# A key for sshd logins from inside the guest (vpc-login's ssh mode), for every user and root.
+mkdir -p "$root/etc/vpc-ssh"
+chroot "$root" ssh-keygen -q -t ed25519 -N '' -C vpc-login -f /etc/vpc-ssh/id_ed25519
+for home in /root /home/alice /home/bob /home/carol /home/dave; do
+        mkdir -p "$root$home/.ssh"
+        cp "$root/etc/vpc-ssh/id_ed25519.pub" "$root$home/.ssh/authorized_keys"
+        chroot "$root" chown -R --reference="$home" "$home/.ssh"
+        chmod 700 "$root$home/.ssh"
+done
 # dave lingers: his user manager and his own service run from boot without any login.
 mkdir -p "$root/var/lib/systemd/linger" "$root/home/dave/.config/systemd/user/default.target.wants"
 : >"$root/var/lib/systemd/linger/dave"

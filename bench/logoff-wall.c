@@ -71,7 +71,9 @@ static int login_all(virDomainPtr dom, const char *login, char **users, unsigned
                 const char *argv[] = { users[i], tty_name, NULL };
                 _cleanup_free_ char *cmd = NULL;
 
-                snprintf(tty_name, sizeof(tty_name), "pts/%u", (*tty)++);
+                /* The same terminal for the same user each time, as on a real machine: utmp reuses
+                 * the slot of a terminal, so it does not grow from round to round. */
+                snprintf(tty_name, sizeof(tty_name), "pts/%zu", *tty + i);
                 cmd = agent_command_exec(login, argv);
                 if (!cmd || run_program(dom, cmd) != 0)
                         return -EIO;

@@ -53,8 +53,6 @@ static const char *const windows_argv[] = {
         "-NoLogo",
         "-NoProfile",
         "-NonInteractive",
-        "-ExecutionPolicy",
-        "Bypass",
         "-EncodedCommand",
         LOGOFF_PROGRAM_WINDOWS_ENCODED,
         NULL,

@@ -77,7 +77,7 @@ int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret);
  * least the fast minimum after the previous reply (only the sequence's own next steps go out at
  * once): at most 100 agent calls a second. */
 #define LOGOFF_POLL_FAST_MIN_USEC (10 * USEC_PER_MSEC)
-#define LOGOFF_POLL_FAST_MAX_USEC (50 * USEC_PER_MSEC)
+#define LOGOFF_POLL_FAST_MAX_USEC (20 * USEC_PER_MSEC)
 #define LOGOFF_POLL_FAST_WINDOW_USEC (2 * USEC_PER_SEC)
 uint64_t logoff_machine_next_poll(LogoffMachine *m, uint64_t now);
 

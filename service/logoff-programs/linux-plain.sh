@@ -10,9 +10,8 @@ done
 utmp=/var/run/utmp
 [ -r $utmp ] || { echo "linux-plain: cannot read $utmp" >&2; exit 1; }
 # struct utmp is 384 bytes: ut_type (7: USER_PROCESS, as 32 bits on either byte order), ut_pid.
-leaders=$(od -A n -v -t d4 -w384 $utmp | while read -r type pid rest; do
-  case $type in 7|458752) echo "$pid" ;; esac
-done) || { echo "linux-plain: cannot parse $utmp" >&2; exit 1; }
+leaders=$(od -A n -v -t d4 -w384 $utmp | awk '$1 == 7 || $1 == 458752 { print $2 }') ||
+  { echo "linux-plain: cannot parse $utmp" >&2; exit 1; }
 sids=" "
 for p in $leaders; do
   { read -r st </proc/$p/stat; } 2>/dev/null || continue

@@ -498,11 +498,11 @@ static void test_poll_schedule(void **state) {
         };
         static const uint64_t ms[] = {
                 10,             /* the probe's first status came back "running": it exits on the next */
-                10, 20, 40,     /* the program runs: three polls of its status */
-                /* it exited: the users are read at once, then after 10, 20, 40, 50 ms */
-                10, 20, 40, 50,
+                10, 20, 20,     /* the program runs: three polls of its status */
+                /* it exited: the users are read at once, then after 10, 20, 20, 20 ms */
+                10, 20, 20, 20,
                 /* bob left: fast again */
-                10, 20, 40, 50, 50,
+                10, 20, 20, 20, 20,
         };
         LogoffMachine m;
         FakeRun run = {};
@@ -522,16 +522,18 @@ static void test_poll_schedule(void **state) {
                 if (run.sleeps[i] != ms[i] * USEC_PER_MSEC)
                         fail_msg("sleep %zu: %" PRIu64 " µs, expected %" PRIu64 " ms", i, run.sleeps[i], ms[i]);
 
-        /* From there: 50 ms until the fast window (2 s since bob left) is over, then doubling to
+        /* From there: 20 ms until the fast window (2 s since bob left) is over, then doubling to
          * --poll-interval, and every poll after that is one poll interval apart. */
+        assert_int_equal(LOGOFF_POLL_FAST_MAX_USEC, 20 * USEC_PER_MSEC);
         for (; i < run.n_sleeps && run.sleeps[i] == LOGOFF_POLL_FAST_MAX_USEC; i++)
                 ;
-        assert_true(i > 30);                            /* about 2 s of 50 ms polls */
-        assert_int_equal(run.sleeps[i], 100 * USEC_PER_MSEC);
-        assert_int_equal(run.sleeps[i + 1], 200 * USEC_PER_MSEC);
-        assert_int_equal(run.sleeps[i + 2], 400 * USEC_PER_MSEC);
-        assert_int_equal(run.sleeps[i + 3], POLL);
-        for (i += 3; i + 1 < run.n_sleeps; i++)         /* the last sleep may be cut at the deadline */
+        assert_true(i > 50);                            /* about 2 s of 20 ms polls (and 20 ms calls) */
+        assert_int_equal(run.sleeps[i], 40 * USEC_PER_MSEC);
+        assert_int_equal(run.sleeps[i + 1], 80 * USEC_PER_MSEC);
+        assert_int_equal(run.sleeps[i + 2], 160 * USEC_PER_MSEC);
+        assert_int_equal(run.sleeps[i + 3], 320 * USEC_PER_MSEC);
+        assert_int_equal(run.sleeps[i + 4], POLL);
+        for (i += 4; i + 1 < run.n_sleeps; i++)         /* the last sleep may be cut at the deadline */
                 assert_int_equal(run.sleeps[i], POLL);
         logoff_machine_release(&m);
 }

@@ -13,6 +13,7 @@
 struct AgentSession {
         virDomainPtr domain;
         int timeout_sec;
+        bool vanished;                  /* a call said the domain is gone: forget its handle */
         VpcError open_error;            /* the domain could not be opened: every command says so */
         char *open_message;
 };
@@ -28,43 +29,132 @@ typedef struct AgentJob {
 
 /* libvirt serializes the calls made on one connection: measured with two running guests, an agent
  * call to the second one waited until the first one's frozen agent timed out. So each agent worker
- * opens a connection of its own, kept for the thread's life (closed by the key's destructor when the
- * worker exits) and re-opened when it died; while the shared connection is down, so are they. */
-static pthread_key_t agent_conn_key;
-static pthread_once_t agent_conn_once = PTHREAD_ONCE_INIT;
+ * opens a connection of its own, kept for the thread's life (freed by the key's destructor when the
+ * worker exits) and re-opened when it died; while the shared connection is down, so are they.
+ *
+ * Each worker also keeps the domain handles it looked up on that connection, so a call pays no
+ * lookup round trip first. That is safe: libvirt finds a handle's domain by UUID on every call, so a
+ * handle follows renames, and one whose domain is gone fails as the lookup would (VmUnknown). */
+#define WORKER_HANDLES_MAX 32
 
-static void agent_conn_close(void *c) {
-        virConnectClose(c);
+typedef struct WorkerHandle {
+        char uuid[UUID_STRING_MAX];
+        virDomainPtr domain;
+} WorkerHandle;
+
+typedef struct WorkerState {
+        virConnectPtr conn;
+        WorkerHandle handles[WORKER_HANDLES_MAX];
+        unsigned next;          /* the slot a new handle takes, round robin */
+} WorkerState;
+
+static pthread_key_t worker_key;
+static pthread_once_t worker_once = PTHREAD_ONCE_INIT;
+
+static void worker_handles_clear(WorkerState *w) {
+        for (size_t i = 0; i < WORKER_HANDLES_MAX; i++)
+                if (w->handles[i].domain) {
+                        virDomainFree(w->handles[i].domain);
+                        w->handles[i] = (WorkerHandle) {};
+                }
+        w->next = 0;
 }
 
-static void agent_conn_key_init(void) {
-        (void) pthread_key_create(&agent_conn_key, agent_conn_close);
+static void worker_state_free(void *p) {
+        WorkerState *w = p;
+
+        worker_handles_clear(w);
+        if (w->conn)
+                virConnectClose(w->conn);
+        free(w);
 }
 
-static virConnectPtr acquire_worker_connection(Hypervisor *h) {
+static void worker_key_init(void) {
+        (void) pthread_key_create(&worker_key, worker_state_free);
+}
+
+static WorkerState *worker_state(void) {
+        WorkerState *w;
+
+        (void) pthread_once(&worker_once, worker_key_init);
+        w = pthread_getspecific(worker_key);
+        if (!w) {
+                w = calloc(1, sizeof(*w));
+                if (w && pthread_setspecific(worker_key, w) != 0) {
+                        free(w);
+                        w = NULL;
+                }
+        }
+        return w;
+}
+
+/* The worker's connection (a reference), or the shared one when it cannot have its own. */
+static virConnectPtr acquire_worker_connection(Hypervisor *h, WorkerState *w) {
         _cleanup_(virConnectClosep) virConnectPtr shared = hypervisor_acquire_connection(h);
-        virConnectPtr c;
 
         if (!shared)
                 return NULL;
-        (void) pthread_once(&agent_conn_once, agent_conn_key_init);
-        c = pthread_getspecific(agent_conn_key);
-        if (c && virConnectIsAlive(c) != 1) {
-                (void) pthread_setspecific(agent_conn_key, NULL);
-                virConnectClose(c);
-                c = NULL;
+        if (!w)
+                return TAKE_PTR(shared);
+        if (w->conn && virConnectIsAlive(w->conn) != 1) {
+                worker_handles_clear(w);
+                virConnectClose(w->conn);
+                w->conn = NULL;
         }
-        if (!c) {
-                c = virConnectOpen(hypervisor_uri(h));
-                if (!c)
+        if (!w->conn) {
+                w->conn = virConnectOpen(hypervisor_uri(h));
+                if (!w->conn)
                         return TAKE_PTR(shared);        /* the shared one still works, only slower */
                 /* As the shared one: a frozen libvirtd must not hold an agent call (and the worker,
                  * and the shutdown that joins it) forever. */
-                (void) virConnectSetKeepAlive(c, HYPERVISOR_KEEPALIVE_INTERVAL_SEC, HYPERVISOR_KEEPALIVE_COUNT);
-                (void) pthread_setspecific(agent_conn_key, c);
+                (void) virConnectSetKeepAlive(w->conn, HYPERVISOR_KEEPALIVE_INTERVAL_SEC, HYPERVISOR_KEEPALIVE_COUNT);
         }
-        virConnectRef(c);
-        return c;
+        virConnectRef(w->conn);
+        return w->conn;
+}
+
+/* A reference to the handle of the domain with that UUID on c; looked up only the first time. NULL
+ * with libvirt's error set when there is no such domain. */
+static virDomainPtr worker_domain(WorkerState *w, virConnectPtr c, const char *uuid) {
+        WorkerHandle *slot;
+        virDomainPtr d;
+
+        if (!w || c != w->conn)
+                return virDomainLookupByUUIDString(c, uuid);
+        for (size_t i = 0; i < WORKER_HANDLES_MAX; i++)
+                if (w->handles[i].domain && streq_ptr(w->handles[i].uuid, uuid)) {
+                        virDomainRef(w->handles[i].domain);
+                        return w->handles[i].domain;
+                }
+        d = virDomainLookupByUUIDString(c, uuid);
+        if (!d)
+                return NULL;
+        slot = &w->handles[w->next];
+        w->next = (w->next + 1) % WORKER_HANDLES_MAX;
+        if (slot->domain)
+                virDomainFree(slot->domain);
+        strcpy(slot->uuid, uuid);
+        slot->domain = d;
+        virDomainRef(d);
+        return d;
+}
+
+/* A handle whose domain is gone is dropped, so its UUID is looked up again next time. */
+static void worker_domain_forget(WorkerState *w, const char *uuid) {
+        for (size_t i = 0; w && i < WORKER_HANDLES_MAX; i++)
+                if (w->handles[i].domain && streq_ptr(w->handles[i].uuid, uuid)) {
+                        virDomainFree(w->handles[i].domain);
+                        w->handles[i] = (WorkerHandle) {};
+                }
+}
+
+/* A call on the session failed: classified, and a domain that is gone is noted as such. */
+static VpcError session_error(AgentSession *s, bool timed_out, char **ret_message) {
+        virErrorPtr e = virGetLastError();
+
+        if (e && e->code == VIR_ERR_NO_DOMAIN)
+                s->vanished = true;
+        return vpc_error_from_last_libvirt_error(timed_out, ret_message);
 }
 
 VpcError agent_session_command(AgentSession *s, const char *command, char **ret_reply, char **ret_message) {
@@ -78,7 +168,7 @@ VpcError agent_session_command(AgentSession *s, const char *command, char **ret_
         reply = virDomainQemuAgentCommand(s->domain, command, s->timeout_sec, 0);
         if (!reply) {
                 bool timed_out = now_usec(CLOCK_MONOTONIC) - start >= (uint64_t) s->timeout_sec * USEC_PER_SEC;
-                return vpc_error_from_last_libvirt_error(timed_out, ret_message);
+                return session_error(s, timed_out, ret_message);
         }
         *ret_reply = reply;
         return VPC_OK;
@@ -92,7 +182,7 @@ VpcError agent_session_require_running(AgentSession *s, char **ret_message) {
                 return s->open_error;
         }
         if (virDomainGetState(s->domain, &state, &reason, 0) < 0)
-                return vpc_error_from_last_libvirt_error(false, ret_message);
+                return session_error(s, false, ret_message);
         if (state == VIR_DOMAIN_RUNNING)
                 return VPC_OK;
         if (asprintf(ret_message, "domain '%s' is not running (%s)", virDomainGetName(s->domain),
@@ -103,19 +193,21 @@ VpcError agent_session_require_running(AgentSession *s, char **ret_message) {
 
 static void agent_job_run(void *data) {
         AgentJob *j = data;
-        _cleanup_(virConnectClosep) virConnectPtr c = acquire_worker_connection(j->hypervisor);
+        WorkerState *w = worker_state();
+        _cleanup_(virConnectClosep) virConnectPtr c = acquire_worker_connection(j->hypervisor, w);
         AgentSession s = { .timeout_sec = j->timeout_sec };
 
         if (!c) {
                 s.open_error = VPC_ERROR_EXCEPTION;
                 s.open_message = strdup("not connected to the hypervisor");
         } else {
-                /* One lookup per job: a handle kept across jobs would outlive renames and undefines. */
-                s.domain = virDomainLookupByUUIDString(c, j->uuid);
+                s.domain = worker_domain(w, c, j->uuid);
                 if (!s.domain)
                         s.open_error = vpc_error_from_last_libvirt_error(false, &s.open_message);
         }
         j->ops->run(&s, j->userdata);
+        if (s.vanished)
+                worker_domain_forget(w, j->uuid);
         if (s.domain)
                 virDomainFree(s.domain);
         free(s.open_message);

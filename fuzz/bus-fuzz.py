@@ -34,15 +34,12 @@ from gi.repository import GLib
 NAME = "org.vpc"
 GUEST = "/org/vpc/GuestOS"
 TASK = "/org/vpc/Task"
-HRESULT = {
-    "org.vpc.Error.Exception": 0x80020009,
-    "org.vpc.Error.Timeout": 0xA0040202,
-    "org.vpc.Error.AdditionsFeatureNotAvailable": 0xA0040505,
-    "org.vpc.Error.VmNotRunning": 0xA0040206,
-    "org.vpc.Error.VmUnknown": 0xA0040207,
-    "org.vpc.Error.NoSuchLogonSession": 0x80070520,
-    "org.vpc.Error.Cancelled": 0x800704C7,
-}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+import vpctest  # noqa: E402
+
+# The daemon's own errors, whose messages must start with their HRESULT; the freedesktop ones may
+# also come from sd-bus itself (a message it could not parse), without one.
+HRESULT = {k: v for k, v in vpctest.HRESULT.items() if k.startswith("org.vpc.")}
 UNANSWERED = {"org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout",
               "org.freedesktop.DBus.Error.TimedOut"}
 GONE = {"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",

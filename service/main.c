@@ -197,6 +197,12 @@ static int run(int argc, char *argv[]) {
         r = sd_bus_set_exit_on_disconnect(bus, true);
         if (r < 0)
                 return r;
+        /* sd-bus would close the connection as the loop exits, before manager_free() answers the
+         * calls still parked (on a frozen libvirtd, say): the bus is flushed and closed below, after
+         * the manager is gone. */
+        r = sd_bus_set_close_on_exit(bus, false);
+        if (r < 0)
+                return r;
 
         r = manager_new(event, bus, &options, &manager);
         if (r < 0)

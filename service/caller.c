@@ -38,7 +38,6 @@ struct Caller {
 struct CallerRegistry {
         sd_bus *bus;
         void *by_name;
-        size_t n_callers;
         Caller *idle_oldest, *idle_newest;
         size_t n_idle;
 };
@@ -72,7 +71,6 @@ static void caller_free(Caller *c) {
         c->dying = true;
         idle_remove(c);
         tdelete(c, &reg->by_name, compare_name);
-        reg->n_callers--;
         while (c->links) {
                 CallerLink *l = c->links;
 
@@ -243,7 +241,6 @@ int caller_get(CallerRegistry *reg, const char *name, Caller **ret) {
                 free(c);
                 return r;
         }
-        reg->n_callers++;
         *ret = c;
         return 0;
 }
@@ -312,8 +309,4 @@ CallerRegistry *caller_registry_free(CallerRegistry *reg) {
         sd_bus_unref(reg->bus);
         free(reg);
         return NULL;
-}
-
-size_t caller_registry_size(CallerRegistry *reg) {
-        return reg->n_callers;
 }

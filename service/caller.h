@@ -56,5 +56,3 @@ void caller_unlink(CallerLink *link);
  * links' creds_ready() run when it answered); -EIO when it could not tell (then a later call asks
  * again). */
 int caller_creds(Caller *c, CallerCreds *ret);
-
-size_t caller_registry_size(CallerRegistry *reg);

@@ -2,36 +2,21 @@
 #include "logoff-programs.h"
 #include "logoff-strategy.h"
 
-/* Every session logind knows, root's included, ended through logind: an open session with
- * terminate-session (logind stops its scope: SIGTERM, then SIGKILL after the scope's stop timeout).
- * A "closing" session (its user logged out and left processes behind; KillUserProcesses=no) is
- * already stopping in logind's view, so terminate-session returns 0 on it and kills nothing: its
- * scope is stopped directly, as logind would have done with KillUserProcesses=yes. Only units named
- * session-*.scope are ever stopped, so the agent, system services and lingering users' own services
- * (user@.service, no session) are left alone. The sessions are ended in parallel (each loginctl
- * call takes a second or more on a slow guest). A session that ended meanwhile is no failure; exit
- * status 1 means logind could not be asked or a session could not be ended. */
+/* Linux: one program that asks whether systemd-logind manages the sessions and runs linux-logind's
+ * or linux-plain's text accordingly (service/logoff-programs/linux.sh), so one guest-exec both
+ * decides and acts. */
+static const char *const linux_argv[] = {
+        "-c",
+        LOGOFF_PROGRAM_LINUX,
+        NULL,
+};
+
+/* Every session logind knows, root's included, ended through logind (terminate-session; a
+ * "closing" session's scope is stopped directly). The text is service/logoff-programs/linux-logind.sh.
+ * Run on its own only by bench/ (the floor it measures against). */
 static const char *const linux_logind_argv[] = {
         "-c",
-        "out=$(loginctl --no-legend --no-pager list-sessions) || exit 1; "
-        "pids=; "
-        "for id in $(printf '%s\\n' \"$out\" | while read -r id rest; do printf '%s\\n' \"$id\"; done); do "
-        "( "
-        "props=$(loginctl show-session \"$id\" -p State -p Scope 2>/dev/null) || exit 0; "
-        "state=; scope=; "
-        "for kv in $props; do case $kv in State=*) state=${kv#State=};; Scope=*) scope=${kv#Scope=};; esac; done; "
-        "if [ \"$state\" = closing ]; then "
-        "case $scope in session-*.scope) exec systemctl stop --no-block \"$scope\";; esac; "
-        "exit 0; "
-        "fi; "
-        "loginctl terminate-session \"$id\" && exit 0; "
-        "! loginctl show-session \"$id\" >/dev/null 2>&1 "
-        ") & "
-        "pids=\"$pids $!\"; "
-        "done; "
-        "rc=0; "
-        "for pid in $pids; do wait \"$pid\" || rc=1; done; "
-        "exit $rc",
+        LOGOFF_PROGRAM_LINUX_LOGIND,
         NULL,
 };
 
@@ -59,19 +44,12 @@ static const char *const windows_argv[] = {
 };
 
 static const LogoffStrategy strategies[_LOGOFF_STRATEGY_MAX] = {
+        [LOGOFF_STRATEGY_LINUX] = { "linux", "/bin/sh", linux_argv },
         [LOGOFF_STRATEGY_LINUX_LOGIND] = { "linux-logind", "/bin/sh", linux_logind_argv },
         [LOGOFF_STRATEGY_LINUX_PLAIN] = { "linux-plain", "/bin/sh", linux_plain_argv },
         [LOGOFF_STRATEGY_WINDOWS] = {
                 "windows", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", windows_argv },
 };
-
-static const char *const probe_logind_argv[] = {
-        "-c",
-        "test -d /run/systemd/system && command -v loginctl >/dev/null",
-        NULL,
-};
-
-const LogoffStrategy logoff_probe_logind = { "probe-logind", "/bin/sh", probe_logind_argv };
 
 const LogoffStrategy *logoff_strategy_get(LogoffStrategyKind kind) {
         if (kind < 0 || kind >= _LOGOFF_STRATEGY_MAX)

@@ -6,6 +6,7 @@
 #include "agent.h"
 
 typedef enum LogoffStrategyKind {
+        LOGOFF_STRATEGY_LINUX,          /* linux-logind's or linux-plain's text, as the guest has logind */
         LOGOFF_STRATEGY_LINUX_LOGIND,
         LOGOFF_STRATEGY_LINUX_PLAIN,
         LOGOFF_STRATEGY_WINDOWS,
@@ -19,6 +20,3 @@ typedef struct LogoffStrategy {
 } LogoffStrategy;
 
 const LogoffStrategy *logoff_strategy_get(LogoffStrategyKind kind);
-
-/* A Linux guest runs this first: exit status 0 means systemd-logind manages its sessions. */
-extern const LogoffStrategy logoff_probe_logind;

@@ -1,5 +1,5 @@
-/* Logoff sequence: list the users; on Linux ask whether logind runs; start the strategy's fixed
- * program; poll the users until none remain or the deadline passes. See logoff.h. */
+/* Logoff sequence: list the users; start the guest OS's fixed logoff program; wait for it to exit;
+ * poll the users until none remain or the deadline passes. See logoff.h. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -134,7 +134,7 @@ static int on_initial_users(LogoffMachine *m, const char *json, LogoffAction *re
         case GUEST_OS_WINDOWS:
                 return start_logoff(m, LOGOFF_STRATEGY_WINDOWS, ret);
         case GUEST_OS_LINUX:
-                return send_exec(m, LOGOFF_PHASE_PROBE_EXEC, &logoff_probe_logind, ret);
+                return start_logoff(m, LOGOFF_STRATEGY_LINUX, ret);
         default:
                 return finish(m, VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE, ret,
                               "no logoff program for this guest operating system");
@@ -254,30 +254,6 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
         case LOGOFF_PHASE_LIST_INITIAL:
                 return on_initial_users(m, reply->json, ret);
 
-        case LOGOFF_PHASE_PROBE_EXEC:
-                r = agent_parse_exec(reply->json, &m->exec_pid, &error);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
-                poll_changed(m, now);
-                return send_command(m, LOGOFF_PHASE_PROBE_STATUS, agent_command_exec_status(m->exec_pid), ret);
-
-        case LOGOFF_PHASE_PROBE_STATUS:
-                r = agent_parse_exec_status(reply->json, &status, &error);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
-                if (!status.exited) {
-                        if (now >= m->deadline)
-                                return finish(m, VPC_ERROR_TIMEOUT, ret, "the guest did not finish probing for logind");
-                        return sleep_for(m, now, logoff_machine_next_poll(m, now), ret);
-                }
-                poll_changed(m, now);
-                return start_logoff(m, status.exit_code == 0 && !status.signalled ?
-                                    LOGOFF_STRATEGY_LINUX_LOGIND : LOGOFF_STRATEGY_LINUX_PLAIN, ret);
-
         case LOGOFF_PHASE_LOGOFF_EXEC:
                 r = agent_parse_exec(reply->json, &m->exec_pid, &error);
                 if (r == -ENOMEM)
@@ -307,7 +283,6 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
 
 int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret) {
         switch (m->phase) {
-        case LOGOFF_PHASE_PROBE_STATUS:
         case LOGOFF_PHASE_LOGOFF_STATUS:
                 return send_command(m, m->phase, agent_command_exec_status(m->exec_pid), ret);
         case LOGOFF_PHASE_POLL_USERS:

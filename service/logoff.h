@@ -11,8 +11,6 @@
 
 typedef enum LogoffPhase {
         LOGOFF_PHASE_LIST_INITIAL,
-        LOGOFF_PHASE_PROBE_EXEC,
-        LOGOFF_PHASE_PROBE_STATUS,
         LOGOFF_PHASE_LOGOFF_EXEC,
         LOGOFF_PHASE_LOGOFF_STATUS,     /* the logoff program runs: guest-exec-status until it exits */
         LOGOFF_PHASE_POLL_USERS,

@@ -91,8 +91,6 @@ static void fake_agent_run(LogoffMachine *m, const FakeStep *steps, size_t n_ste
 static void test_users_leave_one_by_one(void **state) {
         static const FakeStep script[] = {
                 { "guest-get-users", USERS(U("alice") "," U("bob") "," U("carol")) },
-                { "guest-exec", EXEC_PID },                     /* logind probe */
-                { "guest-exec-status", EXITED(1) },             /* no logind */
                 PROGRAM_RAN,                                    /* the logoff program */
                 { "guest-get-users", USERS(U("bob") "," U("carol")) },
                 { "guest-get-users", USERS(U("carol")) },
@@ -105,22 +103,21 @@ static void test_users_leave_one_by_one(void **state) {
         fake_agent_run(&m, script, sizeof(script) / sizeof(script[0]), &run);
         assert_int_equal(m.result, VPC_OK);
         assert_null(m.message);
-        assert_int_equal(run.steps_used, 8);
+        assert_int_equal(run.steps_used, 6);            /* one guest-exec: no separate probe */
         assert_int_equal(run.n_percents, 3);
         assert_int_equal(run.percents[0], 33);
         assert_int_equal(run.percents[1], 66);
         assert_int_equal(run.percents[2], 100);
-        assert_string_equal(m.strategy->name, "linux-plain");
+        assert_string_equal(m.strategy->name, "linux");
         assert_non_null(strstr(run.last_exec, "USER_PROCESS record"));
         logoff_machine_release(&m);
 }
 
-static void test_logind_guest(void **state) {
+/* A Linux guest runs one program that decides between logind and utmp itself: both programs' texts,
+ * behind the test whether systemd-logind manages the sessions. */
+static void test_linux_program(void **state) {
         static const FakeStep script[] = {
                 { "guest-get-users", USERS(U("alice")) },
-                { "guest-exec", EXEC_PID },
-                { "guest-exec-status", RUNNING_STATUS },        /* the probe takes a moment */
-                { "guest-exec-status", EXITED(0) },
                 PROGRAM_RAN,
                 { "guest-get-users", USERS() },
         };
@@ -130,9 +127,14 @@ static void test_logind_guest(void **state) {
         logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
         fake_agent_run(&m, script, sizeof(script) / sizeof(script[0]), &run);
         assert_int_equal(m.result, VPC_OK);
-        assert_string_equal(m.strategy->name, "linux-logind");
-        assert_non_null(strstr(run.last_exec, "loginctl"));
+        assert_int_equal(run.steps_used, 4);
+        assert_string_equal(m.strategy->name, "linux");
+        assert_non_null(strstr(LOGOFF_PROGRAM_LINUX, "if test -d /run/systemd/system && command -v loginctl >/dev/null; then"));
+        assert_non_null(strstr(LOGOFF_PROGRAM_LINUX, LOGOFF_PROGRAM_LINUX_LOGIND));
+        assert_non_null(strstr(LOGOFF_PROGRAM_LINUX, LOGOFF_PROGRAM_LINUX_PLAIN));
+        assert_null(strstr(LOGOFF_PROGRAM_LINUX, "@LINUX_"));
         /* "closing" sessions too, and only session scopes are ever stopped */
+        assert_non_null(strstr(run.last_exec, "loginctl terminate-session"));
         assert_non_null(strstr(run.last_exec, "closing"));
         assert_non_null(strstr(run.last_exec, "session-*.scope"));
         logoff_machine_release(&m);
@@ -173,8 +175,6 @@ static void test_no_users(void **state) {
 static void test_users_never_leave(void **state) {
         static const FakeStep script[] = {
                 { "guest-get-users", USERS(U("alice") "," U("bob")) },
-                { "guest-exec", EXEC_PID },
-                { "guest-exec-status", EXITED(1) },
                 PROGRAM_RAN,
                 { "guest-get-users", USERS(U("bob")) },        /* alice leaves, bob stays for good */
         };
@@ -223,8 +223,6 @@ static void test_transport_errors_midway(void **state) {
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 const FakeStep script[] = {
                         { "guest-get-users", USERS(U("alice") "," U("bob")) },
-                        { "guest-exec", EXEC_PID },
-                        { "guest-exec-status", EXITED(1) },
                         PROGRAM_RAN,
                         { "guest-get-users", USERS(U("bob")) },
                         { "guest-get-users", NULL, cases[i].transport, "libvirt says no" },
@@ -253,8 +251,6 @@ static void test_lying_agent(void **state) {
         for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
                 const FakeStep script[] = {
                         { "guest-get-users", USERS(U("alice")) },
-                        { "guest-exec", EXEC_PID },
-                        { "guest-exec-status", EXITED(1) },
                         PROGRAM_RAN,
                         { "guest-get-users", lies[i] },
                 };
@@ -286,22 +282,6 @@ static void test_oversized_reply(void **state) {
         logoff_machine_release(&m);
 }
 
-static void test_probe_never_finishes(void **state) {
-        static const FakeStep script[] = {
-                { "guest-get-users", USERS(U("alice")) },
-                { "guest-exec", EXEC_PID },
-                { "guest-exec-status", RUNNING_STATUS },
-        };
-        LogoffMachine m;
-        FakeRun run = {};
-
-        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
-        fake_agent_run(&m, script, 3, &run);
-        assert_int_equal(m.result, VPC_ERROR_TIMEOUT);
-        assert_true(run.clock <= TIMEOUT + SEC);
-        logoff_machine_release(&m);
-}
-
 static void test_unknown_os(void **state) {
         static const FakeStep script[] = { { "guest-get-users", USERS(U("alice")) } };
         LogoffMachine m;
@@ -317,8 +297,6 @@ static void test_unknown_os(void **state) {
 static void test_newcomer_keeps_it_running(void **state) {
         static const FakeStep script[] = {
                 { "guest-get-users", USERS(U("alice")) },
-                { "guest-exec", EXEC_PID },
-                { "guest-exec-status", EXITED(1) },
                 PROGRAM_RAN,
                 { "guest-get-users", USERS(U("mallory")) },    /* alice gone, someone new logged on */
                 { "guest-get-users", USERS() },
@@ -344,12 +322,12 @@ static void test_program_fails(void **state) {
                 /* stderr is preferred, sanitized, with a mark when the agent truncated it */
                 { GUEST_OS_LINUX, "{\"return\":{\"exited\":true,\"exitcode\":3,\"out-data\":\"b3V0\","
                                   "\"err-data\":\"c2g6IG5vIHV0bXAKG1sx\",\"err-truncated\":true}}",
-                  "the logoff program 'linux-plain' failed (exit status 3): sh: no utmp ?[1 ..." },
+                  "the logoff program 'linux' failed (exit status 3): sh: no utmp ?[1 ..." },
                 /* stdout when there is no stderr */
                 { GUEST_OS_LINUX, "{\"return\":{\"exited\":true,\"exitcode\":1,\"out-data\":\"b3V0\"}}",
-                  "the logoff program 'linux-plain' failed (exit status 1): out" },
+                  "the logoff program 'linux' failed (exit status 1): out" },
                 { GUEST_OS_LINUX, "{\"return\":{\"exited\":true,\"signal\":9}}",
-                  "the logoff program 'linux-plain' failed (signal 9)" },
+                  "the logoff program 'linux' failed (signal 9)" },
                 /* FAKE Windows replies (qemu-ga's source): an NTSTATUS, a Win32 error as exit code */
                 { GUEST_OS_WINDOWS, "{\"return\":{\"exited\":true,\"signal\":-1073741510}}",
                   "the logoff program 'windows' failed (NTSTATUS 0xC000013A)" },
@@ -361,8 +339,6 @@ static void test_program_fails(void **state) {
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 const FakeStep linux_script[] = {
                         { "guest-get-users", USERS(U("alice")) },
-                        { "guest-exec", EXEC_PID },
-                        { "guest-exec-status", EXITED(1) },
                         { "guest-exec", EXEC_PID },
                         { "guest-exec-status", RUNNING_STATUS },
                         { "guest-exec-status", cases[i].status },
@@ -379,10 +355,10 @@ static void test_program_fails(void **state) {
                 FakeRun run = {};
 
                 logoff_machine_init(&m, cases[i].os, 0, TIMEOUT, POLL);
-                fake_agent_run(&m, win ? windows_script : linux_script, win ? 3 : 6, &run);
+                fake_agent_run(&m, win ? windows_script : linux_script, win ? 3 : 4, &run);
                 assert_int_equal(m.result, VPC_ERROR_EXCEPTION);
                 assert_string_equal(m.message, cases[i].expect);
-                assert_int_equal(run.steps_used, win ? 3 : 6);  /* no poll of the users after it */
+                assert_int_equal(run.steps_used, win ? 3 : 4);  /* no poll of the users after it */
                 logoff_machine_release(&m);
         }
 }
@@ -484,8 +460,6 @@ static void test_poll_schedule(void **state) {
         static const FakeStep script[] = {
                 { "guest-get-users", USERS(U("alice") "," U("bob")) },
                 { "guest-exec", EXEC_PID },
-                { "guest-exec-status", EXITED(1) },
-                { "guest-exec", EXEC_PID },
                 { "guest-exec-status", RUNNING_STATUS },
                 { "guest-exec-status", RUNNING_STATUS },
                 { "guest-exec-status", EXITED(0) },
@@ -497,7 +471,6 @@ static void test_poll_schedule(void **state) {
                 { "guest-get-users", USERS(U("alice")) },       /* alice stays for good */
         };
         static const uint64_t ms[] = {
-                10,             /* the probe's first status came back "running": it exits on the next */
                 10, 20, 20,     /* the program runs: three polls of its status */
                 /* it exited: the users are read at once, then after 10, 20, 20, 20 ms */
                 10, 20, 20, 20,
@@ -508,14 +481,8 @@ static void test_poll_schedule(void **state) {
         FakeRun run = {};
         size_t i;
 
-        /* the probe exits at its first status here; make it run once first */
-        const FakeStep probe_runs[] = {
-                script[0], script[1], { "guest-exec-status", RUNNING_STATUS }, script[2], script[3],
-                script[4], script[5], script[6], script[7], script[8], script[9], script[10], script[11], script[12],
-        };
-
         logoff_machine_init(&m, GUEST_OS_LINUX, 0, 30 * SEC, POLL);
-        fake_agent_run(&m, probe_runs, sizeof(probe_runs) / sizeof(probe_runs[0]), &run);
+        fake_agent_run(&m, script, sizeof(script) / sizeof(script[0]), &run);
         assert_int_equal(m.result, VPC_ERROR_TIMEOUT);
         assert_true(run.n_sleeps > sizeof(ms) / sizeof(ms[0]));
         for (i = 0; i < sizeof(ms) / sizeof(ms[0]); i++)
@@ -732,9 +699,10 @@ static void test_windows_program(void **state) {
         assert_null(strstr(LOGOFF_PROGRAM_WINDOWS, "quser"));
         assert_string_equal(s->path, "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe");
 
-        /* docs/logoff.md shows both programs exactly. */
+        /* docs/logoff.md shows every program exactly (the Linux one as its parts). */
         assert_non_null(strstr(docs, LOGOFF_PROGRAM_WINDOWS));
         assert_non_null(strstr(docs, LOGOFF_PROGRAM_LINUX_PLAIN));
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_LINUX_LOGIND));
 }
 
 static void test_progress_formula(void **state) {
@@ -750,7 +718,7 @@ static void test_progress_formula(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_users_leave_one_by_one),
-                cmocka_unit_test(test_logind_guest),
+                cmocka_unit_test(test_linux_program),
                 cmocka_unit_test(test_windows_guest),
                 cmocka_unit_test(test_no_users),
                 cmocka_unit_test(test_users_never_leave),
@@ -758,7 +726,6 @@ int main(void) {
                 cmocka_unit_test(test_transport_errors_midway),
                 cmocka_unit_test(test_lying_agent),
                 cmocka_unit_test(test_oversized_reply),
-                cmocka_unit_test(test_probe_never_finishes),
                 cmocka_unit_test(test_unknown_os),
                 cmocka_unit_test(test_newcomer_keeps_it_running),
                 cmocka_unit_test(test_program_fails),

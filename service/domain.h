@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "agent.h"
 #include "util.h"
 
 #define GUESTOS_PATH_PREFIX "/org/vpc/GuestOS"
@@ -36,6 +37,11 @@ typedef struct Domain {
         Operation *guest_check;         /* Logoff's check of the guest in flight, with its parked calls */
         Operation *state_check;         /* the state query in flight before a VmNotRunning, likewise */
         unsigned generation;    /* connection generation that last confirmed the domain */
+        /* The guest's OS as guest-get-osinfo said during a Logoff check, kept so later checks ask
+         * guest-info alone; GUEST_OS_UNKNOWN until then, and again once the domain stopped or the
+         * connection to libvirt was lost (a restart in between could not be seen). */
+        GuestOsKind guest_os;
+        unsigned guest_os_generation;
 } Domain;
 
 typedef struct DomainRegistry {

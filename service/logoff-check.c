@@ -5,6 +5,7 @@
 #include "logoff-check.h"
 
 typedef struct GuestCheck {
+        GuestOsKind known_os;
         GuestCheckResult result;
         guest_check_done_t done;
         void *userdata;
@@ -14,7 +15,8 @@ typedef struct GuestCheck {
  * by events), and an agent command on a domain that stopped meanwhile fails with "domain is not
  * running", which maps to VmNotRunning too. */
 static void guest_check_run(AgentSession *s, void *userdata) {
-        GuestCheckResult *res = &((GuestCheck *) userdata)->result;
+        GuestCheck *c = userdata;
+        GuestCheckResult *res = &c->result;
         _cleanup_free_ char *reply = NULL;
         AgentInfo info;
 
@@ -31,6 +33,12 @@ static void guest_check_run(AgentSession *s, void *userdata) {
                 return;
         }
 
+        /* guest-info is asked every time: it proves the agent answers now and still offers what a
+         * Logoff needs. The OS cannot change while the domain runs. */
+        if (c->known_os != GUEST_OS_UNKNOWN) {
+                res->os = c->known_os;
+                return;
+        }
         /* Without guest-get-osinfo (old agents) assume Linux, the only kind whose agent may lack it. */
         res->os = GUEST_OS_LINUX;
         if (!info.has_get_osinfo)
@@ -67,17 +75,19 @@ static const AgentSessionOps guest_check_ops = {
         .expire = guest_check_expire,
 };
 
-int logoff_check_guest(Hypervisor *h, const char *uuid, int timeout_sec, guest_check_done_t done, void *userdata) {
+int logoff_check_guest(Hypervisor *h, const char *uuid, int timeout_sec, GuestOsKind known_os,
+                       guest_check_done_t done, void *userdata) {
         GuestCheck *c;
         int r;
 
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
+        c->known_os = known_os;
         c->done = done;
         c->userdata = userdata;
-        /* guest-info, then guest-get-osinfo. */
-        r = hypervisor_agent_run(h, uuid, timeout_sec, 2, &guest_check_ops, c);
+        /* guest-info, then guest-get-osinfo unless the OS is known. */
+        r = hypervisor_agent_run(h, uuid, timeout_sec, known_os == GUEST_OS_UNKNOWN ? 2 : 1, &guest_check_ops, c);
         if (r < 0)
                 free(c);
         return r;

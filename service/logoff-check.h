@@ -19,5 +19,8 @@ typedef struct GuestCheckResult {
 
 typedef void (*guest_check_done_t)(const GuestCheckResult *result, void *userdata);
 
-/* -EBUSY when the agent workers and their queue are full. */
-int logoff_check_guest(Hypervisor *h, const char *uuid, int timeout_sec, guest_check_done_t done, void *userdata);
+/* known_os: the OS an earlier check of this running domain read, or GUEST_OS_UNKNOWN; when known,
+ * guest-get-osinfo is not asked again (result->os is known_os). -EBUSY when the agent workers and
+ * their queue are full. */
+int logoff_check_guest(Hypervisor *h, const char *uuid, int timeout_sec, GuestOsKind known_os,
+                       guest_check_done_t done, void *userdata);

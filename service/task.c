@@ -112,8 +112,9 @@ int task_park_waiter(Task *t, sd_bus_message *call, Caller *caller, uint64_t tim
         reg->n_waiters++;
         caller_link(caller, &w->link, CALLER_LINK_WAITER, on_waiter_caller_left, NULL);
 
+        /* A caller's timeout is kept to the millisecond (sd-event's default accuracy is 250 ms). */
         if (timeout_usec != USEC_INFINITY) {
-                r = sd_event_add_time_relative(reg->event, &w->timer, CLOCK_MONOTONIC, timeout_usec, 0,
+                r = sd_event_add_time_relative(reg->event, &w->timer, CLOCK_MONOTONIC, timeout_usec, USEC_PER_MSEC,
                                                on_waiter_timeout, w);
                 if (r < 0) {
                         waiter_free(w);

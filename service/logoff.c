@@ -181,9 +181,20 @@ static int on_remaining_users(LogoffMachine *m, uint64_t now, const char *json, 
         m->n_remaining = remaining;
 
         if (!users[0]) {
-                m->percent = 100;
-                return finish(m, VPC_OK, ret, NULL);
+                if (!m->relogin_expected || (m->empty_since > 0 && now - m->empty_since >= LOGOFF_RELOGIN_WINDOW_USEC) ||
+                    now >= m->deadline) {
+                        m->percent = 100;
+                        return finish(m, VPC_OK, ret, NULL);
+                }
+                /* Nobody, for now: the guest said it logs someone straight back in. */
+                if (m->empty_since == 0)
+                        m->empty_since = now;
+                if (m->percent < 99)
+                        m->percent = 99;
+                m->n_listed = 0;
+                return sleep_for(m, now, logoff_machine_next_poll(m, now), ret);
         }
+        m->empty_since = 0;
         /* Initial users all gone but someone else logged on meanwhile: not done yet. A user who
          * left and came back counts as remaining again, but progress never goes back. */
         unsigned percent = remaining == 0 ? 99 : logoff_progress(m->n_initial, remaining);
@@ -226,6 +237,7 @@ static int on_logoff_status(LogoffMachine *m, uint64_t now, const AgentExecStatu
                               said[0] ? ": " : "", said,
                               said[0] && (status->err[0] ? status->err_truncated : status->out_truncated) ? " ..." : "");
         }
+        m->relogin_expected = strstr(status->out, LOGOFF_AUTOLOGIN_MARK) != NULL;
         poll_changed(m, now);
         return send_command(m, LOGOFF_PHASE_POLL_USERS, strdup(AGENT_COMMAND_GET_USERS), ret);
 }

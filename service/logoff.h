@@ -56,6 +56,10 @@ typedef struct LogoffMachine {
         uint64_t changed_at;
         int64_t exec_pid;
         char *command;
+        /* The program said the guest logs a user straight back in (LOGOFF_AUTOLOGIN_MARK): nobody
+         * logged on must last LOGOFF_RELOGIN_WINDOW_USEC before the Logoff is done. */
+        bool relogin_expected;
+        uint64_t empty_since;   /* CLOCK_MONOTONIC µs of the first empty list of a run of them, or 0 */
 
         VpcError result;
         char *message;
@@ -77,6 +81,13 @@ int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret);
 #define LOGOFF_POLL_FAST_MIN_USEC (10 * USEC_PER_MSEC)
 #define LOGOFF_POLL_FAST_MAX_USEC (20 * USEC_PER_MSEC)
 #define LOGOFF_POLL_FAST_WINDOW_USEC (2 * USEC_PER_SEC)
+
+/* What a logoff program prints when an ended session's user will be logged straight back in by the
+ * guest (a getty with autologin), and how long the guest is then given to do it (a getty took 2-4 s
+ * under TCG) before "nobody logged on" counts. A user back within it is still logged on: Timeout at
+ * the deadline, naming him. A guest that prints the mark falsely only delays its own Logoff. */
+#define LOGOFF_AUTOLOGIN_MARK "vpc-logoff: autologin"
+#define LOGOFF_RELOGIN_WINDOW_USEC (10 * USEC_PER_SEC)
 uint64_t logoff_machine_next_poll(LogoffMachine *m, uint64_t now);
 
 /* Share of the initial sessions that are gone, 0..100; 100 only once none remain. */

@@ -4,16 +4,25 @@
 # left processes behind, KillUserProcesses=no) is already stopping in logind's view, so
 # terminate-session returns 0 on it and kills nothing: its scope is stopped directly. Only units
 # named session-*.scope are stopped, never the agent, system services or a lingering user's own
-# services. Exit status 1: logind could not be asked, or a session that still exists was not ended.
+# services. A session on a terminal whose getty logs its user straight back in (agetty --autologin)
+# is reported on stdout as "vpc-logoff: autologin TTY", so the daemon waits for that user to come
+# back rather than call the Logoff done in the moment nobody is logged on.
+# Exit status 1: logind could not be asked, or a session that still exists was not ended.
 out=$(loginctl --no-legend --no-pager list-sessions) || exit 1
 pids=
 for id in $(printf '%s\n' "$out" | while read -r id rest; do printf '%s\n' "$id"; done); do
   (
-    props=$(loginctl show-session "$id" -p State -p Scope 2>/dev/null) || exit 0
-    state= scope=
+    props=$(loginctl show-session "$id" -p State -p Scope -p TTY 2>/dev/null) || exit 0
+    state= scope= tty=
     for kv in $props; do
-      case $kv in State=*) state=${kv#State=} ;; Scope=*) scope=${kv#Scope=} ;; esac
+      case $kv in State=*) state=${kv#State=} ;; Scope=*) scope=${kv#Scope=} ;; TTY=*) tty=${kv#TTY=} ;; esac
     done
+    case $tty in
+    tty*|hvc*)
+      case $(systemctl show -p ExecStart --value "getty@$tty.service" "serial-getty@$tty.service" 2>/dev/null) in
+      *--autologin*|*" -a "*) echo "vpc-logoff: autologin $tty" ;;
+      esac ;;
+    esac
     if [ "$state" = closing ]; then
       case $scope in session-*.scope) exec systemctl stop --no-block "$scope" ;; esac
       exit 0

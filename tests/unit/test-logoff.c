@@ -193,6 +193,73 @@ static void test_users_never_leave(void **state) {
         logoff_machine_release(&m);
 }
 
+/* The program's stdout says the guest logs bob straight back in (getty autologin). */
+#define EXITED_AUTOLOGIN "{\"return\":{\"exited\":true,\"exitcode\":0,\"out-data\":\"dnBjLWxvZ29mZjogYXV0b2xvZ2luIHR0eVMwCg==\"}}"
+
+/* bob is gone for a moment, then back: Timeout at the deadline naming him, not 0 in the gap. */
+static void test_autologin_user_comes_back(void **state) {
+        static const FakeStep script[] = {
+                { "guest-get-users", USERS(U("bob")) },
+                { "guest-exec", EXEC_PID },
+                { "guest-exec-status", EXITED_AUTOLOGIN },
+                { "guest-get-users", USERS() },
+                { "guest-get-users", USERS() },
+                { "guest-get-users", USERS() },
+                { "guest-get-users", USERS(U("bob")) },         /* the getty logged him in again */
+        };
+        LogoffMachine m;
+        FakeRun run = {};
+
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_run(&m, script, sizeof(script) / sizeof(script[0]), &run);
+        assert_true(m.relogin_expected);
+        assert_int_equal(m.result, VPC_ERROR_TIMEOUT);
+        assert_string_equal(m.message, "1 user(s) still logged on after 10 s: bob");
+        assert_int_equal(m.percent, 99);                /* never 100 without success, never back down */
+        assert_true(run.clock >= TIMEOUT);
+        logoff_machine_release(&m);
+}
+
+/* The mark, but nobody comes back: done once nobody was logged on for the whole window. */
+static void test_autologin_nobody_comes_back(void **state) {
+        static const FakeStep script[] = {
+                { "guest-get-users", USERS(U("bob")) },
+                { "guest-exec", EXEC_PID },
+                { "guest-exec-status", EXITED_AUTOLOGIN },
+                { "guest-get-users", USERS() },
+        };
+        LogoffMachine m;
+        FakeRun run = {};
+
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, 30 * SEC, POLL);
+        fake_agent_run(&m, script, sizeof(script) / sizeof(script[0]), &run);
+        assert_int_equal(m.result, VPC_OK);
+        assert_int_equal(m.percent, 100);
+        assert_true(run.clock >= LOGOFF_RELOGIN_WINDOW_USEC);
+        assert_true(run.clock <= LOGOFF_RELOGIN_WINDOW_USEC + POLL + SEC);
+        logoff_machine_release(&m);
+}
+
+/* Only the mark itself counts: other output of a successful program changes nothing. */
+static void test_other_output_is_no_autologin(void **state) {
+        static const FakeStep script[] = {
+                { "guest-get-users", USERS(U("bob")) },
+                { "guest-exec", EXEC_PID },
+                /* "vpc-logoff: done\n" */
+                { "guest-exec-status", "{\"return\":{\"exited\":true,\"exitcode\":0,\"out-data\":\"dnBjLWxvZ29mZjogZG9uZQo=\"}}" },
+                { "guest-get-users", USERS() },
+        };
+        LogoffMachine m;
+        FakeRun run = {};
+
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_run(&m, script, sizeof(script) / sizeof(script[0]), &run);
+        assert_false(m.relogin_expected);
+        assert_int_equal(m.result, VPC_OK);
+        assert_int_equal(run.steps_used, 4);
+        logoff_machine_release(&m);
+}
+
 static void test_agent_error_midway(void **state) {
         static const FakeStep script[] = {
                 { "guest-get-users", USERS(U("alice")) },
@@ -722,6 +789,9 @@ int main(void) {
                 cmocka_unit_test(test_windows_guest),
                 cmocka_unit_test(test_no_users),
                 cmocka_unit_test(test_users_never_leave),
+                cmocka_unit_test(test_autologin_user_comes_back),
+                cmocka_unit_test(test_autologin_nobody_comes_back),
+                cmocka_unit_test(test_other_output_is_no_autologin),
                 cmocka_unit_test(test_agent_error_midway),
                 cmocka_unit_test(test_transport_errors_midway),
                 cmocka_unit_test(test_lying_agent),

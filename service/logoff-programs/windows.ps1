@@ -1,6 +1,8 @@
 # Log off every session that has a user, as qemu-ga's guest-get-users lists them (WTS API, so
 # independent of the display language, and present on every edition). Session 0 (services) is
 # never touched. Exit 0 when every such session was logged off, else 1 with the reasons on stderr.
+# Winlogon logs the AutoAdminLogon user straight back in at the console: that is said on stdout
+# ("vpc-logoff: autologin console"), so the daemon waits for the user to come back.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 trap { [Console]::Error.WriteLine("windows: " + $_); exit 1 }
@@ -52,4 +54,7 @@ foreach ($id in $ids) {
     }
 }
 if ($failed -gt 0) { exit 1 }
+$winlogon = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon' `
+    -Name AutoAdminLogon -ErrorAction SilentlyContinue
+if ($winlogon -and "$($winlogon.AutoAdminLogon)" -eq '1') { [Console]::Out.WriteLine('vpc-logoff: autologin console') }
 exit 0

@@ -69,7 +69,12 @@ def run(b):
 
     sec = "logoff-wall"
     rounds = 5 if b.quick else 11
+    # VPC_BENCH_WALL_TIERS=systemd (comma-separated) measures those tiers only.
+    only = [t for t in os.environ.get("VPC_BENCH_WALL_TIERS", "").split(",") if t]
     for tier, builder, strategy in WALL_TIERS:
+        if only and tier not in only:
+            skip(b, f"logoff-wall: tier {tier} skipped: not in VPC_BENCH_WALL_TIERS")
+            continue
         if not os.path.exists(os.path.join(ROOT, builder)):
             skip(b, f"logoff-wall: tier {tier} skipped: its image builder {builder} is not present")
             continue

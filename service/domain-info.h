@@ -6,12 +6,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "console-metadata.h"
 #include "domain.h"
 
 typedef struct DomainInfo {
         char *name;
         char uuid[UUID_STRING_MAX];
         DomainState state;
+        ConsolePolicy console_policy;
+        bool console_policy_known;      /* false when libvirt could not be asked: keep the one we have */
 } DomainInfo;
 
 int domain_info_fill(virDomainPtr d, DomainInfo *ret);

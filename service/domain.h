@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "console-metadata.h"
+#include "console-state.h"
 #include "util.h"
 
 #define GUESTOS_PATH_PREFIX "/org/vpc/GuestOS"
@@ -36,6 +38,8 @@ typedef struct Domain {
         Operation *guest_check;         /* Logoff's check of the guest in flight, with its parked calls */
         Operation *state_check;         /* the state query in flight before a VmNotRunning, likewise */
         unsigned generation;    /* connection generation that last confirmed the domain */
+        ConsolePolicy console_policy;   /* from the domain's metadata (console-metadata.h) */
+        ConsoleState console;           /* its console clients and pending Logoff (console-policy.c) */
 } Domain;
 
 typedef struct DomainRegistry {

@@ -31,6 +31,10 @@ typedef struct HypervisorCallbacks {
         void (*disconnected)(void *userdata);
         /* A lifecycle event was confirmed; info is NULL when the domain is gone. */
         void (*domain_changed)(const char *uuid, const DomainInfo *info, void *userdata);
+        /* A graphics event (VNC, SPICE): a remote console connection of the domain connected, passed
+         * its handshake or ended (phase: virDomainEventGraphicsPhase); address is the client's,
+         * printable. In order with the lifecycle events. */
+        void (*console_event)(const char *uuid, int phase, const char *address, void *userdata);
 } HypervisorCallbacks;
 
 typedef struct HypervisorLimits {
@@ -63,6 +67,9 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
  * when they and their queue are full). On the loop: the deadlines of the jobs whose owners wait,
  * answered by hypervisor_stop() when it has to leave their workers behind. */
 virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
+/* On the loop: a job for the ordered control worker, in order with the lifecycle refreshes (for
+ * libvirt calls that change a domain, e.g. its metadata). */
+int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
 JobWatchList *hypervisor_watches(Hypervisor *h);
 

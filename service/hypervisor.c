@@ -211,7 +211,7 @@ static char *graphics_address(const virDomainEventGraphicsAddress *a) {
                 r = asprintf(&raw, "[%s]:%s", strempty(a->node), strempty(a->service));
                 break;
         case VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_UNIX:
-                r = asprintf(&raw, "unix:%s", strempty(a->node));
+                r = a->node && *a->node ? asprintf(&raw, "unix:%s", a->node) : asprintf(&raw, "unix");
                 break;
         default:
                 r = asprintf(&raw, "family %d:%s:%s", a->family, strempty(a->node), strempty(a->service));

@@ -11,7 +11,7 @@
 
 #include "console-state.h"
 
-#define UNIX "unix:"
+#define UNIX "unix"
 
 static void test_handshake_counts(void **state) {
         ConsoleState s = {};

@@ -114,11 +114,10 @@ def log_in_again():
     check(wait_users(VM, USERS) == USERS, "alice and bob logged on again")
 
 
-def console_logoff(rec, delay, what):
-    """The last client leaves (a client must be connected and the policy logoff with this delay):
-    a Logoff task of the console policy starts after the delay and logs everybody off."""
+def console_logoff(rec, client, delay, what):
+    """The last client leaves (the policy is logoff with this delay): a Logoff task of the console
+    policy starts after the delay and logs everybody off."""
     since = rec.mark()
-    client = rec_client.pop()
     t_close = time.monotonic()
     client.close()
     (task, props), t_task = wait_task_added(rec, since, delay + 30)
@@ -146,7 +145,6 @@ def console_logoff(rec, delay, what):
     return task
 
 
-rec_client = []
 rec = SignalRecorder()
 
 # --- the start: no policy, no client -----------------------------------------------------------
@@ -194,8 +192,7 @@ first, second = connect(2)
 since = rec.mark()
 leave(first, 1)
 nothing_happens(rec, since, 2, "one of two clients left")
-rec_client.append(second)
-task = console_logoff(rec, 2, "the last of two clients left")
+task = console_logoff(rec, second, 2, "the last of two clients left")
 log = daemon_log()
 check(task is not None and "event=console-logoff" in log and f"task={task}" in log and 'client="unix"' in log,
       "the console-disconnect Logoff is audited as its own kind, with the client's address")
@@ -221,8 +218,7 @@ ok, md = virsh("metadata", VM, "--uri", NS, "--key", "vpc", "--set",
 check(ok, "virsh metadata sets logoff, delay 1", md)
 check(wait_prop("ConsoleDisconnectPolicy", "logoff") and wait_prop("ConsoleDisconnectDelaySec", 1),
       "the daemon picks it up", (prop("ConsoleDisconnectPolicy"), prop("ConsoleDisconnectDelaySec")))
-rec_client.extend(connect())
-console_logoff(rec, 1, "policy set with virsh metadata")
+console_logoff(rec, connect()[0], 1, "policy set with virsh metadata")
 
 # --- the daemon restarts: the policy is read back, the count starts at 0 --------------------------
 log_in_again()
@@ -248,8 +244,7 @@ check(wait_until(lambda: daemon_log().count(f"connected to {URI}") > connections
 check(prop("ConsoleDisconnectPolicy") == "logoff" and prop("ConsoleDisconnectDelaySec") == 2,
       "after a libvirtd restart the policy is still logoff, delay 2",
       (prop("ConsoleDisconnectPolicy"), prop("ConsoleDisconnectDelaySec")))
-rec_client.extend(connect())
-console_logoff(rec, 2, "after the libvirtd restart")
+console_logoff(rec, connect()[0], 2, "after the libvirtd restart")
 
 # --- the VM destroyed during the delay: no task --------------------------------------------------
 r = set_policy("logoff", 4)

@@ -10,8 +10,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "console-metadata.h"
 #include "domain-info.h"
+#include "hypervisor-events-console.h"
 #include "hypervisor.h"
 #include "job-watch.h"
 #include "libvirt-errors.h"
@@ -42,8 +42,7 @@ struct Hypervisor {
         pthread_mutex_t conn_lock;
         virConnectPtr conn;
         int lifecycle_callback;
-        int graphics_callback;
-        int metadata_callback;
+        int console_callbacks[HYPERVISOR_CONSOLE_EVENTS];     /* hypervisor-events-console.c */
 
         /* Event loop only. */
         bool connected;
@@ -179,82 +178,16 @@ static int on_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int event, i
         return 0;
 }
 
-/* --- console (graphics) and metadata events --- */
-
-typedef struct ConsoleEventJob {
-        Hypervisor *h;
-        char uuid[UUID_STRING_MAX];
-        int phase;
-        char *address;
-} ConsoleEventJob;
-
-static void console_event_done(void *data, bool stopping) {
-        _cleanup_free_ ConsoleEventJob *j = data;
-
-        if (!stopping && j->h->connected && j->h->callbacks->console_event)
-                j->h->callbacks->console_event(j->uuid, j->phase, j->address, j->h->userdata);
-        free(j->address);
-}
-
-/* The client's address as people write it; QEMU leaves a UNIX socket's peer path empty. */
-static char *graphics_address(const virDomainEventGraphicsAddress *a) {
-        _cleanup_free_ char *raw = NULL;
-        int r;
-
-        if (!a)
-                return strdup("unknown");
-        switch (a->family) {
-        case VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV4:
-                r = asprintf(&raw, "%s:%s", strempty(a->node), strempty(a->service));
-                break;
-        case VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV6:
-                r = asprintf(&raw, "[%s]:%s", strempty(a->node), strempty(a->service));
-                break;
-        case VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_UNIX:
-                r = a->node && *a->node ? asprintf(&raw, "unix:%s", a->node) : asprintf(&raw, "unix");
-                break;
-        default:
-                r = asprintf(&raw, "family %d:%s:%s", a->family, strempty(a->node), strempty(a->service));
-                break;
-        }
-        if (r < 0)
-                return NULL;
-        /* It goes into a property's audit record: through the text boundary here, once. */
-        return text_sanitize(raw, TEXT_EXCERPT_MAX, TEXT_ESCAPE_CONTROL);
-}
-
-/* Runs on libvirt's event thread: copy what the loop needs and hop there through the control
- * worker, so the event keeps its order with the lifecycle refreshes. */
-static void on_graphics_event(virConnectPtr conn, virDomainPtr dom, int phase, const virDomainEventGraphicsAddress *local,
-                              const virDomainEventGraphicsAddress *remote, const char *auth_scheme,
-                              const virDomainEventGraphicsSubject *subject, void *opaque) {
-        ConsoleEventJob *j = calloc(1, sizeof(*j));
-
-        if (!j)
-                return;
-        j->h = opaque;
-        j->phase = phase;
-        j->address = graphics_address(remote);
-        if (!j->address || virDomainGetUUIDString(dom, j->uuid) < 0 ||
-            workqueue_submit(j->h->control, NULL, console_event_done, j) < 0) {
-                free(j->address);
-                free(j);
-        }
-}
-
-/* Runs on libvirt's event thread: our element changed (virsh metadata, or our own set), so the
- * domain is read again, policy included. Other applications' metadata is theirs. */
-static void on_metadata_change(virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri, void *opaque) {
-        char uuid[UUID_STRING_MAX];
-
-        if (type != VIR_DOMAIN_METADATA_ELEMENT || !streq_ptr(nsuri, CONSOLE_METADATA_URI))
-                return;
-        if (virDomainGetUUIDString(dom, uuid) >= 0)
-                (void) hypervisor_refresh_domain(opaque, uuid, NULL, NULL);
-}
+/* --- for the event files (hypervisor-events-*.c) --- */
 
 int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
         return workqueue_submit(h->control, run, done, data);
+}
+
+void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address) {
+        /* An event of a connection that broke since: the owner already reset its counts. */
+        if (h->connected && h->callbacks->console_event)
+                h->callbacks->console_event(uuid, phase, address, h->userdata);
 }
 
 /* --- connect, disconnect, reconnect --- */
@@ -293,12 +226,7 @@ static void drop_connection(Hypervisor *h) {
         if (h->lifecycle_callback >= 0)
                 (void) virConnectDomainEventDeregisterAny(c, h->lifecycle_callback);
         h->lifecycle_callback = -1;
-        if (h->graphics_callback >= 0)
-                (void) virConnectDomainEventDeregisterAny(c, h->graphics_callback);
-        h->graphics_callback = -1;
-        if (h->metadata_callback >= 0)
-                (void) virConnectDomainEventDeregisterAny(c, h->metadata_callback);
-        h->metadata_callback = -1;
+        hypervisor_console_events_deregister(c, h->console_callbacks);
         (void) virConnectUnregisterCloseCallback(c, on_connection_closed);
         virConnectClose(c);
 }
@@ -346,16 +274,7 @@ static void connect_run(void *data) {
                 drop_connection(h);
                 return;
         }
-        /* Drivers without graphics (the test driver emits none) still serve everything else: the
-         * console policy then never triggers, which a failed registration here says once. */
-        h->graphics_callback = virConnectDomainEventRegisterAny(
-                        c, NULL, VIR_DOMAIN_EVENT_ID_GRAPHICS, VIR_DOMAIN_EVENT_CALLBACK(on_graphics_event), h, NULL);
-        if (h->graphics_callback < 0)
-                log_warning("%s: no graphics events, console-disconnect policies cannot trigger", h->uri);
-        h->metadata_callback = virConnectDomainEventRegisterAny(
-                        c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, VIR_DOMAIN_EVENT_CALLBACK(on_metadata_change), h, NULL);
-        if (h->metadata_callback < 0)
-                log_warning("%s: no metadata-change events, console policies are read at (re)connect only", h->uri);
+        hypervisor_console_events_register(h, c, h->console_callbacks);
 
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
@@ -488,8 +407,8 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
         h->callbacks = callbacks;
         h->userdata = userdata;
         h->lifecycle_callback = -1;
-        h->graphics_callback = -1;
-        h->metadata_callback = -1;
+        for (size_t i = 0; i < HYPERVISOR_CONSOLE_EVENTS; i++)
+                h->console_callbacks[i] = -1;
         h->watches.event = event;
         pthread_mutex_init(&h->conn_lock, NULL);
         h->uri = strdup(uri);

@@ -67,9 +67,12 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
  * when they and their queue are full). On the loop: the deadlines of the jobs whose owners wait,
  * answered by hypervisor_stop() when it has to leave their workers behind. */
 virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
-/* On the loop: a job for the ordered control worker, in order with the lifecycle refreshes (for
- * libvirt calls that change a domain, e.g. its metadata). */
+/* Thread-safe: a job for the ordered control worker, in order with the lifecycle refreshes (for
+ * libvirt calls that change a domain, e.g. its metadata, and for events that must keep their order
+ * with the lifecycle events). */
 int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
+/* For hypervisor-events-console.c, on the loop: hands a graphics event to console_event(). */
+void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address);
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
 JobWatchList *hypervisor_watches(Hypervisor *h);
 

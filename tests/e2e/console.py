@@ -54,15 +54,17 @@ def virsh(*args):
 
 
 def envctl(*args):
+    """(succeeded, its standard output); daemon-stop prints the daemon's exit status."""
     # Files, not pipes: what envctl starts in the background keeps its stderr open.
     import tempfile
-    with tempfile.TemporaryFile("w+") as out:
-        r = subprocess.run([ENVCTL, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=out, text=True)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        r = subprocess.run([ENVCTL, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
         out.seek(0)
-        text = out.read().strip()
+        err.seek(0)
+        stdout, stderr = out.read().strip(), err.read().strip()
     if r.returncode != 0:
-        print(f"# envctl {' '.join(args)} failed: {text[-500:]}")
-    return r.returncode == 0
+        print(f"# envctl {' '.join(args)} failed: {stderr[-500:]}")
+    return r.returncode == 0, stdout
 
 
 def daemon_log():
@@ -225,8 +227,9 @@ log_in_again()
 r = set_policy("logoff", 2)
 check(r.ok, "policy logoff, delay 2", r)
 early = connect()
-check(envctl("daemon-stop") and envctl("daemon-start", *os.environ.get("VPC_DAEMON_ARGS", "").split()),
-      "the daemon restarted")
+ok, status = envctl("daemon-stop")
+check(ok and status == "0", "the daemon stops with exit status 0 (under ASan/valgrind: no leak)", status)
+check(envctl("daemon-start", *os.environ.get("VPC_DAEMON_ARGS", "").split())[0], "the daemon started again")
 rec = SignalRecorder()
 check(prop("ConsoleDisconnectPolicy") == "logoff" and prop("ConsoleDisconnectDelaySec") == 2,
       "after a daemon restart the policy is read back from the metadata",
@@ -239,7 +242,7 @@ nothing_happens(rec, since, 2, "a client connected before the restart left")
 
 # --- libvirtd restarts: the policy is read back and the events come again --------------------------
 connections = daemon_log().count(f"connected to {URI}")
-check(envctl("libvirtd-stop") and envctl("libvirtd-start"), "libvirtd restarted")
+check(envctl("libvirtd-stop")[0] and envctl("libvirtd-start")[0], "libvirtd restarted")
 check(wait_until(lambda: daemon_log().count(f"connected to {URI}") > connections, 60), "the daemon reconnected")
 check(prop("ConsoleDisconnectPolicy") == "logoff" and prop("ConsoleDisconnectDelaySec") == 2,
       "after a libvirtd restart the policy is still logoff, delay 2",

@@ -17,19 +17,6 @@ static char *domain_name_sanitize(const char *name) {
         return text_sanitize(name, TEXT_NAME_MAX, TEXT_ESCAPE_CONTROL);
 }
 
-/* One more call per domain: libvirt has no bulk read of metadata. An element we cannot parse is no
- * policy (and said so); a failed read leaves the policy the daemon has. */
-static void console_policy_fill(virDomainPtr d, const char *name, DomainInfo *ret) {
-        int r = console_metadata_read(d, &ret->console_policy);
-
-        if (r == -EBADMSG)
-                log_warning("domain '%s': ignoring its console policy metadata, which is not <policy "
-                            "console-disconnect='none|logoff' delay='0..%u'/>", name, CONSOLE_DELAY_MAX_SEC);
-        ret->console_policy_known = r >= 0 || r == -EBADMSG;
-        if (r == -EIO)
-                virResetLastError();
-}
-
 int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
         const char *name = virDomainGetName(d);
         int state, reason;
@@ -42,8 +29,18 @@ int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
         if (!ret->name)
                 return -ENOMEM;
         ret->state = state >= 0 && state < _DOMAIN_STATE_MAX ? (DomainState) state : DOMAIN_STATE_NOSTATE;
-        console_policy_fill(d, ret->name, ret);
         return 0;
+}
+
+void domain_info_read_console_policy(virDomainPtr d, DomainInfo *ret) {
+        int r = console_metadata_read(d, &ret->console_policy);
+
+        if (r == -EBADMSG)
+                log_warning("domain '%s': ignoring its console policy metadata, which is not <policy "
+                            "console-disconnect='none|logoff' delay='0..%u'/>", strempty(ret->name), CONSOLE_DELAY_MAX_SEC);
+        ret->console_policy_known = r >= 0 || r == -EBADMSG;
+        if (r == -EIO)
+                virResetLastError();
 }
 
 void domain_infos_free(DomainInfo *infos, size_t n) {
@@ -103,7 +100,6 @@ int domain_info_fill_known(virDomainPtr d, const KnownState *known, size_t n_kno
                 return -ENOMEM;
         ret->state = found->state >= 0 && found->state < _DOMAIN_STATE_MAX ? (DomainState) found->state
                                                                            : DOMAIN_STATE_NOSTATE;
-        console_policy_fill(d, ret->name, ret);
         return 0;
 }
 

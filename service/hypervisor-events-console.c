@@ -1,7 +1,9 @@
 /* See hypervisor-events-console.h. */
 #include <errno.h>
+#include <libvirt/virterror.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "console-metadata.h"
 #include "hypervisor-events-console.h"
@@ -97,4 +99,84 @@ void hypervisor_console_events_deregister(virConnectPtr c, int ids[HYPERVISOR_CO
                         (void) virConnectDomainEventDeregisterAny(c, ids[i]);
                 ids[i] = -1;
         }
+}
+
+/* Domains read per job: a lifecycle refresh queued meanwhile waits for one chunk at most. */
+#define SCAN_CHUNK 128U
+
+typedef struct PolicyScan {
+        Hypervisor *h;
+        char (*uuids)[UUID_STRING_MAX];
+        size_t n;
+        size_t next;                    /* the chunk's first domain */
+        size_t chunk;                   /* its length */
+        ConsolePolicy policies[SCAN_CHUNK];
+        bool known[SCAN_CHUNK];
+} PolicyScan;
+
+static void policy_scan_free(PolicyScan *s) {
+        free(s->uuids);
+        free(s);
+}
+
+/* Control worker. */
+static void policy_scan_run(void *data) {
+        PolicyScan *s = data;
+        _cleanup_(virConnectClosep) virConnectPtr c = hypervisor_acquire_connection(s->h);
+
+        for (size_t i = 0; i < s->chunk; i++) {
+                DomainInfo info = {};
+                virDomainPtr d;
+
+                s->known[i] = false;
+                if (!c)
+                        continue;
+                /* Gone since the listing: its lifecycle event follows. */
+                d = virDomainLookupByUUIDString(c, s->uuids[s->next + i]);
+                if (!d) {
+                        virResetLastError();
+                        continue;
+                }
+                info.name = (char *) virDomainGetName(d);
+                domain_info_read_console_policy(d, &info);
+                s->policies[i] = info.console_policy;
+                s->known[i] = info.console_policy_known;
+                virDomainFree(d);
+        }
+}
+
+static void policy_scan_done(void *data, bool stopping) {
+        PolicyScan *s = data;
+
+        if (stopping) {
+                policy_scan_free(s);
+                return;
+        }
+        for (size_t i = 0; i < s->chunk; i++)
+                if (s->known[i])
+                        hypervisor_deliver_console_policy(s->h, s->uuids[s->next + i], &s->policies[i]);
+        s->next += s->chunk;
+        s->chunk = s->n - s->next < SCAN_CHUNK ? s->n - s->next : SCAN_CHUNK;
+        if (s->chunk == 0 || hypervisor_submit_control_work(s->h, policy_scan_run, policy_scan_done, s) < 0)
+                policy_scan_free(s);
+}
+
+void hypervisor_console_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
+        PolicyScan *s;
+
+        if (n == 0)
+                return;
+        s = calloc(1, sizeof(*s));
+        if (!s || !(s->uuids = calloc(n, sizeof(*s->uuids)))) {
+                free(s);
+                log_error("cannot read the console policies: %s", strerror(ENOMEM));
+                return;
+        }
+        s->h = h;
+        s->n = n;
+        for (size_t i = 0; i < n; i++)
+                memcpy(s->uuids[i], domains[i].uuid, UUID_STRING_MAX);
+        s->chunk = n < SCAN_CHUNK ? n : SCAN_CHUNK;
+        if (hypervisor_submit_control_work(h, policy_scan_run, policy_scan_done, s) < 0)
+                policy_scan_free(s);
 }

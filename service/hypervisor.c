@@ -121,7 +121,9 @@ static void refresh_run(void *data) {
                         j->gone = true;
                 else
                         j->failed = true;
+                return;
         }
+        domain_info_read_console_policy(d, &j->info);
 }
 
 static void refresh_done(void *data, bool stopping) {
@@ -182,6 +184,11 @@ static int on_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int event, i
 
 int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
         return workqueue_submit(h->control, run, done, data);
+}
+
+void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p) {
+        if (h->connected && h->callbacks->console_policy)
+                h->callbacks->console_policy(uuid, p, h->userdata);
 }
 
 void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address) {
@@ -327,6 +334,7 @@ static void connect_done(void *data, bool stopping) {
                         h->warned = false;
                         h->backoff = 0;
                         h->callbacks->connected(j->domains, j->n_domains, h->userdata);
+                        hypervisor_console_scan(h, j->domains, j->n_domains);
                 }
         }
         domain_infos_free(j->domains, j->n_domains);

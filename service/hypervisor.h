@@ -35,6 +35,9 @@ typedef struct HypervisorCallbacks {
          * its handshake or ended (phase: virDomainEventGraphicsPhase); address is the client's,
          * printable. In order with the lifecycle events. */
         void (*console_event)(const char *uuid, int phase, const char *address, void *userdata);
+        /* The domain's console policy, read after a (re)connection listed it (the listing leaves
+         * metadata out: one call per domain); a refresh brings it in domain_changed()'s info. */
+        void (*console_policy)(const char *uuid, const ConsolePolicy *p, void *userdata);
 } HypervisorCallbacks;
 
 typedef struct HypervisorLimits {
@@ -73,6 +76,7 @@ virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
 int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
 /* For hypervisor-events-console.c, on the loop: hands a graphics event to console_event(). */
 void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address);
+void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p);
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
 JobWatchList *hypervisor_watches(Hypervisor *h);
 

@@ -150,11 +150,20 @@ static void on_domain_changed(const char *uuid, const DomainInfo *info, void *us
                 domain_drop(m, d);
 }
 
+static void on_console_policy(const char *uuid, const ConsolePolicy *p, void *userdata) {
+        Manager *m = userdata;
+        Domain *d = domain_registry_find_by_uuid(&m->domains, uuid);
+
+        if (d)
+                console_policy_apply(m, d, p);
+}
+
 static const HypervisorCallbacks hypervisor_callbacks = {
         .connected = on_connected,
         .disconnected = on_disconnected,
         .domain_changed = on_domain_changed,
         .console_event = on_console_event,
+        .console_policy = on_console_policy,
 };
 
 /* --- life --- */

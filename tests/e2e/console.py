@@ -231,7 +231,7 @@ ok, status = envctl("daemon-stop")
 check(ok and status == "0", "the daemon stops with exit status 0 (under ASan/valgrind: no leak)", status)
 check(envctl("daemon-start", *os.environ.get("VPC_DAEMON_ARGS", "").split())[0], "the daemon started again")
 rec = SignalRecorder()
-check(prop("ConsoleDisconnectPolicy") == "logoff" and prop("ConsoleDisconnectDelaySec") == 2,
+check(wait_prop("ConsoleDisconnectPolicy", "logoff") and prop("ConsoleDisconnectDelaySec") == 2,
       "after a daemon restart the policy is read back from the metadata",
       (prop("ConsoleDisconnectPolicy"), prop("ConsoleDisconnectDelaySec")))
 check(prop("ConsoleClients") == 0, "... and the count starts at 0 (libvirt cannot list the clients)",
@@ -244,7 +244,7 @@ nothing_happens(rec, since, 2, "a client connected before the restart left")
 connections = daemon_log().count(f"connected to {URI}")
 check(envctl("libvirtd-stop")[0] and envctl("libvirtd-start")[0], "libvirtd restarted")
 check(wait_until(lambda: daemon_log().count(f"connected to {URI}") > connections, 60), "the daemon reconnected")
-check(prop("ConsoleDisconnectPolicy") == "logoff" and prop("ConsoleDisconnectDelaySec") == 2,
+check(wait_prop("ConsoleDisconnectPolicy", "logoff") and prop("ConsoleDisconnectDelaySec") == 2,
       "after a libvirtd restart the policy is still logoff, delay 2",
       (prop("ConsoleDisconnectPolicy"), prop("ConsoleDisconnectDelaySec")))
 console_logoff(rec, connect()[0], 2, "after the libvirtd restart")

@@ -156,7 +156,9 @@ check(ok and wait_until(lambda: policy_of(WEB) == ("logoff", 11), 10), "a good e
 r1 = subprocess.run([ENVCTL, "daemon-stop"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
 r2 = subprocess.run([ENVCTL, "daemon-start"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
 check(r1.stdout.strip() == "0" and r2.returncode == 0, "the daemon restarted (exit 0)", r1.stdout)
-check(policy_of(WEB) == ("logoff", 11) and policy_of("db.prod-2") == ("logoff", 86400)
-      and policy_of("transient-vm") == ("logoff", 7), "after the restart every policy is read back from the metadata",
+# The name comes with the listing; the policies follow from the scan, each with PropertiesChanged.
+check(wait_until(lambda: policy_of(WEB) == ("logoff", 11) and policy_of("db.prod-2") == ("logoff", 86400)
+                 and policy_of("transient-vm") == ("logoff", 7), 10),
+      "after the restart every policy is read back from the metadata",
       (policy_of(WEB), policy_of("db.prod-2"), policy_of("transient-vm")))
 finish()

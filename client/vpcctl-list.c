@@ -1,6 +1,7 @@
 /* The read-only verbs: list (every VM), status (one VM and its tasks) and tasks (every task), as
  * tables for people and JSON for scripts. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -141,6 +142,14 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                 print_line(g->uuid);
                 fputs("      Path: ", stdout);
                 print_line(g->path);
+                if (g->has_console) {
+                        _cleanup_free_ char *policy = display_escape(g->console_policy);
+                        if (streq_ptr(g->console_policy, "logoff"))
+                                printf("   Console: log off %" PRIu32 " s after the last client leaves", g->console_delay_sec);
+                        else
+                                printf("   Console: %s on disconnect", strempty(policy));
+                        printf("; %" PRIu32 " client(s) connected\n", g->console_clients);
+                }
                 for (size_t i = 0; i < inv.n_tasks; i++) {
                         const Task *t = &inv.tasks[i];
                         if (!streq_ptr(t->target, path))

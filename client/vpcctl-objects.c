@@ -12,6 +12,7 @@ void guest_done(Guest *g) {
         free(g->name);
         free(g->uuid);
         free(g->state);
+        free(g->console_policy);
         *g = (Guest) {};
 }
 
@@ -69,6 +70,13 @@ int properties_read(sd_bus_message *m, Guest *g, Task *t) {
                         r = read_string_variant(m, "s", &g->uuid);
                 else if (g && streq_ptr(name, "State"))
                         r = read_string_variant(m, "s", &g->state);
+                else if (g && streq_ptr(name, "ConsoleDisconnectPolicy")) {
+                        r = read_string_variant(m, "s", &g->console_policy);
+                        g->has_console = true;
+                } else if (g && streq_ptr(name, "ConsoleDisconnectDelaySec"))
+                        r = sd_bus_message_read(m, "v", "u", &g->console_delay_sec);
+                else if (g && streq_ptr(name, "ConsoleClients"))
+                        r = sd_bus_message_read(m, "v", "u", &g->console_clients);
                 else if (t && streq_ptr(name, "Description"))
                         r = read_string_variant(m, "s", &t->description);
                 else if (t && streq_ptr(name, "Target"))
@@ -279,6 +287,11 @@ json_object *guest_to_json(const Guest *g) {
         json_object_object_add(o, "uuid", json_object_new_string(strempty(g->uuid)));
         json_object_object_add(o, "state", json_object_new_string(strempty(g->state)));
         json_object_object_add(o, "path", json_object_new_string(strempty(g->path)));
+        if (g->has_console) {
+                json_object_object_add(o, "console_disconnect_policy", json_object_new_string(strempty(g->console_policy)));
+                json_object_object_add(o, "console_disconnect_delay_sec", json_object_new_int64(g->console_delay_sec));
+                json_object_object_add(o, "console_clients", json_object_new_int64(g->console_clients));
+        }
         return o;
 }
 

@@ -6,4 +6,5 @@ Settings arg = {
         .wait = true,
         .ask_password = true,
         .legend = true,
+        .delay_sec = -1,
 };

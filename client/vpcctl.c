@@ -22,6 +22,7 @@ static const Verb verbs[] = {
         { "wait", verb_wait },
         { "cancel", verb_cancel },
         { "monitor", verb_monitor },
+        { "set-policy", verb_set_policy },
 };
 
 static void help(void) {
@@ -35,7 +36,9 @@ static void help(void) {
                "  tasks                List the tasks\n"
                "  wait TASK...         Wait for tasks to end, showing progress\n"
                "  cancel TASK          Cancel a task\n"
-               "  monitor              Show VM and task events as they happen\n\n"
+               "  monitor              Show VM and task events as they happen\n"
+               "  set-policy VM --console-disconnect=logoff|none [--delay SEC]\n"
+               "                       What happens when the VM's last console client leaves\n\n"
                "Options:\n"
                "  -h --help            Show this help\n"
                "     --version         Show the version\n"
@@ -47,7 +50,9 @@ static void help(void) {
                "     --all             logoff: every running VM\n"
                "     --no-ask-password Do not ask for a password (no polkit agent)\n"
                "  -H --host [USER@]HOST[:PORT]  Operate on a remote host, over SSH\n"
-               "     --address ADDRESS Connect to this D-Bus address instead of the system bus\n\n"
+               "     --address ADDRESS Connect to this D-Bus address instead of the system bus\n"
+               "     --console-disconnect=logoff|none  set-policy: the action\n"
+               "     --delay SEC       set-policy: seconds before it (0..86400; default: keep the VM's)\n\n"
                "Exit status: 0 success, 1 failure, 2 usage, 3 nobody was logged on, 4 VM not running,\n"
                "5 no guest agent, 6 no such VM or task, 7 cancelled, 8 timed out in the service,\n"
                "9 still running after --timeout, 10 access denied, 11 service unreachable.\n"
@@ -76,6 +81,8 @@ static int parse_argv(int argc, char **argv) {
                 ARG_ALL,
                 ARG_NO_ASK_PASSWORD,
                 ARG_ADDRESS,
+                ARG_CONSOLE_DISCONNECT,
+                ARG_DELAY,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -89,6 +96,8 @@ static int parse_argv(int argc, char **argv) {
                 { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 { "host", required_argument, NULL, 'H' },
                 { "address", required_argument, NULL, ARG_ADDRESS },
+                { "console-disconnect", required_argument, NULL, ARG_CONSOLE_DISCONNECT },
+                { "delay", required_argument, NULL, ARG_DELAY },
                 {}
         };
         int c;
@@ -131,6 +140,26 @@ static int parse_argv(int argc, char **argv) {
                 case ARG_ADDRESS:
                         arg.address = optarg;
                         break;
+                case ARG_CONSOLE_DISCONNECT:
+                        if (!streq_ptr(optarg, "logoff") && !streq_ptr(optarg, "none")) {
+                                fprintf(stderr, "vpcctl: --console-disconnect wants logoff or none, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg.console_disconnect = optarg;
+                        break;
+                case ARG_DELAY: {
+                        char *end;
+                        unsigned long long v;
+
+                        errno = 0;
+                        v = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || v > 86400) {
+                                fprintf(stderr, "vpcctl: --delay wants 0..86400 seconds, not '%s'\n", optarg);
+                                return -EINVAL;
+                        }
+                        arg.delay_sec = (int64_t) v;
+                        break;
+                }
                 default:
                         return -EINVAL;
                 }
@@ -187,6 +216,10 @@ int main(int argc, char **argv) {
         }
         if (arg.all && verb->run != verb_logoff) {
                 fprintf(stderr, "vpcctl: --all goes with logoff only\n");
+                return VPCCTL_EXIT_USAGE;
+        }
+        if ((arg.console_disconnect || arg.delay_sec >= 0) != (verb->run == verb_set_policy)) {
+                fprintf(stderr, "vpcctl: set-policy needs --console-disconnect (and maybe --delay), which go with it only\n");
                 return VPCCTL_EXIT_USAGE;
         }
 

@@ -40,6 +40,8 @@ typedef struct Settings {
         uint64_t timeout_usec;          /* 0: none */
         const char *host;
         const char *address;
+        const char *console_disconnect; /* set-policy --console-disconnect */
+        int64_t delay_sec;              /* set-policy --delay; -1: keep the VM's */
 } Settings;
 
 extern Settings arg;
@@ -49,6 +51,11 @@ typedef struct Guest {
         char *name;
         char *uuid;
         char *state;
+        /* The console-disconnect policy; has_console is false with a service that lacks it. */
+        bool has_console;
+        char *console_policy;
+        uint32_t console_delay_sec;
+        uint32_t console_clients;
 } Guest;
 
 typedef struct Task {
@@ -114,3 +121,4 @@ int verb_logoff(sd_bus *bus, int argc, char **argv);
 int verb_wait(sd_bus *bus, int argc, char **argv);
 int verb_cancel(sd_bus *bus, int argc, char **argv);
 int verb_monitor(sd_bus *bus, int argc, char **argv);
+int verb_set_policy(sd_bus *bus, int argc, char **argv);

@@ -12,6 +12,8 @@ typedef enum AuditEvent {
         AUDIT_LOGOFF_REQUEST,
         AUDIT_CANCEL_REQUEST,
         AUDIT_TASK_END,
+        AUDIT_SET_POLICY_REQUEST,       /* SetConsoleDisconnectPolicy, allowed or denied */
+        AUDIT_CONSOLE_LOGOFF,           /* the console-disconnect policy started (or joined) a Logoff */
 } AuditEvent;
 
 typedef struct AuditRecord {
@@ -24,6 +26,8 @@ typedef struct AuditRecord {
         const char *task_path;  /* NULL when no task was involved (denied, failed check) */
         VpcError result;
         const char *message;    /* error message, NULL on success */
+        const char *policy;     /* the console policy asked for or acted on, e.g. "logoff 30" (or NULL) */
+        const char *client;     /* the console client whose leaving triggered it (or NULL) */
 } AuditRecord;
 
 void audit_log(const AuditRecord *r);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "domain-info.h"
+#include "log.h"
 #include "text.h"
 
 /* A domain's name is an identifier that must round-trip (GetGuestOS, the object path), so valid
@@ -29,6 +30,17 @@ int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
                 return -ENOMEM;
         ret->state = state >= 0 && state < _DOMAIN_STATE_MAX ? (DomainState) state : DOMAIN_STATE_NOSTATE;
         return 0;
+}
+
+void domain_info_read_console_policy(virDomainPtr d, DomainInfo *ret) {
+        int r = console_metadata_read(d, &ret->console_policy);
+
+        if (r == -EBADMSG)
+                log_warning("domain '%s': ignoring its console policy metadata, which is not <policy "
+                            "console-disconnect='none|logoff' delay='0..%u'/>", strempty(ret->name), CONSOLE_DELAY_MAX_SEC);
+        ret->console_policy_known = r >= 0 || r == -EBADMSG;
+        if (r == -EIO)
+                virResetLastError();
 }
 
 void domain_infos_free(DomainInfo *infos, size_t n) {

@@ -6,15 +6,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "console-metadata.h"
 #include "domain.h"
 
 typedef struct DomainInfo {
         char *name;
         char uuid[UUID_STRING_MAX];
         DomainState state;
+        ConsolePolicy console_policy;
+        bool console_policy_known;      /* false when not read (the listing) or libvirt failed: keep the one we have */
 } DomainInfo;
 
 int domain_info_fill(virDomainPtr d, DomainInfo *ret);
+/* One more call per domain (libvirt has no bulk read of metadata), so the listing leaves it out
+ * (hypervisor_console_scan() reads it after) and a refresh adds it. An element we cannot parse is
+ * no policy, and said so; a failed read leaves console_policy_known false. */
+void domain_info_read_console_policy(virDomainPtr d, DomainInfo *ret);
 void domain_infos_free(DomainInfo *infos, size_t n);
 /* The last libvirt error of this thread says the domain no longer exists. */
 bool domain_vanished(void);

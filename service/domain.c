@@ -71,6 +71,7 @@ int domain_new(const char *name, const char *uuid, DomainState state, Domain **r
                 return r;
         strcpy(d->uuid, uuid);
         d->state = state;
+        d->console_policy = (ConsolePolicy) { .action = CONSOLE_DISCONNECT_NONE, .delay_sec = CONSOLE_DELAY_DEFAULT_SEC };
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -82,6 +83,7 @@ Domain *domain_free(Domain *d) {
         assert(!d->logoff_task);
         operation_detach(d->guest_check);
         operation_detach(d->state_check);
+        console_state_clear(&d->console);
         free(d->name);
         free(d->path);
         free(d);

@@ -5,6 +5,8 @@
 #include <stddef.h>
 
 #include "agent.h"
+#include "console-metadata.h"
+#include "console-state.h"
 #include "util.h"
 
 #define GUESTOS_PATH_PREFIX "/org/vpc/GuestOS"
@@ -42,6 +44,8 @@ typedef struct Domain {
          * connection to libvirt was lost (a restart in between could not be seen). */
         GuestOsKind guest_os;
         unsigned guest_os_generation;
+        ConsolePolicy console_policy;   /* from the domain's metadata (console-metadata.h) */
+        ConsoleState console;           /* its console clients and pending Logoff (console-policy.c) */
 } Domain;
 
 typedef struct DomainRegistry {

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "audit.h"
+#include "console-policy-dbus.h"
 #include "guestos.h"
 #include "log.h"
 #include "logoff-request.h"
@@ -59,6 +60,13 @@ const sd_bus_vtable guestos_vtable[] = {
         SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Logoff", SD_BUS_NO_ARGS, SD_BUS_RESULT("o", task), method_logoff,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("ConsoleDisconnectPolicy", "s", console_policy_property_get, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ConsoleDisconnectDelaySec", "u", console_policy_property_get, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ConsoleClients", "u", console_policy_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("SetConsoleDisconnectPolicy", SD_BUS_ARGS("s", policy, "u", delay_sec), SD_BUS_NO_RESULT,
+                                console_policy_method_set, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

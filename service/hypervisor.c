@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "domain-info.h"
+#include "hypervisor-events-console.h"
 #include "hypervisor.h"
 #include "job-watch.h"
 #include "libvirt-errors.h"
@@ -41,6 +42,7 @@ struct Hypervisor {
         pthread_mutex_t conn_lock;
         virConnectPtr conn;
         int lifecycle_callback;
+        int console_callbacks[HYPERVISOR_CONSOLE_EVENTS];     /* hypervisor-events-console.c */
 
         /* Event loop only. */
         bool connected;
@@ -119,7 +121,9 @@ static void refresh_run(void *data) {
                         j->gone = true;
                 else
                         j->failed = true;
+                return;
         }
+        domain_info_read_console_policy(d, &j->info);
 }
 
 static void refresh_done(void *data, bool stopping) {
@@ -176,6 +180,23 @@ static int on_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int event, i
         return 0;
 }
 
+/* --- for the event files (hypervisor-events-*.c) --- */
+
+int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
+        return workqueue_submit(h->control, run, done, data);
+}
+
+void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p) {
+        if (h->connected && h->callbacks->console_policy)
+                h->callbacks->console_policy(uuid, p, h->userdata);
+}
+
+void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address) {
+        /* An event of a connection that broke since: the owner already reset its counts. */
+        if (h->connected && h->callbacks->console_event)
+                h->callbacks->console_event(uuid, phase, address, h->userdata);
+}
+
 /* --- connect, disconnect, reconnect --- */
 
 static void schedule_reconnect(Hypervisor *h);
@@ -212,6 +233,7 @@ static void drop_connection(Hypervisor *h) {
         if (h->lifecycle_callback >= 0)
                 (void) virConnectDomainEventDeregisterAny(c, h->lifecycle_callback);
         h->lifecycle_callback = -1;
+        hypervisor_console_events_deregister(c, h->console_callbacks);
         (void) virConnectUnregisterCloseCallback(c, on_connection_closed);
         virConnectClose(c);
 }
@@ -259,6 +281,7 @@ static void connect_run(void *data) {
                 drop_connection(h);
                 return;
         }
+        hypervisor_console_events_register(h, c, h->console_callbacks);
 
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
@@ -311,6 +334,7 @@ static void connect_done(void *data, bool stopping) {
                         h->warned = false;
                         h->backoff = 0;
                         h->callbacks->connected(j->domains, j->n_domains, h->userdata);
+                        hypervisor_console_scan(h, j->domains, j->n_domains);
                 }
         }
         domain_infos_free(j->domains, j->n_domains);
@@ -391,6 +415,8 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
         h->callbacks = callbacks;
         h->userdata = userdata;
         h->lifecycle_callback = -1;
+        for (size_t i = 0; i < HYPERVISOR_CONSOLE_EVENTS; i++)
+                h->console_callbacks[i] = -1;
         h->watches.event = event;
         pthread_mutex_init(&h->conn_lock, NULL);
         h->uri = strdup(uri);

@@ -31,6 +31,13 @@ typedef struct HypervisorCallbacks {
         void (*disconnected)(void *userdata);
         /* A lifecycle event was confirmed; info is NULL when the domain is gone. */
         void (*domain_changed)(const char *uuid, const DomainInfo *info, void *userdata);
+        /* A graphics event (VNC, SPICE): a remote console connection of the domain connected, passed
+         * its handshake or ended (phase: virDomainEventGraphicsPhase); address is the client's,
+         * printable. In order with the lifecycle events. */
+        void (*console_event)(const char *uuid, int phase, const char *address, void *userdata);
+        /* The domain's console policy, read after a (re)connection listed it (the listing leaves
+         * metadata out: one call per domain); a refresh brings it in domain_changed()'s info. */
+        void (*console_policy)(const char *uuid, const ConsolePolicy *p, void *userdata);
 } HypervisorCallbacks;
 
 typedef struct HypervisorLimits {
@@ -63,6 +70,13 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
  * when they and their queue are full). On the loop: the deadlines of the jobs whose owners wait,
  * answered by hypervisor_stop() when it has to leave their workers behind. */
 virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
+/* Thread-safe: a job for the ordered control worker, in order with the lifecycle refreshes (for
+ * libvirt calls that change a domain, e.g. its metadata, and for events that must keep their order
+ * with the lifecycle events). */
+int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
+/* For hypervisor-events-console.c, on the loop: hands a graphics event to console_event(). */
+void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address);
+void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p);
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
 JobWatchList *hypervisor_watches(Hypervisor *h);
 

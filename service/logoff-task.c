@@ -133,6 +133,11 @@ static const TaskOps logoff_task_ops = {
 };
 
 int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **ret) {
+        return logoff_task_start_described(m, d, owner, "Logoff", os, ret);
+}
+
+int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *description, GuestOsKind os,
+                                Task **ret) {
         LogoffRun *run;
         LogoffAction a;
         Task *t;
@@ -149,7 +154,7 @@ int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task *
                             (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
                             (uint64_t) m->options.poll_interval_msec * USEC_PER_MSEC);
 
-        r = task_new(&m->tasks, "Logoff", d, owner, &logoff_task_ops, run, &t);
+        r = task_new(&m->tasks, description, d, owner, &logoff_task_ops, run, &t);
         if (r < 0) {
                 logoff_machine_release(&run->machine);
                 free(run);

@@ -10,6 +10,9 @@
 /* Starts the Logoff task of domain d, which has none running, for the caller uid owner; *ret is a
  * reference of the caller's (the task may already have ended, and even left the bus). */
 int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **ret);
+/* The same with the task's Description given (the console-disconnect policy's own wording). */
+int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *description, GuestOsKind os,
+                                Task **ret);
 
 /* The domain stopped or vanished under its running Logoff task (if any): it ends with VmNotRunning. */
 void logoff_task_domain_stopped(Domain *d);

@@ -2,6 +2,7 @@
  * step with libvirt, and registers every bus object once. */
 #include <errno.h>
 
+#include "console-policy.h"
 #include "guestos.h"
 #include "log.h"
 #include "logoff-task.h"
@@ -66,6 +67,7 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
         if (state != DOMAIN_STATE_RUNNING && state != DOMAIN_STATE_PAUSED)
                 d->guest_os = GUEST_OS_UNKNOWN;
         guestos_emit_state_changed(m, d);
+        console_policy_domain_state(m, d);
         if (state != DOMAIN_STATE_RUNNING)
                 logoff_task_domain_stopped(d);
 }
@@ -97,11 +99,15 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
                         return;
                 }
                 d->generation = m->generation;
+                if (info->console_policy_known)
+                        d->console_policy = info->console_policy;
                 domain_publish(m, d);
                 return;
         }
         d->generation = m->generation;
         domain_set_state(m, d, info->state);
+        if (info->console_policy_known)
+                console_policy_apply(m, d, &info->console_policy);
 }
 
 static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
@@ -125,7 +131,12 @@ static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
 static void on_disconnected(void *userdata) {
         /* The objects stay with their last known state until the reconnection resyncs them. A first
          * attempt that failed still takes the name: the daemon answers while it retries. */
+        console_policy_reset_all(userdata);
         manager_announce(userdata);
+}
+
+static void on_console_event(const char *uuid, int phase, const char *address, void *userdata) {
+        console_policy_event(userdata, uuid, phase, address);
 }
 
 static void on_domain_changed(const char *uuid, const DomainInfo *info, void *userdata) {
@@ -141,10 +152,20 @@ static void on_domain_changed(const char *uuid, const DomainInfo *info, void *us
                 domain_drop(m, d);
 }
 
+static void on_console_policy(const char *uuid, const ConsolePolicy *p, void *userdata) {
+        Manager *m = userdata;
+        Domain *d = domain_registry_find_by_uuid(&m->domains, uuid);
+
+        if (d)
+                console_policy_apply(m, d, p);
+}
+
 static const HypervisorCallbacks hypervisor_callbacks = {
         .connected = on_connected,
         .disconnected = on_disconnected,
         .domain_changed = on_domain_changed,
+        .console_event = on_console_event,
+        .console_policy = on_console_policy,
 };
 
 /* --- life --- */

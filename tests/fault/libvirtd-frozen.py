@@ -28,6 +28,11 @@ def frozen(on):
     return signal_pid(libvirtd, signal.SIGSTOP if on else signal.SIGCONT)
 
 
+def set_policy(path, timeout):
+    """SetConsoleDisconnectPolicy: its metadata write is a job on the control worker."""
+    return call(path, "org.vpc.GuestOS", "SetConsoleDisconnectPolicy", "su", ("logoff", 30), timeout=timeout)
+
+
 try:
     # Every agent worker opens its connection (three at once, a few rounds: each thread takes some).
     for _ in range(4):
@@ -41,7 +46,12 @@ try:
     check(frozen(True), f"libvirtd (pid {libvirtd}) frozen with SIGSTOP")
     t0 = time.monotonic()
     joins = [in_thread(timed, logoff, p, user="root", timeout=int(CALL_BOUND) + 30) for p in RUNNING]
+    policy_join = in_thread(timed, set_policy, RUNNING[0], int(CALL_BOUND) + 30)
     results = [j(CALL_BOUND + 40) for j in joins]
+    r = policy_join(CALL_BOUND + 40)
+    check(r is not None and r[0].error_name in ENDED and r[1] < CALL_BOUND,
+          f"SetConsoleDisconnectPolicy in flight ends with Timeout or Exception within {CALL_BOUND:.0f} s",
+          (r[0], round(r[1], 1)) if r else "no answer")
     for p, r in zip(RUNNING, results):
         check(r is not None and r[0].error_name in ENDED, f"{p}: the Logoff in flight ends with Timeout or Exception",
               r[0] if r else "no answer")
@@ -53,6 +63,7 @@ try:
 
     # --- SIGTERM while calls are in flight on the frozen libvirtd ---------------------------------------
     joins = [in_thread(timed, logoff, p, user="root", timeout=int(CALL_BOUND) + 30) for p in RUNNING]
+    joins.append(in_thread(timed, set_policy, RUNNING[1], int(CALL_BOUND) + 30))
     time.sleep(1)
     t0 = time.monotonic()
     ok, status = envctl("daemon-stop")

@@ -45,7 +45,12 @@
 #       Destroys and undefines one guest / every guest vpc_guest_start started in this environment.
 #       vpc_env_stop calls vpc_guests_destroy.
 #
-# Variables: VPC_GUEST_URI (qemu:///system), VPC_GUEST_IMAGE (set by vpc_guest_image).
+#   Remote console: with VPC_GUEST_VNC=1 (with-env --vnc; off by default) the busybox tier's domain
+#   also gets <graphics type='vnc' socket='$VPC_ENV_DIR/guest-NAME.vnc'/>, a VNC server on a UNIX
+#   socket of the environment's own, so tests can drive console clients (tests/lib/vpcrfb.py) and
+#   libvirt emits graphics events for them.
+#
+# Variables: VPC_GUEST_URI (qemu:///system), VPC_GUEST_IMAGE (set by vpc_guest_image), VPC_GUEST_VNC.
 # with-env --guest NAME[:USERS[:STUBBORN]] (repeatable) wraps vpc_guest_start.
 
 VPC_GUEST_URI=${VPC_GUEST_URI:-qemu:///system}
@@ -114,7 +119,7 @@ vpc_guest_wait_users() {    # vpc_guest_wait_users NAME SECONDS USER...
 }
 
 vpc_guest_start() {         # vpc_guest_start NAME [USERS [STUBBORN]]
-        local name=$1 users=${2-alice,bob} stubborn=${3-} xml console uuid t0 t1 cmdline tier
+        local name=$1 users=${2-alice,bob} stubborn=${3-} xml console uuid t0 t1 cmdline tier graphics=
         local kernel=vmlinuz template=guest-domain.xml.in
         tier=$(vpc_guest_tier) || exit 1
         cmdline="console=ttyS0 quiet panic=-1 vpc.users=$users vpc.stubborn=$stubborn"
@@ -128,8 +133,9 @@ vpc_guest_start() {         # vpc_guest_start NAME [USERS [STUBBORN]]
         console=$VPC_ENV_DIR/guest-$name.console
         uuid=$(cat /proc/sys/kernel/random/uuid)
         : >"$console"
+        [ "${VPC_GUEST_VNC:-0}" != 1 ] || graphics="<graphics type='vnc' socket='$VPC_ENV_DIR/guest-$name.vnc'/>"
         sed -e "s|@NAME@|$name|; s|@UUID@|$uuid|; s|@KERNEL@|$VPC_GUEST_IMAGE/$kernel|" \
-                -e "s|@INITRD@|$VPC_GUEST_IMAGE/initrd.img|; s|@CMDLINE@|$cmdline|; s|@CONSOLE_LOG@|$console|" \
+                -e "s|@INITRD@|$VPC_GUEST_IMAGE/initrd.img|; s|@CMDLINE@|$cmdline|; s|@CONSOLE_LOG@|$console|; s|@GRAPHICS@|$graphics|" \
                 "$VPC_SOURCE_ROOT/tests/data/$template" >"$xml"
         virsh -q -c "$VPC_GUEST_URI" define "$xml" >/dev/null || vpc_die "cannot define guest $name"
         echo "$name" >>"$VPC_ENV_DIR/guests"

@@ -89,6 +89,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
                 console_logoff_free(c);
                 return;
         }
+        domain_remember_guest_os(d, result->os, c->manager->generation);
         /* A Logoff call that passed its own check first: this one joins its task. */
         if (d->logoff_task)
                 t = task_ref(d->logoff_task);
@@ -131,7 +132,8 @@ static int on_delay_passed(sd_event_source *s, uint64_t usec, void *userdata) {
                 console_logoff_free(c);
                 return 0;
         }
-        r = logoff_check_guest(m->hypervisor, c->vm_uuid, (int) m->options.agent_timeout_sec, on_guest_checked, c);
+        r = logoff_check_guest(m->hypervisor, c->vm_uuid, (int) m->options.agent_timeout_sec,
+                               domain_known_guest_os(d, m->generation), on_guest_checked, c);
         if (r < 0) {
                 console_audit(c, NULL, r == -EBUSY ? VPC_ERROR_LIMITS_EXCEEDED : VPC_ERROR_EXCEPTION,
                               r == -EBUSY ? "too many guest-agent calls in flight" : strerror(-r));

@@ -77,6 +77,15 @@ int domain_new(const char *name, const char *uuid, DomainState state, Domain **r
         return 0;
 }
 
+GuestOsKind domain_known_guest_os(const Domain *d, unsigned generation) {
+        return d && d->guest_os_generation == generation ? d->guest_os : GUEST_OS_UNKNOWN;
+}
+
+void domain_remember_guest_os(Domain *d, GuestOsKind os, unsigned generation) {
+        d->guest_os = os;
+        d->guest_os_generation = generation;
+}
+
 Domain *domain_free(Domain *d) {
         if (!d)
                 return NULL;

@@ -66,6 +66,12 @@ int domain_new(const char *name, const char *uuid, DomainState state, Domain **r
 Domain *domain_free(Domain *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Domain *, domain_free);
 
+/* The guest OS a Logoff check of this running domain read, kept so later checks ask guest-info
+ * alone: GUEST_OS_UNKNOWN when none was read since the domain last ran, or since connection
+ * `generation` began. */
+GuestOsKind domain_known_guest_os(const Domain *d, unsigned generation);
+void domain_remember_guest_os(Domain *d, GuestOsKind os, unsigned generation);
+
 /* add() fails with -EEXIST when the name or UUID is taken; the registry then does not own d. */
 int domain_registry_add(DomainRegistry *reg, Domain *d);
 void domain_registry_remove(DomainRegistry *reg, Domain *d);

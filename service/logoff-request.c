@@ -147,10 +147,8 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
         Domain *d;
 
         if (!result->stopping && result->error == VPC_OK &&
-            (d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid))) {
-                d->guest_os = result->os;
-                d->guest_os_generation = c->manager->generation;
-        }
+            (d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid)))
+                domain_remember_guest_os(d, result->os, c->manager->generation);
         c->result = result;
         operation_finish(c->operation, answer_guest_checked, c);
         logoff_check_free(c);
@@ -158,8 +156,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
 
 static int start_guest_check(LogoffCheck *c) {
         Manager *m = c->manager;
-        Domain *d = domain_registry_find_by_uuid(&m->domains, c->vm_uuid);
-        GuestOsKind known = d && d->guest_os_generation == m->generation ? d->guest_os : GUEST_OS_UNKNOWN;
+        GuestOsKind known = domain_known_guest_os(domain_registry_find_by_uuid(&m->domains, c->vm_uuid), m->generation);
 
         return logoff_check_guest(m->hypervisor, c->vm_uuid, (int) m->options.agent_timeout_sec, known,
                                   on_guest_checked, c);

@@ -5,9 +5,11 @@ ListUsers() is authorized first with polkit org.vpc.guestos.list-users (root, a 
 libvirt through 50-org.vpc.rules, anyone else denied with 0x80070005 before libvirt is asked), then
 answers as Logoff's guest check does: AdditionsFeatureNotAvailable for a running domain without an
 agent, VmNotRunning for a shut-off or paused one, VmUnknown for a domain that is gone; every call
-is audited as list-users-request. A started domain keeps AgentConnected false (the XML read finds no
+is audited as list-users-request; `vpcctl status` shows the agent, OS and users lines and `vpcctl
+users` says each error with its exit status and HRESULT. A started domain keeps AgentConnected false (the XML read finds no
 agent channel). Real dbus-daemon, polkitd, libvirtd."""
 
+import json
 import os
 import subprocess
 import sys
@@ -99,6 +101,43 @@ check(any("uid=30001" in line and "hresult=0xA0040505" in line for line in lines
       "the allowed request is audited too", lines[-3:])
 check(any("message_id=44e547bbab0b4472be133cb5f68289c7" in line for line in lines),
       "... with its own MESSAGE_ID", lines[-1:])
+
+# --- vpcctl -----------------------------------------------------------------------------------------
+VPCCTL = os.environ["VPCCTL"]
+
+
+def vpcctl(*args, user=None):
+    cmd = [VPCCTL, *args]
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          env={"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"],
+                               "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+
+
+v = vpcctl("status", "web server 01")
+check(v.returncode == 0 and "     Agent: not connected\n" in v.stdout and "        OS: -\n" in v.stdout
+      and "     Users: -\n" in v.stdout, "vpcctl status: agent not connected, no OS, no users", (v.returncode, v.stdout))
+v = vpcctl("--json", "status", "web server 01")
+try:
+    o = json.loads(v.stdout)
+except ValueError:
+    o = {}
+check(v.returncode == 0 and o.get("agent_connected") is False and o.get("os_name") == "" and "users" in o
+      and o["users"] is None, "vpcctl --json status: agent_connected, os_name, users null", v.stdout)
+v = vpcctl("--json", "list")
+check(v.returncode == 0 and all("agent_connected" in g and "os_name" in g for g in json.loads(v.stdout)),
+      "vpcctl --json list has agent_connected and os_name", v.stdout[:300])
+for args, user, rc, hresult, what in [
+        (("users", "web server 01"), None, 5, "0xA0040505", "no guest agent"),
+        (("users", "db.prod-2"), ALLOWED, 4, "0xA0040206", "VM not running"),
+        (("--no-ask-password", "users", "web server 01"), DENIED, 10, "0x80070005", "denied"),
+        (("users", "no such vm"), None, 6, "0xA0040207", "no such VM")]:
+    v = vpcctl(*args, user=user)
+    check(v.returncode == rc and hresult in v.stderr, f"vpcctl users, {what}: exit status {rc}, {hresult}",
+          (v.returncode, v.stderr))
+v = vpcctl("users")
+check(v.returncode == 2, "vpcctl users without a VM: usage, exit status 2", v.returncode)
 
 # --- polkitd gone: fail closed; root needs none --------------------------------------------------------
 ok = subprocess.run([ENVCTL, "polkitd-stop"], capture_output=True).returncode == 0

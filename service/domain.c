@@ -82,6 +82,7 @@ Domain *domain_free(Domain *d) {
         assert(!d->logoff_task);
         operation_detach(d->guest_check);
         operation_detach(d->state_check);
+        operation_detach(d->users_check);
         free(d->name);
         free(d->path);
         free(d->os_name);

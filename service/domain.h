@@ -38,6 +38,7 @@ typedef struct Domain {
         Task *logoff_task;              /* the Logoff task running on this domain (task_link()) */
         Operation *guest_check;         /* Logoff's check of the guest in flight, with its parked calls */
         Operation *state_check;         /* the state query in flight before a VmNotRunning, likewise */
+        Operation *users_check;         /* ListUsers' agent query in flight, with its parked calls */
         unsigned generation;    /* connection generation that last confirmed the domain */
         /* The guest agent (guestos-agent.c): connected, kept from libvirt's agent-lifecycle events,
          * and the OS name it gave (NULL while unknown), with its guest-get-osinfo in flight. */

@@ -1,7 +1,8 @@
 /* GuestOS.ListUsers(): who is logged on in the guest now, as a(sst) (user, domain or "", login time
  * in µs since the epoch). Authorized first (polkit org.vpc.guestos.list-users, re-dispatched as
  * Logoff is), then asked of the agent on an agent worker: guest-info (the agent must offer
- * guest-get-users), guest-get-users. Errors as Logoff's guest check; every call is audited. */
+ * guest-get-users), guest-get-users. Errors as Logoff's guest check; every call is audited. Calls
+ * that come while a query of the same domain is in flight share its answer. */
 #pragma once
 
 #include <systemd/sd-bus.h>

@@ -67,6 +67,15 @@ check(r.ok and sorted(u[0] for u in r.value) == ["alice", "bob"], "a member of g
 expect_error(list_users(user=DENIED), "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
              "anyone else is denied")
 
+# Calls at once (each on a connection of its own) share one agent query; each gets the whole answer.
+box = []
+joins = [in_thread(lambda: box.append(call_here(P, GUESTOS, "ListUsers", conn=dbus.SystemBus(private=True))))
+         for _ in range(8)]
+for j in joins:
+    j(60)
+check(len(box) == 8 and all(r.ok and sorted(r.value) == got for r in box),
+      "8 ListUsers at once each get alice and bob", box)
+
 # --- vpcctl shows the same --------------------------------------------------------------------------
 VPCCTL = os.environ["VPCCTL"]
 

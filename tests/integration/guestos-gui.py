@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vpctest import *  # noqa: E402,F403
@@ -91,6 +92,23 @@ check(get_property(gui, GUESTOS, "AgentConnected") is False and get_property(gui
 virsh("destroy", "gui-vm")
 virsh("undefine", "gui-vm")
 expect_error(list_users(gui), "org.vpc.Error.VmUnknown", "ListUsers right after undefine")
+
+# --- many callers at once: each its own verdict and answer --------------------------------------------
+results = []
+
+
+def one(user):
+    results.append(list_users(WEB, user=user))
+
+
+threads = [threading.Thread(target=one, args=(ALLOWED if i % 2 else DENIED,)) for i in range(16)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+check(sum(r.error_name == "org.vpc.Error.AdditionsFeatureNotAvailable" for r in results) == 8
+      and sum(r.error_name == "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired" for r in results) == 8,
+      "16 concurrent callers each get their own verdict", [r.error_name for r in results])
 
 # --- audit ---------------------------------------------------------------------------------------------
 log = subprocess.run([ENVCTL, "daemon-log"], capture_output=True, text=True).stdout

@@ -13,6 +13,7 @@ void guest_done(Guest *g) {
         free(g->uuid);
         free(g->state);
         free(g->console_policy);
+        free(g->os_name);
         *g = (Guest) {};
 }
 
@@ -77,6 +78,13 @@ int properties_read(sd_bus_message *m, Guest *g, Task *t) {
                         r = sd_bus_message_read(m, "v", "u", &g->console_delay_sec);
                 else if (g && streq_ptr(name, "ConsoleClients"))
                         r = sd_bus_message_read(m, "v", "u", &g->console_clients);
+                else if (g && streq_ptr(name, "OSName"))
+                        r = read_string_variant(m, "s", &g->os_name);
+                else if (g && streq_ptr(name, "AgentConnected")) {
+                        int b;
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        g->agent_connected = b;
+                }
                 else if (t && streq_ptr(name, "Description"))
                         r = read_string_variant(m, "s", &t->description);
                 else if (t && streq_ptr(name, "Target"))
@@ -292,6 +300,8 @@ json_object *guest_to_json(const Guest *g) {
                 json_object_object_add(o, "console_disconnect_delay_sec", json_object_new_int64(g->console_delay_sec));
                 json_object_object_add(o, "console_clients", json_object_new_int64(g->console_clients));
         }
+        json_object_object_add(o, "agent_connected", json_object_new_boolean(g->agent_connected));
+        json_object_object_add(o, "os_name", json_object_new_string(strempty(g->os_name)));
         return o;
 }
 

@@ -15,6 +15,7 @@ static const struct {
         [AUDIT_TASK_END] = { "task-end", "e17f4d2a6b8c4c93a0b1c2d3e4f50617" },
         [AUDIT_SET_POLICY_REQUEST] = { "set-policy-request", "e77fa88a26a54bfa88075738dc0750f1" },
         [AUDIT_CONSOLE_LOGOFF] = { "console-logoff", "00f7f7c5ccd443b1816be4e50a0dfdd0" },
+        [AUDIT_LIST_USERS_REQUEST] = { "list-users-request", "44e547bbab0b4472be133cb5f68289c7" },
 };
 
 /* Audit fields pass the same boundary as replies: a VM name or a guest's message can neither break

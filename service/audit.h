@@ -1,4 +1,4 @@
-/* The audit trail of DESIGN.md: every Logoff and Cancel, allowed or denied, and every task's end,
+/* The audit trail of DESIGN.md: every Logoff, Cancel and ListUsers, allowed or denied, and every task's end,
  * as structured journal records with a stable MESSAGE_ID per kind, mirrored on stderr without a
  * journal. */
 #pragma once
@@ -14,6 +14,7 @@ typedef enum AuditEvent {
         AUDIT_TASK_END,
         AUDIT_SET_POLICY_REQUEST,       /* SetConsoleDisconnectPolicy, allowed or denied */
         AUDIT_CONSOLE_LOGOFF,           /* the console-disconnect policy started (or joined) a Logoff */
+        AUDIT_LIST_USERS_REQUEST,
 } AuditEvent;
 
 typedef struct AuditRecord {

@@ -93,8 +93,11 @@ Domain *domain_free(Domain *d) {
         operation_detach(d->guest_check);
         operation_detach(d->state_check);
         console_state_clear(&d->console);
+        operation_detach(d->users_check);
         free(d->name);
         free(d->path);
+        free(d->os_name);
+        (void) sd_event_source_disable_unref(d->os_name_timer);
         free(d);
         return NULL;
 }

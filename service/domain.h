@@ -2,7 +2,10 @@
  * domain by name, UUID or object path. Kept current from libvirt events; reads never call libvirt. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
 
 #include "agent.h"
 #include "console-metadata.h"
@@ -38,6 +41,7 @@ typedef struct Domain {
         Task *logoff_task;              /* the Logoff task running on this domain (task_link()) */
         Operation *guest_check;         /* Logoff's check of the guest in flight, with its parked calls */
         Operation *state_check;         /* the state query in flight before a VmNotRunning, likewise */
+        Operation *users_check;         /* ListUsers' agent query in flight, with its parked calls */
         unsigned generation;    /* connection generation that last confirmed the domain */
         /* The guest's OS as guest-get-osinfo said during a Logoff check, kept so later checks ask
          * guest-info alone; GUEST_OS_UNKNOWN until then, and again once the domain stopped or the
@@ -46,6 +50,15 @@ typedef struct Domain {
         unsigned guest_os_generation;
         ConsolePolicy console_policy;   /* from the domain's metadata (console-metadata.h) */
         ConsoleState console;           /* its console clients and pending Logoff (console-policy.c) */
+        /* The guest agent (guestos-agent.c): connected, kept from libvirt's agent-lifecycle events,
+         * and the OS name it gave (NULL while unknown), with its guest-get-osinfo in flight. */
+        bool agent_connected;
+        char *os_name;
+        bool os_name_reading;
+        bool os_name_reread;    /* the agent reconnected while a read was in flight */
+        unsigned os_name_seq;   /* which read counts: older answers are dropped */
+        uint64_t os_name_read_usec;     /* CLOCK_MONOTONIC start of the last read, 0 for none */
+        sd_event_source *os_name_timer; /* a read put off to keep the interval between two */
 } Domain;
 
 typedef struct DomainRegistry {

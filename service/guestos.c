@@ -4,6 +4,7 @@
 
 #include "audit.h"
 #include "console-policy-dbus.h"
+#include "guestos-users.h"
 #include "guestos.h"
 #include "log.h"
 #include "logoff-request.h"
@@ -50,6 +51,10 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", d->uuid);
         if (streq_ptr(property, "State"))
                 return sd_bus_message_append(reply, "s", domain_state_to_string(d->state));
+        if (streq_ptr(property, "AgentConnected"))
+                return sd_bus_message_append(reply, "b", d->agent_connected);
+        if (streq_ptr(property, "OSName"))
+                return sd_bus_message_append(reply, "s", strempty(d->os_name));
         return -EINVAL;
 }
 
@@ -67,6 +72,10 @@ const sd_bus_vtable guestos_vtable[] = {
         SD_BUS_PROPERTY("ConsoleClients", "u", console_policy_property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("SetConsoleDisconnectPolicy", SD_BUS_ARGS("s", policy, "u", delay_sec), SD_BUS_NO_RESULT,
                                 console_policy_method_set, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("AgentConnected", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OSName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("ListUsers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sst)", users),
+                                guestos_method_list_users, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

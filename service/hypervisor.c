@@ -12,6 +12,7 @@
 
 #include "domain-info.h"
 #include "hypervisor-events-console.h"
+#include "hypervisor-events-agent.h"
 #include "hypervisor.h"
 #include "job-watch.h"
 #include "libvirt-errors.h"
@@ -43,6 +44,7 @@ struct Hypervisor {
         virConnectPtr conn;
         int lifecycle_callback;
         int console_callbacks[HYPERVISOR_CONSOLE_EVENTS];     /* hypervisor-events-console.c */
+        int agent_callback;
 
         /* Event loop only. */
         bool connected;
@@ -124,6 +126,9 @@ static void refresh_run(void *data) {
                 return;
         }
         domain_info_read_console_policy(d, &j->info);
+        /* A domain that just started has its agent's state read with it; without it (the call
+         * failed) the agent events alone keep it. */
+        (void) domain_info_read_agent(d, &j->info);
 }
 
 static void refresh_done(void *data, bool stopping) {
@@ -234,6 +239,9 @@ static void drop_connection(Hypervisor *h) {
                 (void) virConnectDomainEventDeregisterAny(c, h->lifecycle_callback);
         h->lifecycle_callback = -1;
         hypervisor_console_events_deregister(c, h->console_callbacks);
+        if (h->agent_callback >= 0)
+                (void) virConnectDomainEventDeregisterAny(c, h->agent_callback);
+        h->agent_callback = -1;
         (void) virConnectUnregisterCloseCallback(c, on_connection_closed);
         virConnectClose(c);
 }
@@ -282,6 +290,8 @@ static void connect_run(void *data) {
                 return;
         }
         hypervisor_console_events_register(h, c, h->console_callbacks);
+        /* A driver without agent events still works; AgentConnected is then read only here. */
+        h->agent_callback = hypervisor_agent_events_register(h, c);
 
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
@@ -335,6 +345,7 @@ static void connect_done(void *data, bool stopping) {
                         h->backoff = 0;
                         h->callbacks->connected(j->domains, j->n_domains, h->userdata);
                         hypervisor_console_scan(h, j->domains, j->n_domains);
+                        hypervisor_agent_scan(h, j->domains, j->n_domains);
                 }
         }
         domain_infos_free(j->domains, j->n_domains);
@@ -390,6 +401,11 @@ JobWatchList *hypervisor_watches(Hypervisor *h) {
         return &h->watches;
 }
 
+void hypervisor_report_agent(Hypervisor *h, const char *uuid, bool connected) {
+        if (h->connected && h->callbacks->agent_changed)
+                h->callbacks->agent_changed(uuid, connected, h->userdata);
+}
+
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
         if (workqueue_busy(h->agent) >= h->limits.agent_threads + h->limits.agent_queue_max)
                 return -EBUSY;
@@ -417,6 +433,7 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
         h->lifecycle_callback = -1;
         for (size_t i = 0; i < HYPERVISOR_CONSOLE_EVENTS; i++)
                 h->console_callbacks[i] = -1;
+        h->agent_callback = -1;
         h->watches.event = event;
         pthread_mutex_init(&h->conn_lock, NULL);
         h->uri = strdup(uri);

@@ -38,6 +38,9 @@ typedef struct HypervisorCallbacks {
         /* The domain's console policy, read after a (re)connection listed it (the listing leaves
          * metadata out: one call per domain); a refresh brings it in domain_changed()'s info. */
         void (*console_policy)(const char *uuid, const ConsolePolicy *p, void *userdata);
+        /* A domain's guest agent connected or disconnected (libvirt's agent-lifecycle event), or was
+         * read so when the connection was (re)established (hypervisor-events-agent.h). */
+        void (*agent_changed)(const char *uuid, bool connected, void *userdata);
 } HypervisorCallbacks;
 
 typedef struct HypervisorLimits {
@@ -79,6 +82,10 @@ void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase
 void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p);
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
 JobWatchList *hypervisor_watches(Hypervisor *h);
+
+/* For hypervisor-events-agent.c, on the loop: an agent state passed to agent_changed() while the
+ * connection is up. */
+void hypervisor_report_agent(Hypervisor *h, const char *uuid, bool connected);
 
 static inline void virConnectClosep(virConnectPtr *c) {
         if (*c)

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "console-policy.h"
+#include "guestos-agent.h"
 #include "guestos.h"
 #include "log.h"
 #include "logoff-task.h"
@@ -70,6 +71,14 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
         console_policy_domain_state(m, d);
         if (state != DOMAIN_STATE_RUNNING)
                 logoff_task_domain_stopped(d);
+        if (state != DOMAIN_STATE_RUNNING && state != DOMAIN_STATE_PAUSED)
+                guestos_agent_domain_stopped(m, d);
+}
+
+/* A refresh read the agent's state too (a domain that just started): it counts as an event would. */
+static void domain_set_agent(Manager *m, Domain *d, const DomainInfo *info) {
+        if (info->agent_known && info->agent_connected != d->agent_connected)
+                guestos_agent_set_connected(m, d, info->agent_connected);
 }
 
 /* Adds or updates the domain described by info; a rename is a removal and an addition. */
@@ -102,12 +111,14 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
                 if (info->console_policy_known)
                         d->console_policy = info->console_policy;
                 domain_publish(m, d);
+                domain_set_agent(m, d, info);
                 return;
         }
         d->generation = m->generation;
         domain_set_state(m, d, info->state);
         if (info->console_policy_known)
                 console_policy_apply(m, d, &info->console_policy);
+        domain_set_agent(m, d, info);
 }
 
 static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
@@ -160,12 +171,21 @@ static void on_console_policy(const char *uuid, const ConsolePolicy *p, void *us
                 console_policy_apply(m, d, p);
 }
 
+static void on_agent_changed(const char *uuid, bool connected, void *userdata) {
+        Manager *m = userdata;
+        Domain *d = domain_registry_find_by_uuid(&m->domains, uuid);
+
+        if (d)
+                guestos_agent_set_connected(m, d, connected);
+}
+
 static const HypervisorCallbacks hypervisor_callbacks = {
         .connected = on_connected,
         .disconnected = on_disconnected,
         .domain_changed = on_domain_changed,
         .console_event = on_console_event,
         .console_policy = on_console_policy,
+        .agent_changed = on_agent_changed,
 };
 
 /* --- life --- */

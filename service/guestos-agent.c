@@ -1,0 +1,137 @@
+/* GuestOS.AgentConnected and GuestOS.OSName (see guestos-agent.h). */
+#include <errno.h>
+
+#include "agent.h"
+#include "guestos-agent.h"
+#include "hypervisor-agent.h"
+#include "log.h"
+
+/* A guest decides how often its agent connects; one whose every answer makes it reconnect (a
+ * broken or hostile agent: libvirt drops an agent that sent garbage, and it comes back) would
+ * otherwise have us ask it again each time. So two reads of a domain are this far apart at least;
+ * a connection in between is read when the interval is over. */
+#define OS_NAME_READ_INTERVAL_USEC (5 * USEC_PER_SEC)
+
+static void emit(Manager *m, Domain *d, bool agent, bool os) {
+        if (!m->announced)
+                return;         /* before the name is taken nobody can be watching */
+        if (agent && os)
+                (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "AgentConnected", "OSName", NULL);
+        else if (agent)
+                (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "AgentConnected", NULL);
+        else if (os)
+                (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "OSName", NULL);
+}
+
+/* The domain may be gone (or replaced) when the answer comes: it is found again by UUID. */
+typedef struct OsNameRead {
+        Manager *manager;
+        char uuid[UUID_STRING_MAX];
+        unsigned seq;
+} OsNameRead;
+
+static void read_os_name(Manager *m, Domain *d);
+
+static void on_os_name(const AgentCallResult *result, void *userdata) {
+        _cleanup_free_ OsNameRead *rd = userdata;
+        _cleanup_free_ char *name = NULL, *error = NULL;
+        Manager *m = rd->manager;
+        Domain *d;
+
+        if (result->stopping)
+                return;
+        d = domain_registry_find_by_uuid(&m->domains, rd->uuid);
+        if (!d || !d->os_name_reading || d->os_name_seq != rd->seq)
+                return;
+        d->os_name_reading = false;
+
+        if (result->error != VPC_OK)
+                log_debug("domain '%s': no OS name from the guest agent: %s", d->name, strempty(result->message));
+        else if (agent_parse_os_name(result->reply, &name, &error) < 0)
+                log_debug("domain '%s': no OS name from the guest agent: %s", d->name, strempty(error));
+        else if (!streq_ptr(strempty(d->os_name), name)) {
+                free(d->os_name);
+                d->os_name = TAKE_PTR(name);
+                emit(m, d, false, true);
+        }
+
+        /* The agent went and came back meanwhile: what it says now counts. */
+        if (d->os_name_reread && d->agent_connected)
+                read_os_name(m, d);
+}
+
+static int on_os_name_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Domain *d = userdata;
+
+        d->os_name_timer = sd_event_source_disable_unref(d->os_name_timer);
+        if (d->agent_connected)
+                read_os_name(d->manager, d);
+        return 0;
+}
+
+/* One read in flight per domain; a connection meanwhile asks for one more after it. */
+static void read_os_name(Manager *m, Domain *d) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        OsNameRead *rd;
+        int r;
+
+        if (d->os_name_reading) {
+                d->os_name_reread = true;
+                return;
+        }
+        if (d->os_name_timer)
+                return;         /* the timer reads it */
+        if (d->os_name_read_usec > 0 && now < d->os_name_read_usec + OS_NAME_READ_INTERVAL_USEC) {
+                r = sd_event_add_time(m->event, &d->os_name_timer, CLOCK_MONOTONIC,
+                                      d->os_name_read_usec + OS_NAME_READ_INTERVAL_USEC, 0, on_os_name_timer, d);
+                if (r < 0)
+                        log_warning("domain '%s': cannot put off the OS name's read: %s", d->name, strerror(-r));
+                return;
+        }
+        d->os_name_reread = false;
+        rd = calloc(1, sizeof(*rd));
+        if (!rd) {
+                log_error("domain '%s': cannot read the OS name: %s", d->name, strerror(ENOMEM));
+                return;
+        }
+        rd->manager = m;
+        strcpy(rd->uuid, d->uuid);
+        rd->seq = ++d->os_name_seq;
+        r = hypervisor_agent_command(m->hypervisor, d->uuid, AGENT_COMMAND_GET_OSINFO, (int) m->options.agent_timeout_sec,
+                                     on_os_name, rd);
+        if (r < 0) {
+                /* The agent workers are full (a flood): the next connection reads it. */
+                log_warning("domain '%s': cannot read the OS name now: %s", d->name, strerror(-r));
+                free(rd);
+                return;
+        }
+        d->os_name_reading = true;
+        d->os_name_read_usec = now;
+}
+
+void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
+        bool changed = d->agent_connected != connected;
+
+        d->agent_connected = connected;
+        /* A new agent connection may be a new boot: the next Logoff check reads the OS again. */
+        if (changed && connected)
+                domain_remember_guest_os(d, GUEST_OS_UNKNOWN, m->generation);
+        if (changed)
+                emit(m, d, true, false);
+        /* The OS name is kept while the agent is away: the OS did not change, only a boot can. */
+        if (connected)
+                read_os_name(m, d);
+}
+
+void guestos_agent_domain_stopped(Manager *m, Domain *d) {
+        bool agent = d->agent_connected, os = d->os_name && *d->os_name;
+
+        d->agent_connected = false;
+        free(d->os_name);
+        d->os_name = NULL;
+        /* A read still in flight is dropped when it lands; the next boot is read at once. */
+        d->os_name_reading = d->os_name_reread = false;
+        d->os_name_read_usec = 0;
+        d->os_name_timer = sd_event_source_disable_unref(d->os_name_timer);
+        emit(m, d, agent, os);
+}

@@ -283,6 +283,97 @@ int agent_parse_osinfo(const char *reply, GuestOsKind *ret, char **ret_error) {
         return 0;
 }
 
+void agent_users_free(AgentUser *users, size_t n) {
+        for (size_t i = 0; users && i < n; i++) {
+                free(users[i].user);
+                free(users[i].domain);
+        }
+        free(users);
+}
+
+/* Seconds since the epoch (a float from qemu-ga, an integer from others) to µs; the agent may send
+ * anything, so out of range is clamped: before the epoch (Windows' LogonTime 0) reads as unknown. */
+static uint64_t login_time_usec(json_object *v) {
+        double seconds = json_object_is_type(v, json_type_int) ? (double) json_object_get_int64(v)
+                                                               : json_object_get_double(v);
+
+        if (!(seconds > 0))
+                return 0;
+        if (seconds >= (double) (UINT64_MAX / USEC_PER_SEC))
+                return UINT64_MAX / USEC_PER_SEC * USEC_PER_SEC;
+        return (uint64_t) (seconds * (double) USEC_PER_SEC);
+}
+
+int agent_parse_user_list(const char *reply, AgentUser **ret_users, size_t *ret_n, char **ret_error) {
+        _cleanup_json_ json_object *root = NULL;
+        AgentUser *users;
+        json_object *list;
+        size_t n;
+        int r;
+
+        r = parse_return(reply, json_type_array, "guest-get-users", &root, &list, ret_error);
+        if (r < 0)
+                return r;
+        n = json_object_array_length(list);
+        if (n > AGENT_USERS_MAX)
+                return set_error(ret_error, -E2BIG, "guest-get-users: more than %u users", AGENT_USERS_MAX);
+
+        users = calloc(n + 1, sizeof(AgentUser));
+        if (!users)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *u = json_object_array_get_idx(list, i), *login;
+                const char *user, *domain;
+                bool present;
+
+                /* The same checks as agent_parse_users(): a list one reader accepts, the other does. */
+                if (!json_object_is_type(u, json_type_object))
+                        r = set_error(ret_error, -EBADMSG, "guest-get-users: entry is not an object");
+                else if (!(user = get_name(u, "user", false, &present)))
+                        r = set_error(ret_error, -EBADMSG, "guest-get-users: entry without a valid user name");
+                else if (!(domain = get_name(u, "domain", true, &present)) && present)
+                        r = set_error(ret_error, -EBADMSG, "guest-get-users: invalid domain name");
+                else if (json_object_object_get_ex(u, "login-time", &login) &&
+                         !(json_object_is_type(login, json_type_int) ||
+                           (json_object_is_type(login, json_type_double) && isfinite(json_object_get_double(login)))))
+                        r = set_error(ret_error, -EBADMSG, "guest-get-users: login-time is not a number");
+                else {
+                        users[i].user = agent_sanitize(user, AGENT_NAME_MAX * 4);
+                        users[i].domain = agent_sanitize(domain, AGENT_NAME_MAX * 4);
+                        users[i].login_usec = json_object_object_get_ex(u, "login-time", &login) ? login_time_usec(login) : 0;
+                        if (!users[i].user || !users[i].domain)
+                                r = -ENOMEM;
+                }
+                if (r < 0) {
+                        agent_users_free(users, n);
+                        return r;
+                }
+        }
+        *ret_users = users;
+        *ret_n = n;
+        return 0;
+}
+
+int agent_parse_os_name(const char *reply, char **ret_name, char **ret_error) {
+        _cleanup_json_ json_object *root = NULL;
+        json_object *info;
+        const char *name;
+        char *clean;
+        int r;
+
+        r = parse_return(reply, json_type_object, "guest-get-osinfo", &root, &info, ret_error);
+        if (r < 0)
+                return r;
+        name = get_string(info, "pretty-name");
+        if (!name || !*name)
+                name = get_string(info, "name");
+        clean = agent_sanitize(name, AGENT_OS_NAME_MAX);
+        if (!clean)
+                return -ENOMEM;
+        *ret_name = clean;
+        return 0;
+}
+
 static int get_int(json_object *o, const char *key, int64_t *ret) {
         json_object *v;
 

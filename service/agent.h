@@ -14,6 +14,7 @@
 #define AGENT_USERS_MAX 1024U           /* logged-on users in one reply */
 #define AGENT_NAME_MAX 256U             /* bytes of a user or domain name */
 #define AGENT_COMMANDS_MAX 512U         /* entries of guest-info's supported_commands */
+#define AGENT_OS_NAME_MAX 256U          /* bytes of an OS name as the daemon shows it */
 
 typedef enum GuestOsKind {
         GUEST_OS_UNKNOWN,
@@ -61,6 +62,21 @@ int agent_parse_users(const char *reply, char ***ret_users, char **ret_error);
 int agent_parse_osinfo(const char *reply, GuestOsKind *ret, char **ret_error);
 int agent_parse_exec(const char *reply, int64_t *ret_pid, char **ret_error);
 int agent_parse_exec_status(const char *reply, AgentExecStatus *ret, char **ret_error);
+
+/* One logged-on user as ListUsers() reports it: user and domain ("" for none) sanitized for the
+ * bus (valid UTF-8, controls escaped, bounded), login time in µs since the epoch (0 when the agent
+ * gave none, or one before the epoch). */
+typedef struct AgentUser {
+        char *user;
+        char *domain;
+        uint64_t login_usec;
+} AgentUser;
+
+/* guest-get-users as a list of AgentUser, in the agent's order. */
+int agent_parse_user_list(const char *reply, AgentUser **ret_users, size_t *ret_n, char **ret_error);
+void agent_users_free(AgentUser *users, size_t n);
+/* guest-get-osinfo's "pretty-name", else its "name", sanitized for the bus; "" when it has neither. */
+int agent_parse_os_name(const char *reply, char **ret_name, char **ret_error);
 
 /* Copies at most max bytes of guest text, replacing anything not printable ASCII with '?'. */
 char *agent_sanitize(const char *text, size_t max);

@@ -13,6 +13,7 @@ static const struct {
         [AUDIT_LOGOFF_REQUEST] = { "logoff-request", "5c3e0a1d8b9f4e27a6d2c41f0e8b7a31" },
         [AUDIT_CANCEL_REQUEST] = { "cancel-request", "9a4b2c7e1f3d4b08b5e6a7c8d9e0f112" },
         [AUDIT_TASK_END] = { "task-end", "e17f4d2a6b8c4c93a0b1c2d3e4f50617" },
+        [AUDIT_LIST_USERS_REQUEST] = { "list-users-request", "44e547bbab0b4472be133cb5f68289c7" },
 };
 
 /* Audit fields pass the same boundary as replies: a VM name or a guest's message can neither break

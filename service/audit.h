@@ -1,4 +1,4 @@
-/* The audit trail of DESIGN.md: every Logoff and Cancel, allowed or denied, and every task's end,
+/* The audit trail of DESIGN.md: every Logoff, Cancel and ListUsers, allowed or denied, and every task's end,
  * as structured journal records with a stable MESSAGE_ID per kind, mirrored on stderr without a
  * journal. */
 #pragma once
@@ -12,6 +12,7 @@ typedef enum AuditEvent {
         AUDIT_LOGOFF_REQUEST,
         AUDIT_CANCEL_REQUEST,
         AUDIT_TASK_END,
+        AUDIT_LIST_USERS_REQUEST,
 } AuditEvent;
 
 typedef struct AuditRecord {

@@ -31,6 +31,48 @@ int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
         return 0;
 }
 
+/* libvirt formats the channel's target as <target type='virtio' name='org.qemu.guest_agent.0'
+ * state='connected'/> (virDomainChrTargetDefFormat: always in this order and quoting). Only what
+ * follows <devices> is searched: <metadata>, which may hold any XML a domain's author chose, is
+ * formatted before it, and nothing after it holds raw XML. */
+bool domain_xml_agent_connected(const char *xml) {
+        static const char target[] = "<target type='virtio' name='org.qemu.guest_agent.0'";
+        const char *p, *end;
+
+        p = xml ? strstr(xml, "<devices>") : NULL;
+        if (!p)
+                return false;
+        for (p = strstr(p, target); p; p = strstr(end, target)) {
+                const char *state;
+
+                p += strlen(target);
+                end = strchr(p, '>');
+                if (!end)
+                        return false;
+                /* An attribute after the name, of this element only. */
+                state = strstr(p, " state='connected'");
+                if (state && state < end)
+                        return true;
+        }
+        return false;
+}
+
+int domain_info_read_agent(virDomainPtr d, DomainInfo *info) {
+        _cleanup_free_ char *xml = NULL;
+
+        info->agent_known = true;
+        info->agent_connected = false;
+        if (info->state != DOMAIN_STATE_RUNNING && info->state != DOMAIN_STATE_PAUSED)
+                return 0;
+        xml = virDomainGetXMLDesc(d, 0);
+        if (!xml) {
+                info->agent_known = false;
+                return -EIO;
+        }
+        info->agent_connected = domain_xml_agent_connected(xml);
+        return 0;
+}
+
 void domain_infos_free(DomainInfo *infos, size_t n) {
         for (size_t i = 0; i < n; i++)
                 free(infos[i].name);

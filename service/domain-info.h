@@ -12,10 +12,19 @@ typedef struct DomainInfo {
         char *name;
         char uuid[UUID_STRING_MAX];
         DomainState state;
+        /* Whether the guest agent is connected, where the reader asked (agent_known). */
+        bool agent_known;
+        bool agent_connected;
 } DomainInfo;
 
 int domain_info_fill(virDomainPtr d, DomainInfo *ret);
 void domain_infos_free(DomainInfo *infos, size_t n);
+/* Reads the agent channel's state of a running domain from its live XML into info (agent_known,
+ * agent_connected); a domain that does not run has none connected. -EIO when libvirt fails. */
+int domain_info_read_agent(virDomainPtr d, DomainInfo *info);
+/* Pure: whether libvirt's live domain XML shows the org.qemu.guest_agent.0 channel connected. */
+bool domain_xml_agent_connected(const char *xml);
+
 /* The last libvirt error of this thread says the domain no longer exists. */
 bool domain_vanished(void);
 

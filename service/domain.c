@@ -84,6 +84,7 @@ Domain *domain_free(Domain *d) {
         operation_detach(d->state_check);
         free(d->name);
         free(d->path);
+        free(d->os_name);
         free(d);
         return NULL;
 }

@@ -2,6 +2,7 @@
  * domain by name, UUID or object path. Kept current from libvirt events; reads never call libvirt. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -36,6 +37,13 @@ typedef struct Domain {
         Operation *guest_check;         /* Logoff's check of the guest in flight, with its parked calls */
         Operation *state_check;         /* the state query in flight before a VmNotRunning, likewise */
         unsigned generation;    /* connection generation that last confirmed the domain */
+        /* The guest agent (guestos-agent.c): connected, kept from libvirt's agent-lifecycle events,
+         * and the OS name it gave (NULL while unknown), with its guest-get-osinfo in flight. */
+        bool agent_connected;
+        char *os_name;
+        bool os_name_reading;
+        bool os_name_reread;    /* the agent reconnected while a read was in flight */
+        unsigned os_name_seq;   /* which read counts: older answers are dropped */
 } Domain;
 
 typedef struct DomainRegistry {

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "audit.h"
+#include "guestos-users.h"
 #include "guestos.h"
 #include "log.h"
 #include "logoff-request.h"
@@ -49,6 +50,10 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", d->uuid);
         if (streq_ptr(property, "State"))
                 return sd_bus_message_append(reply, "s", domain_state_to_string(d->state));
+        if (streq_ptr(property, "AgentConnected"))
+                return sd_bus_message_append(reply, "b", d->agent_connected);
+        if (streq_ptr(property, "OSName"))
+                return sd_bus_message_append(reply, "s", strempty(d->os_name));
         return -EINVAL;
 }
 
@@ -59,6 +64,10 @@ const sd_bus_vtable guestos_vtable[] = {
         SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("Logoff", SD_BUS_NO_ARGS, SD_BUS_RESULT("o", task), method_logoff,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("AgentConnected", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OSName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("ListUsers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sst)", users),
+                                guestos_method_list_users, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

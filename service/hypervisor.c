@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "domain-info.h"
+#include "hypervisor-events-agent.h"
 #include "hypervisor.h"
 #include "job-watch.h"
 #include "libvirt-errors.h"
@@ -41,6 +42,7 @@ struct Hypervisor {
         pthread_mutex_t conn_lock;
         virConnectPtr conn;
         int lifecycle_callback;
+        int agent_callback;
 
         /* Event loop only. */
         bool connected;
@@ -119,7 +121,11 @@ static void refresh_run(void *data) {
                         j->gone = true;
                 else
                         j->failed = true;
+                return;
         }
+        /* A domain that just started has its agent's state read with it; without it (the call
+         * failed) the agent events alone keep it. */
+        (void) domain_info_read_agent(d, &j->info);
 }
 
 static void refresh_done(void *data, bool stopping) {
@@ -212,6 +218,9 @@ static void drop_connection(Hypervisor *h) {
         if (h->lifecycle_callback >= 0)
                 (void) virConnectDomainEventDeregisterAny(c, h->lifecycle_callback);
         h->lifecycle_callback = -1;
+        if (h->agent_callback >= 0)
+                (void) virConnectDomainEventDeregisterAny(c, h->agent_callback);
+        h->agent_callback = -1;
         (void) virConnectUnregisterCloseCallback(c, on_connection_closed);
         virConnectClose(c);
 }
@@ -259,6 +268,8 @@ static void connect_run(void *data) {
                 drop_connection(h);
                 return;
         }
+        /* A driver without agent events still works; AgentConnected is then read only here. */
+        h->agent_callback = hypervisor_agent_events_register(h, c);
 
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
@@ -311,6 +322,7 @@ static void connect_done(void *data, bool stopping) {
                         h->warned = false;
                         h->backoff = 0;
                         h->callbacks->connected(j->domains, j->n_domains, h->userdata);
+                        hypervisor_agent_scan(h, j->domains, j->n_domains);
                 }
         }
         domain_infos_free(j->domains, j->n_domains);
@@ -366,6 +378,15 @@ JobWatchList *hypervisor_watches(Hypervisor *h) {
         return &h->watches;
 }
 
+int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
+        return workqueue_submit(h->control, run, done, data);
+}
+
+void hypervisor_report_agent(Hypervisor *h, const char *uuid, bool connected) {
+        if (h->connected && h->callbacks->agent_changed)
+                h->callbacks->agent_changed(uuid, connected, h->userdata);
+}
+
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
         if (workqueue_busy(h->agent) >= h->limits.agent_threads + h->limits.agent_queue_max)
                 return -EBUSY;
@@ -391,6 +412,7 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
         h->callbacks = callbacks;
         h->userdata = userdata;
         h->lifecycle_callback = -1;
+        h->agent_callback = -1;
         h->watches.event = event;
         pthread_mutex_init(&h->conn_lock, NULL);
         h->uri = strdup(uri);

@@ -31,6 +31,9 @@ typedef struct HypervisorCallbacks {
         void (*disconnected)(void *userdata);
         /* A lifecycle event was confirmed; info is NULL when the domain is gone. */
         void (*domain_changed)(const char *uuid, const DomainInfo *info, void *userdata);
+        /* A domain's guest agent connected or disconnected (libvirt's agent-lifecycle event), or was
+         * read so when the connection was (re)established (hypervisor-events-agent.h). */
+        void (*agent_changed)(const char *uuid, bool connected, void *userdata);
 } HypervisorCallbacks;
 
 typedef struct HypervisorLimits {
@@ -65,6 +68,11 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
 virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
 JobWatchList *hypervisor_watches(Hypervisor *h);
+
+/* For hypervisor-events-agent.c: a job on the ordered control worker (any thread), and, on the
+ * loop, an agent state passed to agent_changed() while the connection is up. */
+int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
+void hypervisor_report_agent(Hypervisor *h, const char *uuid, bool connected);
 
 static inline void virConnectClosep(virConnectPtr *c) {
         if (*c)

@@ -2,6 +2,7 @@
  * step with libvirt, and registers every bus object once. */
 #include <errno.h>
 
+#include "guestos-agent.h"
 #include "guestos.h"
 #include "log.h"
 #include "logoff-task.h"
@@ -66,6 +67,14 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
         guestos_emit_state_changed(m, d);
         if (state != DOMAIN_STATE_RUNNING)
                 logoff_task_domain_stopped(d);
+        if (state != DOMAIN_STATE_RUNNING && state != DOMAIN_STATE_PAUSED)
+                guestos_agent_domain_stopped(m, d);
+}
+
+/* A refresh read the agent's state too (a domain that just started): it counts as an event would. */
+static void domain_set_agent(Manager *m, Domain *d, const DomainInfo *info) {
+        if (info->agent_known && info->agent_connected != d->agent_connected)
+                guestos_agent_set_connected(m, d, info->agent_connected);
 }
 
 /* Adds or updates the domain described by info; a rename is a removal and an addition. */
@@ -96,10 +105,12 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
                 }
                 d->generation = m->generation;
                 domain_publish(m, d);
+                domain_set_agent(m, d, info);
                 return;
         }
         d->generation = m->generation;
         domain_set_state(m, d, info->state);
+        domain_set_agent(m, d, info);
 }
 
 static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
@@ -139,10 +150,19 @@ static void on_domain_changed(const char *uuid, const DomainInfo *info, void *us
                 domain_drop(m, d);
 }
 
+static void on_agent_changed(const char *uuid, bool connected, void *userdata) {
+        Manager *m = userdata;
+        Domain *d = domain_registry_find_by_uuid(&m->domains, uuid);
+
+        if (d)
+                guestos_agent_set_connected(m, d, connected);
+}
+
 static const HypervisorCallbacks hypervisor_callbacks = {
         .connected = on_connected,
         .disconnected = on_disconnected,
         .domain_changed = on_domain_changed,
+        .agent_changed = on_agent_changed,
 };
 
 /* --- life --- */

@@ -1,0 +1,106 @@
+/* GuestOS.AgentConnected and GuestOS.OSName (see guestos-agent.h). */
+#include <errno.h>
+
+#include "agent.h"
+#include "guestos-agent.h"
+#include "hypervisor-agent.h"
+#include "log.h"
+
+static void emit(Manager *m, Domain *d, bool agent, bool os) {
+        if (!m->announced)
+                return;         /* before the name is taken nobody can be watching */
+        if (agent && os)
+                (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "AgentConnected", "OSName", NULL);
+        else if (agent)
+                (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "AgentConnected", NULL);
+        else if (os)
+                (void) sd_bus_emit_properties_changed(m->bus, d->path, "org.vpc.GuestOS", "OSName", NULL);
+}
+
+/* The domain may be gone (or replaced) when the answer comes: it is found again by UUID. */
+typedef struct OsNameRead {
+        Manager *manager;
+        char uuid[UUID_STRING_MAX];
+        unsigned seq;
+} OsNameRead;
+
+static void read_os_name(Manager *m, Domain *d);
+
+static void on_os_name(const AgentCallResult *result, void *userdata) {
+        _cleanup_free_ OsNameRead *rd = userdata;
+        _cleanup_free_ char *name = NULL, *error = NULL;
+        Manager *m = rd->manager;
+        Domain *d;
+
+        if (result->stopping)
+                return;
+        d = domain_registry_find_by_uuid(&m->domains, rd->uuid);
+        if (!d || !d->os_name_reading || d->os_name_seq != rd->seq)
+                return;
+        d->os_name_reading = false;
+
+        if (result->error != VPC_OK)
+                log_debug("domain '%s': no OS name from the guest agent: %s", d->name, strempty(result->message));
+        else if (agent_parse_os_name(result->reply, &name, &error) < 0)
+                log_debug("domain '%s': no OS name from the guest agent: %s", d->name, strempty(error));
+        else if (!streq_ptr(strempty(d->os_name), name)) {
+                free(d->os_name);
+                d->os_name = TAKE_PTR(name);
+                emit(m, d, false, true);
+        }
+
+        /* The agent went and came back meanwhile: what it says now counts. */
+        if (d->os_name_reread && d->agent_connected)
+                read_os_name(m, d);
+}
+
+/* One read in flight per domain; a connection meanwhile asks for one more after it. */
+static void read_os_name(Manager *m, Domain *d) {
+        OsNameRead *rd;
+        int r;
+
+        if (d->os_name_reading) {
+                d->os_name_reread = true;
+                return;
+        }
+        d->os_name_reread = false;
+        rd = calloc(1, sizeof(*rd));
+        if (!rd) {
+                log_error("domain '%s': cannot read the OS name: %s", d->name, strerror(ENOMEM));
+                return;
+        }
+        rd->manager = m;
+        strcpy(rd->uuid, d->uuid);
+        rd->seq = ++d->os_name_seq;
+        r = hypervisor_agent_command(m->hypervisor, d->uuid, AGENT_COMMAND_GET_OSINFO, (int) m->options.agent_timeout_sec,
+                                     on_os_name, rd);
+        if (r < 0) {
+                /* The agent workers are full (a flood): the next connection reads it. */
+                log_warning("domain '%s': cannot read the OS name now: %s", d->name, strerror(-r));
+                free(rd);
+                return;
+        }
+        d->os_name_reading = true;
+}
+
+void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
+        bool changed = d->agent_connected != connected;
+
+        d->agent_connected = connected;
+        if (changed)
+                emit(m, d, true, false);
+        /* The OS name is kept while the agent is away: the OS did not change, only a boot can. */
+        if (connected)
+                read_os_name(m, d);
+}
+
+void guestos_agent_domain_stopped(Manager *m, Domain *d) {
+        bool agent = d->agent_connected, os = d->os_name && *d->os_name;
+
+        d->agent_connected = false;
+        free(d->os_name);
+        d->os_name = NULL;
+        /* A read still in flight is dropped when it lands. */
+        d->os_name_reading = d->os_name_reread = false;
+        emit(m, d, agent, os);
+}

@@ -1,0 +1,117 @@
+/* Agent-lifecycle events and the agent scan of a (re)connection (see hypervisor-events-agent.h). */
+#include <errno.h>
+#include <libvirt/virterror.h>
+
+#include "hypervisor-events-agent.h"
+#include "log.h"
+
+typedef struct AgentEvent {
+        Hypervisor *h;
+        char uuid[UUID_STRING_MAX];
+        bool connected;
+} AgentEvent;
+
+static void agent_event_done(void *data, bool stopping) {
+        AgentEvent *e = data;
+
+        if (!stopping)
+                hypervisor_report_agent(e->h, e->uuid, e->connected);
+        free(e);
+}
+
+/* Runs on libvirt's event thread: only hop onto the loop. Through the control worker's queue, so
+ * the event is applied after the refreshes queued before it (a domain's start, say) and before the
+ * ones after it. */
+static void on_agent_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int state, int reason, void *opaque) {
+        AgentEvent *e;
+
+        if (state != VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED &&
+            state != VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_DISCONNECTED)
+                return;
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return;
+        e->h = opaque;
+        e->connected = state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED;
+        if (virDomainGetUUIDString(dom, e->uuid) < 0 ||
+            hypervisor_submit_control_work(e->h, NULL, agent_event_done, e) < 0)
+                free(e);
+}
+
+int hypervisor_agent_events_register(Hypervisor *h, virConnectPtr c) {
+        int id;
+
+        id = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+                                              VIR_DOMAIN_EVENT_CALLBACK(on_agent_lifecycle_event), h, NULL);
+        if (id < 0) {
+                virErrorPtr e = virGetLastError();
+                log_debug("no agent-lifecycle events: %s", e && e->message ? e->message : "unknown error");
+        }
+        return id;
+}
+
+typedef struct AgentScan {
+        Hypervisor *h;
+        size_t n;
+        struct {
+                char uuid[UUID_STRING_MAX];
+                bool known;
+                bool connected;
+        } domains[];
+} AgentScan;
+
+static void agent_scan_run(void *data) {
+        AgentScan *s = data;
+        _cleanup_(virConnectClosep) virConnectPtr c = hypervisor_acquire_connection(s->h);
+
+        for (size_t i = 0; c && i < s->n; i++) {
+                virDomainPtr d = virDomainLookupByUUIDString(c, s->domains[i].uuid);
+                DomainInfo info = { .state = DOMAIN_STATE_RUNNING };
+
+                if (!d)
+                        continue;       /* gone meanwhile: its lifecycle event follows */
+                if (domain_info_read_agent(d, &info) >= 0) {
+                        s->domains[i].known = true;
+                        s->domains[i].connected = info.agent_connected;
+                }
+                virDomainFree(d);
+        }
+}
+
+static void agent_scan_done(void *data, bool stopping) {
+        AgentScan *s = data;
+
+        for (size_t i = 0; !stopping && i < s->n; i++)
+                if (s->domains[i].known)
+                        hypervisor_report_agent(s->h, s->domains[i].uuid, s->domains[i].connected);
+        free(s);
+}
+
+void hypervisor_agent_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
+        AgentScan *s;
+        size_t n_running = 0;
+        int r;
+
+        /* Only running domains can have an agent connected; the rest start with none. A separate
+         * job after the listing, so the objects are published without waiting for one XML read per
+         * running domain. */
+        for (size_t i = 0; i < n; i++)
+                if (domains[i].state == DOMAIN_STATE_RUNNING || domains[i].state == DOMAIN_STATE_PAUSED)
+                        n_running++;
+        if (n_running == 0)
+                return;
+        s = calloc(1, sizeof(*s) + n_running * sizeof(s->domains[0]));
+        if (!s) {
+                log_error("cannot read the guest agents' states: %s", strerror(ENOMEM));
+                return;
+        }
+        s->h = h;
+        for (size_t i = 0; i < n; i++)
+                if (domains[i].state == DOMAIN_STATE_RUNNING || domains[i].state == DOMAIN_STATE_PAUSED)
+                        strcpy(s->domains[s->n++].uuid, domains[i].uuid);
+        r = hypervisor_submit_control_work(h, agent_scan_run, agent_scan_done, s);
+        if (r < 0) {
+                log_error("cannot read the guest agents' states: %s", strerror(-r));
+                free(s);
+        }
+}

@@ -1,0 +1,18 @@
+/* libvirt's agent-lifecycle events (VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE): the guest agent of a
+ * domain connected or disconnected. Registered with the lifecycle events on every connection; each
+ * event hops onto the sd-event loop in order with the control worker's jobs. libvirt neither
+ * replays them nor sends one for an agent connected before we listened, so every (re)connection
+ * also reads the agent channel's state of each running domain once, on the control worker. */
+#pragma once
+
+#include <libvirt/libvirt.h>
+#include <stddef.h>
+
+#include "domain-info.h"
+#include "hypervisor.h"
+
+/* Control worker, on a new connection: the event's callback id, or -1 when the driver has none. */
+int hypervisor_agent_events_register(Hypervisor *h, virConnectPtr c);
+/* Event loop, once a (re)connection listed these domains: reads their agents' states and reports
+ * each through hypervisor_report_agent(). */
+void hypervisor_agent_scan(Hypervisor *h, const DomainInfo *domains, size_t n);

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""End to end, on one real guest (g1: alice and bob logged in), what a GUI reads of a GuestOS:
+AgentConnected is true once the guest booted (read when the daemon connected); OSName is what the
+guest's own qemu-ga says (guest-get-osinfo's pretty-name); ListUsers() lists exactly the users and
+login times guest-get-users gives, for root and for a member of group libvirt, and is denied with
+0x80070005 to anyone else; qemu-ga going away and coming back turns AgentConnected false and true
+again through PropertiesChanged (libvirt's agent-lifecycle events); the domain destroyed turns it
+false and OSName empty, ListUsers says VmNotRunning; started again, the agent's connection is seen
+and OSName read again, ListUsers agrees with guest-get-users. Every wait is for a signal or a state, with generous bounds."""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e import *  # noqa: E402,F403
+
+VM = "g1"
+P = encode_path(VM)
+GUESTOS = "org.vpc.GuestOS"
+URI = os.environ.get("VPC_GUEST_URI", "qemu:///system")
+
+
+def prop(name):
+    return get_property(P, GUESTOS, name)
+
+
+def list_users(user=None):
+    return call(P, GUESTOS, "ListUsers", user=user)
+
+
+def changed(rec, name, value, since, timeout):
+    """The first PropertiesChanged of GuestOS on P after `since` that sets name to value."""
+    return rec.wait_for(lambda e: e[0] == P and e[2] == "PropertiesChanged" and e[3][0] == GUESTOS
+                        and name in e[3][1] and e[3][1][name] == value, timeout=timeout, since=since)
+
+
+# --- after boot --------------------------------------------------------------------------------------
+check(wait_until(lambda: prop("AgentConnected") is True, 60), "AgentConnected is true once the guest booted",
+      prop("AgentConnected"))
+osinfo = vpcguest.agent(VM, "guest-get-osinfo")
+expected_os = osinfo.get("pretty-name") or osinfo.get("name")
+print(f"# guest-get-osinfo: {osinfo}")
+check(wait_until(lambda: prop("OSName") == expected_os, 30), "OSName is the guest's pretty-name", prop("OSName"))
+check(expected_os == "vpc-guestosd test guest (Debian kernel, busybox, qemu-ga)",
+      "... which is the PRETTY_NAME of the guest's /etc/os-release", expected_os)
+r = call(MANAGER, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+check(r.ok and r.value[P][GUESTOS].get("AgentConnected") is True and r.value[P][GUESTOS].get("OSName") == expected_os,
+      "GetManagedObjects carries both", r.value.get(P) if r.ok else r)
+
+# --- ListUsers ---------------------------------------------------------------------------------------
+agent_users = vpcguest.agent(VM, "guest-get-users")
+expected = sorted([u["user"], u.get("domain", ""), int(u["login-time"] * 1000000)] for u in agent_users)
+r = list_users()
+check(r.ok, "ListUsers as root is answered", r)
+got = sorted(r.value) if r.ok else None
+check(got is not None and [u[:2] for u in got] == [["alice", ""], ["bob", ""]],
+      "ListUsers lists alice and bob, without a domain", got)
+check(got is not None and len(got) == len(expected) and all(abs(g[2] - e[2]) <= 1 for g, e in zip(got, expected)),
+      "... with guest-get-users' login times in microseconds", (got, expected))
+now = time.time() * 1e6
+check(got is not None and all(0 < g[2] <= now + 60e6 for g in got), "... which are in the past", got)
+r = list_users(user=ALLOWED)
+check(r.ok and sorted(u[0] for u in r.value) == ["alice", "bob"], "a member of group libvirt may list them", r)
+expect_error(list_users(user=DENIED), "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+             "anyone else is denied")
+
+# --- qemu-ga goes away and comes back (init respawns it) --------------------------------------------
+rec = SignalRecorder()
+mark = rec.mark()
+t0 = time.monotonic()
+vpcguest.sh(VM, "(sleep 1; kill $(pidof qemu-ga)) </dev/null >/dev/null 2>&1 &")
+down = changed(rec, "AgentConnected", False, mark, 30)
+check(down is not None, f"qemu-ga killed: PropertiesChanged AgentConnected false ({time.monotonic() - t0:.1f} s)")
+up = changed(rec, "AgentConnected", True, mark, 60)
+check(up is not None, f"qemu-ga respawned: PropertiesChanged AgentConnected true ({time.monotonic() - t0:.1f} s)")
+check(prop("OSName") == expected_os, "OSName stays across the agent's restart", prop("OSName"))
+r = list_users()
+check(r.ok and sorted(u[0] for u in r.value) == ["alice", "bob"], "ListUsers works again", r)
+
+# --- the domain stops and starts -------------------------------------------------------------------------
+mark = rec.mark()
+subprocess.run(["virsh", "-q", "-c", URI, "destroy", VM], check=True, capture_output=True)
+down = changed(rec, "AgentConnected", False, mark, 30)
+check(down is not None and down[3][1].get("OSName") == "",
+      "destroyed: PropertiesChanged AgentConnected false, OSName \"\"", down)
+check(prop("AgentConnected") is False and prop("OSName") == "", "... and the properties read so")
+expect_error(list_users(), "org.vpc.Error.VmNotRunning", "ListUsers on the stopped domain")
+expect_error(list_users(user=ALLOWED), "org.vpc.Error.VmNotRunning", "... as a member of group libvirt too")
+expect_error(list_users(user=DENIED), "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+             "... while anyone else is still denied first")
+
+mark = rec.mark()
+t0 = time.monotonic()
+subprocess.run(["virsh", "-q", "-c", URI, "start", VM], check=True, capture_output=True)
+up = changed(rec, "AgentConnected", True, mark, 240)
+check(up is not None, f"started again: PropertiesChanged AgentConnected true when qemu-ga is up "
+      f"({time.monotonic() - t0:.1f} s)")
+os_again = changed(rec, "OSName", expected_os, mark, 60)
+check(os_again is not None, "... and OSName is read again", prop("OSName"))
+
+
+def same_users():
+    r = list_users()
+    return r.ok and sorted({u[0] for u in r.value}) == vpcguest.users(VM)
+
+
+check(wait_until(same_users, 30, 0.5), "after the new boot ListUsers and guest-get-users agree", list_users())
+finish()

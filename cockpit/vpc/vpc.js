@@ -256,7 +256,9 @@
     }
 
     function runningVms() {
-        return Array.from(vmRows.values()).filter(vm => vm.proxy.data.State === "running");
+        return Array.from(vmRows.values())
+                .filter(vm => vm.proxy.data.State === "running")
+                .sort((a, b) => compareNames(a.proxy.data.Name || "", b.proxy.data.Name || ""));
     }
 
     function updateLogoffAll() {
@@ -464,17 +466,23 @@
                 continue;
             const o = taskOutcome(t);
             setVmStatus(vm, t.complete && t.code !== 0 ? null : t.percent, o.text, o.detail, o.kind);
-            if (t.complete && !vm.doneSeen) {
-                vm.doneSeen = path;
-                refreshUsers(vm);
-            }
         }
     }
 
     function redrawTask(path) {
+        const t = info(path);
+        const target = t.target ? vmRows.get(t.target) : null;
+        /* A running task of a VM is shown on its row whoever started it (vpcctl, another
+         * browser, the console-disconnect policy), unless the row follows one already. */
+        if (target && !t.complete && (!target.task || info(target.task).complete))
+            target.task = path;
+        /* The users of a VM change when a task on it ends: ask again. */
+        if (ready && target && t.complete && !t.usersAsked) {
+            t.usersAsked = true;
+            refreshUsers(target);
+        }
         const row = taskRows.get(path);
         if (row) {
-            const t = info(path);
             const d = tasks[path] ? tasks[path].data : {};
             const target = t.target || d.Target || "";
             part(row, "vpc-task-vm").textContent = vmName(target) || target || NOT_KNOWN;

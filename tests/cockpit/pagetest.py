@@ -165,8 +165,11 @@ class Page:
                           "the page to show its VM list")
 
     def reload(self):
+        # The old document says ready until the new one replaces it: wait for a new one.
+        self.evaluate("window.__vpcOldDocument = true")
         self.browser.reload()
-        self.wait_ready()
+        self.browser.wait("!window.__vpcOldDocument && document.body && document.body.dataset.ready === 'true'",
+                          90, "the reloaded page to show its VM list")
 
     def evaluate(self, expr):
         return self.browser.evaluate(expr)
@@ -270,6 +273,7 @@ class Page:
 
 OBSERVER = r"""
 window.__vpcSeen = [];
+window.__vpcProgress = [];
 document.addEventListener('DOMContentLoaded', () => {
     const rows = document.getElementById('vpc-vm-rows');
     if (!rows) return;
@@ -280,6 +284,13 @@ document.addEventListener('DOMContentLoaded', () => {
     note();
     new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true,
                                                         attributeFilter: ['hidden'] });
+    // Every value a VM row's progress bar showed, in order.
+    new MutationObserver(ms => ms.forEach(m => {
+        const bar = m.target;
+        if (!bar.classList || !bar.classList.contains('vpc-vm-progress') || bar.hidden) return;
+        const tr = bar.closest('tr');
+        window.__vpcProgress.push({ name: tr.querySelector('.vpc-vm-name').textContent, value: bar.value });
+    })).observe(rows, { subtree: true, attributes: true, attributeFilter: ['value', 'hidden'] });
 });
 """
 

@@ -158,7 +158,7 @@
         const vm = { row, proxy, state: null, agent: null, users: null, task: null };
         row.dataset.path = proxy.path;
         row.dataset.name = proxy.data.Name || "";
-        part(row, "vpc-vm-logoff").addEventListener("click", () => confirmLogoff([proxy.path]));
+        part(row, "vpc-vm-logoff").addEventListener("click", () => confirmLogoff([proxy.path], false));
         part(row, "vpc-console-edit").addEventListener("click", () => editConsole(vm, true));
         part(row, "vpc-console-cancel").addEventListener("click", () => editConsole(vm, false));
         part(row, "vpc-console-save").addEventListener("click", () => saveConsole(vm));
@@ -326,14 +326,17 @@
     }
 
     /* Shows who will be logged off (ListUsers, per VM) and asks before it starts. */
-    function confirmLogoff(paths) {
+    function confirmLogoff(paths, all) {
         paths = paths.filter(p => vmRows.has(p));
         if (paths.length === 0)
             return;
-        const single = paths.length === 1;
-        $("vpc-confirm-title").textContent = single
-            ? "Log off every user of " + vmName(paths[0]) + "?"
-            : "Log off every user of " + paths.length + " running VMs?";
+        const single = !all;
+        if (single)
+            $("vpc-confirm-title").textContent = "Log off every user of " + vmName(paths[0]) + "?";
+        else if (paths.length === 1)
+            $("vpc-confirm-title").textContent = "Log off every user of the one running VM?";
+        else
+            $("vpc-confirm-title").textContent = "Log off every user of the " + paths.length + " running VMs?";
         $("vpc-confirm-text").textContent = "Asking who is logged on…";
         const list = $("vpc-confirm-list");
         list.replaceChildren();
@@ -390,6 +393,7 @@
         outcome.textContent = text || "";
         outcome.classList.toggle("vpc-failed", kind === "failed");
         outcome.classList.toggle("vpc-succeeded", kind === "succeeded");
+        outcome.classList.toggle("vpc-neutral", kind === "neutral");
         part(row, "vpc-vm-detail").textContent = detail || "";
     }
 
@@ -441,6 +445,10 @@
         const t = info(path);
         if (signal === "Progress") {
             t.percent = Math.max(t.percent, args[0]);
+            /* Someone's session ended: the users column follows. */
+            const target = t.target ? vmRows.get(t.target) : null;
+            if (target && t.percent < 100)
+                refreshUsers(target);
         } else if (signal === "Completed") {
             t.complete = true;
             t.code = args[0];
@@ -456,7 +464,9 @@
         if (!t.complete)
             return { text: "running — " + t.percent + " %", detail: "", kind: null };
         const o = outcomeText(t.name, t.code, t.message);
-        return { text: o.text, detail: o.detail, kind: t.code === 0 ? "succeeded" : "failed" };
+        /* Nobody to log off and a cancel asked for are no failures. */
+        const benign = t.name === "org.vpc.Error.NoSuchLogonSession" || t.name === "org.vpc.Error.Cancelled";
+        return { text: o.text, detail: o.detail, kind: t.code === 0 ? "succeeded" : (benign ? "neutral" : "failed") };
     }
 
     function showTaskOnVm(path) {
@@ -493,6 +503,7 @@
             outcome.textContent = o.text;
             outcome.classList.toggle("vpc-failed", o.kind === "failed");
             outcome.classList.toggle("vpc-succeeded", o.kind === "succeeded");
+            outcome.classList.toggle("vpc-neutral", o.kind === "neutral");
             if (!row.cancelError)
                 part(row, "vpc-task-detail").textContent = o.detail;
             part(row, "vpc-task-cancel").hidden = t.complete;
@@ -588,7 +599,7 @@
             if (ev.key === "Escape" && !$("vpc-confirm").hidden)
                 closeConfirm();
         });
-        $("vpc-logoff-all").addEventListener("click", () => confirmLogoff(runningVms().map(vm => vm.proxy.path)));
+        $("vpc-logoff-all").addEventListener("click", () => confirmLogoff(runningVms().map(vm => vm.proxy.path), true));
 
         client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: false });
         client.addEventListener("close", (ev, options) => {

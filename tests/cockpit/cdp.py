@@ -174,7 +174,13 @@ class Browser:
         self.send("Input.insertText", {"text": text})
 
     def screenshot(self, path):
-        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+        """A PNG of the page's content (the viewport's width, as tall as what is shown)."""
+        height = self.evaluate("Math.ceil(Math.max(document.body ? document.body.getBoundingClientRect().bottom : 0,"
+                               " 100) + 24)")
+        width = self.evaluate("document.documentElement.clientWidth || 1280")
+        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                                                    "clip": {"x": 0, "y": 0, "width": width,
+                                                             "height": height, "scale": 1}})["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
         return path

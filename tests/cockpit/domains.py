@@ -141,7 +141,7 @@ def scenarios(page):
     page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
               30, "the confirmation of Log off all")
     d = page.dialog()
-    check(d["title"] == f"Log off every user of {len(running)} running VMs?" and
+    check(d["title"] == f"Log off every user of the {len(running)} running VMs?" and
           [i.split(":")[0] for i in d["items"]] == running,
           "'Log off all running VMs' lists every running VM", d)
     page.click("#vpc-confirm-cancel")

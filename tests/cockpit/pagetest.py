@@ -295,13 +295,43 @@ document.addEventListener('DOMContentLoaded', () => {
 """
 
 
+LEFTOVER_NAMES = ("cockpit-ws", "cockpit-bridge", "cockpit-session", "chromium", "chrome", "chrome_crashpad",
+                  "ssh-agent")
+
+
+def leftovers():
+    """Processes of this PID namespace that a cockpit-ws, its bridge or chromium left: any of
+    LEFTOVER_NAMES, and any dbus-daemon but the environment's system bus."""
+    out = []
+    system_bus = open(os.path.join(os.environ["VPC_ENV_DIR"], "dbus.pid")).read().strip()
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+            with open(f"/proc/{p}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if not argv or state == "Z":
+            continue
+        name = os.path.basename(argv[0])
+        if name.startswith(LEFTOVER_NAMES) or (name == "dbus-daemon" and p != system_bus):
+            out.append(f"{p} {' '.join(argv)[:120]}")
+    return out
+
+
 def run(body):
-    """Runs body(), and on a failed check or an exception keeps a screenshot of every page still
-    open (Page.close(failed=True) is the caller's; this is the test's end)."""
+    """Runs body() (which closes its pages, keeping a screenshot of those that failed), then checks
+    that nothing the pages started is left: no cockpit-ws, bridge, chromium, session bus or
+    ssh-agent."""
     try:
         body()
     except Exception:
         import traceback
         traceback.print_exc()
         check(False, "the test ran to its end")
+    left = wait_until(lambda: not leftovers(), 20, 0.2) or leftovers()
+    check(left is True, "no cockpit-ws, cockpit-bridge, chromium, session dbus-daemon or ssh-agent is left", left)
     finish()

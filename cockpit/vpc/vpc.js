@@ -66,6 +66,8 @@
     let vms = null;              // proxies of org.vpc.GuestOS, keyed by object path
     let tasks = null;            // proxies of org.vpc.Task
     let ready = false;           // the first GetManagedObjects of both is in and drawn
+    let serviceUp = true;        // org.vpc has an owner
+    let connection = 0;          // which client is the current one (see connect())
     const vmRows = new Map();    // GuestOS path -> {row, proxy, state, agent, users, task, outcome}
     const taskRows = new Map();  // Task path -> row
     const taskInfo = new Map();  // Task path -> what its signals and properties said
@@ -181,9 +183,12 @@
         part(row, "vpc-vm-os").textContent = hasProp(d, "OSName") && d.OSName ? d.OSName : NOT_KNOWN;
 
         const button = part(row, "vpc-vm-logoff");
-        button.disabled = state !== "running";
-        button.title = state === "running" ? "Log off every user of " + (d.Name || "")
-            : "The VM is not running (" + (STATES[state] || state) + ")";
+        button.disabled = state !== "running" || !serviceUp;
+        if (!serviceUp)
+            button.title = "The vpc-guestosd service is not running";
+        else
+            button.title = state === "running" ? "Log off every user of " + (d.Name || "")
+                : "The VM is not running (" + (STATES[state] || state) + ")";
 
         updateConsole(vm);
 
@@ -262,7 +267,7 @@
     }
 
     function updateLogoffAll() {
-        $("vpc-logoff-all").disabled = !ready || runningVms().length === 0;
+        $("vpc-logoff-all").disabled = !ready || !serviceUp || runningVms().length === 0;
     }
 
     /* --- the console-disconnect policy, where the service has it ------------------------------ */
@@ -573,7 +578,16 @@
 
     /* --- start ---------------------------------------------------------------------------------- */
 
-    function drawAll() {
+    /* Draws the whole list from a client whose first GetManagedObjects is in: in one go, so that
+     * a person never sees it empty or half drawn (also when it replaces an older list). */
+    function drawAll(generation) {
+        if (generation !== connection)
+            return;
+        $("vpc-vm-rows").replaceChildren();
+        $("vpc-task-rows").replaceChildren();
+        vmRows.clear();
+        taskRows.clear();
+        taskInfo.clear();
         const names = Object.keys(vms).filter(p => vms[p] && vms[p].data && vms[p].valid !== false);
         for (const path of names)
             createVmRow(vms[path]);
@@ -585,6 +599,100 @@
         updateTasksEmpty();
         updateLogoffAll();
         document.body.dataset.ready = "true";
+    }
+
+    function setServiceUp(up) {
+        serviceUp = up;
+        document.body.dataset.service = up ? "up" : "down";
+        for (const vm of vmRows.values())
+            updateVm(vm);
+        updateLogoffAll();
+    }
+
+    /* A client of its own, watching the objects of org.vpc. When the service comes back after it
+     * was gone, a new one is made: the objects the service has now are read again (libvirt
+     * domains defined meanwhile included), rather than trusting the old ones. */
+    function connect() {
+        const generation = ++connection;
+        const old = client;
+        client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: false });
+        if (old)
+            old.close();
+        let hadOwner = true;
+        client.addEventListener("close", (ev, options) => {
+            if (generation !== connection)
+                return;
+            showService("The connection to the system bus is gone: " + cockpit.message(options), true);
+            setServiceUp(false);
+        });
+        client.addEventListener("owner", (ev, owner) => {
+            if (generation !== connection)
+                return;
+            if (owner === null) {
+                hadOwner = false;
+                showService("The vpc-guestosd service (" + BUS_NAME + ") is not running.", true);
+                setServiceUp(false);
+            } else if (!hadOwner) {
+                showService("", false);
+                connect();
+            } else {
+                showService("", false);
+                if (!serviceUp)
+                    setServiceUp(true);
+            }
+        });
+
+        /* The signals of every task, from before its proxy exists: a fast task may send Progress
+         * right after InterfacesAdded. */
+        client.subscribe({ interface: TASK, path_namespace: "/org/vpc/Task" }, (...args) => {
+            if (generation === connection)
+                onTaskSignal(...args);
+        });
+
+        vms = client.proxies(GUESTOS, "/org/vpc");
+        tasks = client.proxies(TASK, "/org/vpc");
+        ready = false;
+
+        vms.addEventListener("changed", (ev, proxy) => {
+            if (!ready || generation !== connection)
+                return;
+            const vm = vmRows.get(proxy.path);
+            if (vm)
+                updateVm(vm);
+            else
+                createVmRow(proxy);
+            updateEmpty();
+        });
+        vms.addEventListener("removed", (ev, proxy) => {
+            if (ready && generation === connection)
+                removeVm(proxy.path);
+        });
+        tasks.addEventListener("changed", (ev, proxy) => {
+            if (!ready || generation !== connection)
+                return;
+            absorbTaskProps(proxy.path, proxy.data);
+            if (taskRows.has(proxy.path))
+                redrawTask(proxy.path);
+            else
+                createTaskRow(proxy);
+        });
+        tasks.addEventListener("removed", (ev, proxy) => {
+            if (ready && generation === connection)
+                removeTaskRow(proxy.path);
+        });
+
+        Promise.all([vms.wait(), tasks.wait()])
+                .then(() => {
+                    drawAll(generation);
+                    if (generation === connection && hadOwner)
+                        setServiceUp(true);
+                })
+                .catch(error => {
+                    if (generation !== connection)
+                        return;
+                    $("vpc-loading").hidden = true;
+                    showService("Cannot reach the vpc-guestosd service: " + describeError(error).message, true);
+                });
     }
 
     function init() {
@@ -600,60 +708,7 @@
                 closeConfirm();
         });
         $("vpc-logoff-all").addEventListener("click", () => confirmLogoff(runningVms().map(vm => vm.proxy.path), true));
-
-        client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: false });
-        client.addEventListener("close", (ev, options) => {
-            showService("The connection to the system bus is gone: " + cockpit.message(options), true);
-            $("vpc-logoff-all").disabled = true;
-        });
-        client.addEventListener("owner", (ev, owner) => {
-            if (owner === null)
-                showService("The vpc-guestosd service (" + BUS_NAME + ") is not running.", true);
-            else
-                showService("", false);
-        });
-
-        /* The signals of every task, from before its proxy exists: a fast task may send Progress
-         * right after InterfacesAdded. */
-        client.subscribe({ interface: TASK, path_namespace: "/org/vpc/Task" }, onTaskSignal);
-
-        vms = client.proxies(GUESTOS, "/org/vpc");
-        tasks = client.proxies(TASK, "/org/vpc");
-
-        vms.addEventListener("changed", (ev, proxy) => {
-            if (!ready)
-                return;
-            const vm = vmRows.get(proxy.path);
-            if (vm)
-                updateVm(vm);
-            else
-                createVmRow(proxy);
-            updateEmpty();
-        });
-        vms.addEventListener("removed", (ev, proxy) => {
-            if (ready)
-                removeVm(proxy.path);
-        });
-        tasks.addEventListener("changed", (ev, proxy) => {
-            if (!ready)
-                return;
-            absorbTaskProps(proxy.path, proxy.data);
-            if (taskRows.has(proxy.path))
-                redrawTask(proxy.path);
-            else
-                createTaskRow(proxy);
-        });
-        tasks.addEventListener("removed", (ev, proxy) => {
-            if (ready)
-                removeTaskRow(proxy.path);
-        });
-
-        Promise.all([vms.wait(), tasks.wait()])
-                .then(drawAll)
-                .catch(error => {
-                    $("vpc-loading").hidden = true;
-                    showService("Cannot reach the vpc-guestosd service: " + describeError(error).message, true);
-                });
+        connect();
     }
 
     document.addEventListener("DOMContentLoaded", init);

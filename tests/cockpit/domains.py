@@ -141,6 +141,28 @@ def scenarios(page):
     check(page.evaluate("window.__vpcNoReload") == 42, "all of that without a reload of the page")
     check_rows_match_bus(page, "after the changes")
 
+    # --- the service stops and comes back --------------------------------------------------------
+    envctl = os.path.join(os.environ["VPC_SOURCE_ROOT"], "tests", "lib", "envctl")
+    subprocess.run([envctl, "daemon-stop"], check=True, capture_output=True, timeout=60)
+    page.wait("document.body.dataset.service === 'down'", 30, "the page to notice the service is gone")
+    rows = page.rows()
+    check(page.evaluate("document.getElementById('vpc-service').textContent") ==
+          "The vpc-guestosd service (org.vpc) is not running." and rows and all(r["disabled"] for r in rows)
+          and page.evaluate("document.getElementById('vpc-logoff-all').disabled"),
+          "the service stopped: the page says so, keeps the list and disables every Log off", rows)
+    virsh("undefine", "1vm")     # while nobody watches: the page must not keep it
+    page.evaluate("window.__vpcSeen = []")
+    subprocess.run([envctl, "daemon-start"] + os.environ.get("VPC_DAEMON_ARGS", "").split(), check=True,
+                   capture_output=True, timeout=60)
+    page.wait("document.body.dataset.service === 'up'", 30, "the page to see the service again")
+    page.wait("!Array.from(document.querySelectorAll('#vpc-vm-rows .vpc-vm-name')).some(c => c.textContent === '1vm')",
+              30, "the list read again")
+    check_rows_match_bus(page, "the service back")
+    check(page.evaluate("document.getElementById('vpc-service').textContent") == "", "and the message is gone")
+    seen = page.evaluate("window.__vpcSeen")
+    check(all(s["table_shown"] and not s["empty_shown"] and s["rows"] >= 5 for s in seen),
+          "the list was replaced in one go: never empty meanwhile", seen)
+
     # --- Log off all running VMs ---------------------------------------------------------------
     running = [w[0] for w in bus_vms() if w[1] == "running"]
     page.click("#vpc-logoff-all")

@@ -49,6 +49,10 @@
         "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": "not allowed without authentication",
         "org.freedesktop.DBus.Error.InvalidArgs": "invalid request",
         "org.freedesktop.DBus.Error.LimitsExceeded": "too many requests",
+        "org.freedesktop.DBus.Error.Failed": "failed",
+        "org.freedesktop.DBus.Error.UnknownMethod": "not offered by this version of the service",
+        "org.freedesktop.DBus.Error.ServiceUnknown": "the service is not running",
+        "org.freedesktop.DBus.Error.NoReply": "the service did not answer",
     };
 
     const STATES = {
@@ -101,7 +105,9 @@
     /* An error of a call (cockpit's DBusError or a channel problem) as
      * {name, code, message}; the daemon's messages start with the HRESULT. */
     function describeError(error) {
-        const name = (error && error.name) || "";
+        /* A problem of the bridge or the channel (no D-Bus error name) is a plain failure: an
+         * empty name means success in a task's ErrorName. */
+        const name = (error && error.name) || "org.freedesktop.DBus.Error.Failed";
         let message = (error && error.message) || cockpit.message(error);
         let code = null;
         const m = /^0x([0-9A-Fa-f]{8})\b/.exec(message);
@@ -126,6 +132,13 @@
         if (name && !WORDS[name] && name !== words)
             detail = detail ? detail + " (" + name + ")" : name;
         return { text, detail };
+    }
+
+    /* One line for an error of a call: "not allowed — 0x80070005: <the service's message>". */
+    function errorLine(error) {
+        const e = describeError(error);
+        const o = outcomeText(e.name, e.code, e.message);
+        return o.text + (o.detail ? ": " + o.detail : "");
     }
 
     function showService(text, isError) {
@@ -157,7 +170,7 @@
 
     function createVmRow(proxy) {
         const row = $("vpc-vm-row").content.firstElementChild.cloneNode(true);
-        const vm = { row, proxy, state: null, agent: null, users: null, task: null };
+        const vm = { row, proxy, state: null, agent: null, task: null };
         row.dataset.path = proxy.path;
         row.dataset.name = proxy.data.Name || "";
         part(row, "vpc-vm-logoff").addEventListener("click", () => confirmLogoff([proxy.path], false));
@@ -216,8 +229,10 @@
         return users.length ? users.map(userLabel).join(", ") : "nobody";
     }
 
+    /* Who is logged on, by name (the agent lists them in no particular order). */
     function listUsers(path) {
-        return client.call(path, GUESTOS, "ListUsers", []).then(reply => reply[0]);
+        return client.call(path, GUESTOS, "ListUsers", [])
+                .then(reply => reply[0].slice().sort((a, b) => compareNames(userLabel(a), userLabel(b))));
     }
 
     function refreshUsers(vm) {
@@ -227,6 +242,9 @@
             showUsers(vm, NOT_KNOWN, "");
             return;
         }
+        /* The first answer is awaited with a word; later ones replace the list in place. */
+        if (part(vm.row, "vpc-vm-users").textContent === "" || part(vm.row, "vpc-vm-users").textContent === NOT_KNOWN)
+            showUsers(vm, "asking…", "");
         const asked = vm.usersAsked = (vm.usersAsked || 0) + 1;
         listUsers(vm.proxy.path)
                 .then(users => {
@@ -238,9 +256,7 @@
                 .catch(error => {
                     if (asked !== vm.usersAsked)
                         return;
-                    const e = describeError(error);
-                    const o = outcomeText(e.name, e.code, e.message);
-                    showUsers(vm, NOT_KNOWN, o.text + (o.detail ? ": " + o.detail : ""));
+                    showUsers(vm, NOT_KNOWN, errorLine(error));
                 });
     }
 
@@ -314,9 +330,7 @@
         client.call(vm.proxy.path, GUESTOS, "SetConsoleDisconnectPolicy", [policy, delay])
                 .then(() => editConsole(vm, false))
                 .catch(error => {
-                    const e = describeError(error);
-                    const o = outcomeText(e.name, e.code, e.message);
-                    part(row, "vpc-console-error").textContent = o.text + (o.detail ? ": " + o.detail : "");
+                    part(row, "vpc-console-error").textContent = errorLine(error);
                 })
                 .finally(() => {
                     part(row, "vpc-console-save").disabled = false;
@@ -372,8 +386,7 @@
                             li.textContent = prefix + "this version of the service cannot say who is logged on";
                             return;
                         }
-                        const o = outcomeText(e.name, e.code, e.message);
-                        li.textContent = prefix + "cannot tell who is logged on: " + o.text + (o.detail ? ": " + o.detail : "");
+                        li.textContent = prefix + "cannot tell who is logged on: " + errorLine(error);
                         li.classList.add("vpc-error");
                     });
         });
@@ -499,8 +512,8 @@
         const row = taskRows.get(path);
         if (row) {
             const d = tasks[path] ? tasks[path].data : {};
-            const target = t.target || d.Target || "";
-            part(row, "vpc-task-vm").textContent = vmName(target) || target || NOT_KNOWN;
+            const targetPath = t.target || d.Target || "";
+            part(row, "vpc-task-vm").textContent = vmName(targetPath) || targetPath || NOT_KNOWN;
             part(row, "vpc-task-progress").value = t.percent;
             part(row, "vpc-task-percent").textContent = t.percent + " %";
             const o = taskOutcome(t);
@@ -565,10 +578,8 @@
         button.disabled = true;
         client.call(path, TASK, "Cancel", [])
                 .catch(error => {
-                    const e = describeError(error);
-                    const o = outcomeText(e.name, e.code, e.message);
                     row.cancelError = true;
-                    part(row, "vpc-task-detail").textContent = "Cancel: " + o.text + (o.detail ? ": " + o.detail : "");
+                    part(row, "vpc-task-detail").textContent = "Cancel: " + errorLine(error);
                     part(row, "vpc-task-detail").classList.add("vpc-error");
                 })
                 .finally(() => {

@@ -32,6 +32,12 @@ def wait_guest_users(want, timeout=60):
     return wait_until(lambda: vpcguest.users(VM) == sorted(want), timeout, 0.2) and vpcguest.users(VM)
 
 
+def wait_tasks(page, cond, timeout=60):
+    """The task list once cond(list) holds (the task objects reach the page through ObjectManager,
+    apart from the signals that drive the VM's row), else the list as it is then."""
+    return wait_until(lambda: cond(page.tasks()) and page.tasks(), timeout, 0.1) or page.tasks()
+
+
 def open_confirm(page, selector):
     page.click(selector)
     page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
@@ -76,6 +82,8 @@ def body():
 
 
 def allowed(page):
+    # OSName is read when the agent connects, off the daemon's loop: wait for it on the bus first.
+    wait_until(lambda: get_property(encode_path(VM), "org.vpc.GuestOS", "OSName"), 60, 0.2)
     props = call(encode_path(VM), "org.freedesktop.DBus.Properties", "GetAll", "s", ("org.vpc.GuestOS",)).value
     os_name = props.get("OSName") or "—"
     r = page.wait_row(VM, f"r.agent === 'connected' && r.os === {js(os_name)} && r.users === 'alice, bob'", 60,
@@ -100,7 +108,7 @@ def allowed(page):
     check(wait_guest_users([]) == [], "the guest's own qemu-ga lists nobody any more", vpcguest.users(VM))
     check(page.wait_row(VM, "r.users === 'nobody'", 60) is not None,
           "the page's users column says nobody", page.row(VM))
-    tasks = page.tasks()
+    tasks = wait_tasks(page, lambda ts: len(ts) == 1 and ts[0]["outcome"] != "" and not ts[0]["outcome"].startswith("running"))
     check(len(tasks) == 1 and tasks[0]["vm"] == VM and tasks[0]["outcome"] == "all users logged off — 0x00000000"
           and tasks[0]["percent"] == "100 %" and not tasks[0]["cancel_shown"],
           "the task list shows the finished task: g1, 100 %, its outcome, no Cancel", tasks)
@@ -124,13 +132,13 @@ def allowed(page):
     check(r is not None and r["outcome"] == "all users logged off — 0x00000000",
           "Log off all: g1's users logged off — 0x00000000", r)
     check(wait_guest_users([]) == [], "and the guest lists nobody", vpcguest.users(VM))
-    tasks = page.tasks()
+    tasks = wait_tasks(page, lambda ts: len(ts) == 3 and not any(t["outcome"].startswith("running") for t in ts))
     check(len(tasks) == 3 and [t["id"] for t in tasks] == ["Logoff #3", "Logoff #2", "Logoff #1"],
           "the task list has the three tasks, newest first", tasks)
 
 
 def denied(page):
-    r = page.wait_row(VM, "r.agent === 'connected'", 60)
+    r = page.wait_row(VM, "r.agent === 'connected' && r.users !== '' && r.users !== 'asking…'", 60)
     check(r is not None and r["users"] == "—", "for the denied user the users column stays '—' (ListUsers denied)", r)
     d = open_confirm(page, page.row_selector(VM) + " .vpc-vm-logoff")
     check(len(d["items"]) == 1 and d["items"][0].startswith("cannot tell who is logged on: not allowed")

@@ -261,7 +261,7 @@ def denied(page):
               and "polkit" in r["detail"],
               "the denied user sees 'not allowed — 0x80070005' and the reason", r)
         if any(w[4] is not None for w in bus_vms()):
-            edit_policy(page, "1vm", expect_ok=False)
+            edit_policy(page, "paused-vm", expect_ok=False)
         page.check_no_errors("denied user")
         page.close(failed=False)
     except BaseException:

@@ -81,17 +81,10 @@ def check_drawn_once(page, n, what):
 
 
 def body():
-    page = Page(ALLOWED, observe_rows=True)
-    try:
+    with open_page(ALLOWED, "allowed user", observe_rows=True) as page:
         scenarios(page)
-    except BaseException:
-        page.close(failed=True)
-        raise
-    failed_before = failures
-    page.check_no_errors("allowed user")
-    page.close(failed=failures > failed_before)
-
-    denied(Page(DENIED))
+    with open_page(DENIED, "denied user") as page:
+        denied(page)
 
 
 def scenarios(page):
@@ -249,24 +242,18 @@ def edit_policy(page, name, expect_ok):
 
 def denied(page):
     """A user outside the rules' group: polkit says no, the page says so with the HRESULT."""
-    try:
-        check_rows_match_bus(page, "denied user")
-        name = "web server 01"
-        page.click(page.row_selector(name) + " .vpc-vm-logoff")
-        page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
-                  30, "the confirmation")
-        page.click("#vpc-confirm-ok")
-        r = page.wait_row(name, "r.outcome !== '' && r.outcome !== 'starting…'", 30)
-        check(r is not None and r["outcome"].startswith("not allowed") and r["outcome"].endswith("— 0x80070005")
-              and "polkit" in r["detail"],
-              "the denied user sees 'not allowed — 0x80070005' and the reason", r)
-        if any(w[4] is not None for w in bus_vms()):
-            edit_policy(page, "paused-vm", expect_ok=False)
-        page.check_no_errors("denied user")
-        page.close(failed=False)
-    except BaseException:
-        page.close(failed=True)
-        raise
+    check_rows_match_bus(page, "denied user")
+    name = "web server 01"
+    page.click(page.row_selector(name) + " .vpc-vm-logoff")
+    page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
+              30, "the confirmation")
+    page.click("#vpc-confirm-ok")
+    r = page.wait_row(name, "r.outcome !== '' && r.outcome !== 'starting…'", 30)
+    check(r is not None and r["outcome"].startswith("not allowed") and r["outcome"].endswith("— 0x80070005")
+          and "polkit" in r["detail"],
+          "the denied user sees 'not allowed — 0x80070005' and the reason", r)
+    if any(w[4] is not None for w in bus_vms()):
+        edit_policy(page, "paused-vm", expect_ok=False)
 
 
 run(body)

@@ -55,30 +55,19 @@ def outcome_after(page, selector):
 
 def body():
     check(wait_guest_users(USERS) == USERS, "the guest starts with alice and bob logged on")
-    page = Page(ALLOWED, observe_rows=True)
-    try:
+    with open_page(ALLOWED, "allowed user", observe_rows=True) as page:
         allowed(page)
-    except BaseException:
-        page.close(failed=True)
-        raise
-    failed_before = failures
-    page.check_no_errors("allowed user")
-    page.close(failed=failures > failed_before)
 
     login("alice", "pts/6")
     login("bob", "pts/7")
     check(wait_guest_users(USERS) == USERS, "alice and bob logged on again (for the denied user)")
-    page = Page(DENIED)
-    try:
+    with open_page(DENIED, "denied user") as page:
         denied(page)
-    except BaseException:
-        page.close(failed=True)
-        raise
-    failed_before = failures
-    page.check_no_errors("denied user")
-    page.close(failed=failures > failed_before)
 
-    cancel()
+    login("carol", "pts/8", stubborn=True)
+    check(wait_guest_users(USERS + ["carol"]) == USERS + ["carol"], "alice, bob and stubborn carol are logged on")
+    with open_page(ALLOWED, "cancel", observe_rows=True) as page:
+        cancel(page)
 
 
 def allowed(page):
@@ -154,46 +143,37 @@ def denied(page):
           tasks)
 
 
-def cancel():
+def cancel(page):
     """A Logoff that cannot finish (carol ignores SIGTERM): the task list shows it running, with a
     progress bar short of 100 and Cancel; Cancel ends it with 0x800704C7."""
-    login("carol", "pts/8", stubborn=True)
-    check(wait_guest_users(USERS + ["carol"]) == USERS + ["carol"], "alice, bob and stubborn carol are logged on")
-    page = Page(ALLOWED, observe_rows=True)
-    try:
-        d = open_confirm(page, page.row_selector(VM) + " .vpc-vm-logoff")
-        check("carol (logged on since" in d["items"][0], "the confirmation names carol too", d)
-        page.click("#vpc-confirm-ok")
-        r = page.wait_row(VM, "r.outcome.startsWith('running') && r.progress > 0", 120,
-                          "the task to run with alice and bob gone")
-        check(r is not None and r["progress_shown"] and 0 < r["progress"] < 100,
-              "the row shows the running task's progress (alice and bob gone, carol not)", r)
-        running = page.wait("""(() => { const r = Array.from(document.querySelectorAll('#vpc-task-rows tr'))
-                .find(t => t.dataset.complete === 'false'); return r ? r.dataset.path : null; })()""", 30,
-                            "a running task in the task list")
-        tasks = {t["path"]: t for t in page.tasks()}
-        t = tasks.get(running, {})
-        check(t.get("vm") == VM and t.get("cancel_shown") and t.get("outcome", "").startswith("running"),
-              "the task list shows it running, for g1, with Cancel", t)
-        page.screenshot("cockpit-guest-running.png")
-        if DOCS_SCREENSHOT:
-            page.browser.screenshot(DOCS_SCREENSHOT)
-            print(f"# docs screenshot: {DOCS_SCREENSHOT}")
-        page.click(f"#vpc-task-rows tr[data-path={js(running)}] .vpc-task-cancel")
-        r = page.wait_row(VM, "r.outcome !== '' && !r.outcome.startsWith('running')", 60, "the cancelled outcome")
-        check(r is not None and r["outcome"] == "cancelled — 0x800704C7", "Cancel: the row says cancelled — 0x800704C7", r)
-        row_sel = f"#vpc-task-rows tr[data-path={js(running)}]"
-        t = page.wait(f"""(() => {{ const r = document.querySelector({js(row_sel)});
-                return r && r.dataset.complete === 'true' ? r.querySelector('.vpc-task-outcome').textContent : null; }})()""",
-                      30, "the task list to show the end")
-        check(t == "cancelled — 0x800704C7", "the task list says cancelled — 0x800704C7 too", t)
-        check(props_of(running).get("ErrorName") == "org.vpc.Error.Cancelled", "and the task did end Cancelled on the bus")
-        check("carol" in vpcguest.users(VM), "carol is still logged on (a cancelled Logoff stops trying)")
-        page.check_no_errors("cancel")
-        page.close(failed=False)
-    except BaseException:
-        page.close(failed=True)
-        raise
+    d = open_confirm(page, page.row_selector(VM) + " .vpc-vm-logoff")
+    check("carol (logged on since" in d["items"][0], "the confirmation names carol too", d)
+    page.click("#vpc-confirm-ok")
+    r = page.wait_row(VM, "r.outcome.startsWith('running') && r.progress > 0", 120,
+                      "the task to run with alice and bob gone")
+    check(r is not None and r["progress_shown"] and 0 < r["progress"] < 100,
+          "the row shows the running task's progress (alice and bob gone, carol not)", r)
+    running = page.wait("""(() => { const r = Array.from(document.querySelectorAll('#vpc-task-rows tr'))
+            .find(t => t.dataset.complete === 'false'); return r ? r.dataset.path : null; })()""", 30,
+                        "a running task in the task list")
+    tasks = {t["path"]: t for t in page.tasks()}
+    t = tasks.get(running, {})
+    check(t.get("vm") == VM and t.get("cancel_shown") and t.get("outcome", "").startswith("running"),
+          "the task list shows it running, for g1, with Cancel", t)
+    page.screenshot("cockpit-guest-running.png")
+    if DOCS_SCREENSHOT:
+        page.browser.screenshot(DOCS_SCREENSHOT)
+        print(f"# docs screenshot: {DOCS_SCREENSHOT}")
+    page.click(f"#vpc-task-rows tr[data-path={js(running)}] .vpc-task-cancel")
+    r = page.wait_row(VM, "r.outcome !== '' && !r.outcome.startsWith('running')", 60, "the cancelled outcome")
+    check(r is not None and r["outcome"] == "cancelled — 0x800704C7", "Cancel: the row says cancelled — 0x800704C7", r)
+    row_sel = f"#vpc-task-rows tr[data-path={js(running)}]"
+    t = page.wait(f"""(() => {{ const r = document.querySelector({js(row_sel)});
+            return r && r.dataset.complete === 'true' ? r.querySelector('.vpc-task-outcome').textContent : null; }})()""",
+                  30, "the task list to show the end")
+    check(t == "cancelled — 0x800704C7", "the task list says cancelled — 0x800704C7 too", t)
+    check(props_of(running).get("ErrorName") == "org.vpc.Error.Cancelled", "and the task did end Cancelled on the bus")
+    check("carol" in vpcguest.users(VM), "carol is still logged on (a cancelled Logoff stops trying)")
 
 
 def props_of(task):

@@ -8,6 +8,7 @@ the environment's private bus. The page is found as $XDG_DATA_HOME/cockpit/vpc, 
 cockpit/vpc of the source tree. DBUS_SESSION_BUS_ADDRESS and SSH_AUTH_SOCK are set (to sockets that
 do not exist) so that the bridge neither starts a session bus nor an ssh-agent of its own."""
 
+import contextlib
 import json
 import os
 import pwd
@@ -23,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from vpctest import *  # noqa: E402,F403
+import vpctest  # noqa: E402
 import cdp  # noqa: E402
 
 COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
@@ -43,6 +45,10 @@ class CockpitWS:
     """One cockpit-ws as `user`, on a port of its own, until stop()."""
 
     def __init__(self, user):
+        for prog, package in ((COCKPIT_WS, "cockpit-ws"), ("/usr/bin/cockpit-bridge", "cockpit-bridge"),
+                              (cdp.CHROMIUM, "chromium")):
+            if not os.access(prog, os.X_OK):
+                raise RuntimeError(f"{prog} is missing: install {package} (scripts/install-deps)")
         self.user = user
         pw = pwd.getpwnam(user)
         self.dir = tempfile.mkdtemp(prefix=f"vpc-cockpit-{user}.")
@@ -293,6 +299,21 @@ document.addEventListener('DOMContentLoaded', () => {
     })).observe(rows, { subtree: true, attributes: true, attributeFilter: ['value', 'hidden'] });
 });
 """
+
+
+@contextlib.contextmanager
+def open_page(user, what=None, **kw):
+    """A Page as `user` for the block; at its end, no console errors may have come, and the page
+    closes, leaving a screenshot in the meson log directory if any check of the block failed."""
+    page = Page(user, **kw)
+    before = vpctest.failures
+    try:
+        yield page
+        page.check_no_errors(what or user)
+    except BaseException:
+        page.close(failed=True)
+        raise
+    page.close(failed=vpctest.failures > before)
 
 
 LEFTOVER_NAMES = ("cockpit-ws", "cockpit-bridge", "cockpit-session", "chromium", "chrome", "chrome_crashpad",

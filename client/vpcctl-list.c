@@ -1,4 +1,4 @@
-/* The read-only verbs: list (every VM), status (one VM and its tasks) and tasks (every task), as
+/* The read-only verbs: list (every VM), status (one VM, its agent, OS, users and tasks) and tasks (every task), as
  * tables for people and JSON for scripts. */
 #include <errno.h>
 #include <stdio.h>
@@ -130,6 +130,18 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                         if (streq_ptr(inv.tasks[i].target, path))
                                 json_object_array_add(a, task_to_json(&inv.tasks[i], g->name));
                 json_object_object_add(o, "tasks", a);
+                /* Users when the agent can say and the caller may see them; else null. */
+                if (g->agent_connected) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error users_error = SD_BUS_ERROR_NULL;
+                        GuestUser *users = NULL;
+                        size_t n_users = 0;
+                        if (guest_users_read(bus, g->path, false, &users, &n_users, &users_error) >= 0) {
+                                json_object_object_add(o, "users", guest_users_to_json(users, n_users));
+                                guest_users_free(users, n_users);
+                        } else
+                                json_object_object_add(o, "users", NULL);
+                } else
+                        json_object_object_add(o, "users", NULL);
                 json_print(o);
                 json_object_put(o);
         } else {
@@ -141,6 +153,7 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                 print_line(g->uuid);
                 fputs("      Path: ", stdout);
                 print_line(g->path);
+                guest_status_print(bus, g);
                 for (size_t i = 0; i < inv.n_tasks; i++) {
                         const Task *t = &inv.tasks[i];
                         if (!streq_ptr(t->target, path))

@@ -12,6 +12,7 @@ void guest_done(Guest *g) {
         free(g->name);
         free(g->uuid);
         free(g->state);
+        free(g->os_name);
         *g = (Guest) {};
 }
 
@@ -69,6 +70,13 @@ int properties_read(sd_bus_message *m, Guest *g, Task *t) {
                         r = read_string_variant(m, "s", &g->uuid);
                 else if (g && streq_ptr(name, "State"))
                         r = read_string_variant(m, "s", &g->state);
+                else if (g && streq_ptr(name, "OSName"))
+                        r = read_string_variant(m, "s", &g->os_name);
+                else if (g && streq_ptr(name, "AgentConnected")) {
+                        int b;
+                        r = sd_bus_message_read(m, "v", "b", &b);
+                        g->agent_connected = b;
+                }
                 else if (t && streq_ptr(name, "Description"))
                         r = read_string_variant(m, "s", &t->description);
                 else if (t && streq_ptr(name, "Target"))
@@ -279,6 +287,8 @@ json_object *guest_to_json(const Guest *g) {
         json_object_object_add(o, "uuid", json_object_new_string(strempty(g->uuid)));
         json_object_object_add(o, "state", json_object_new_string(strempty(g->state)));
         json_object_object_add(o, "path", json_object_new_string(strempty(g->path)));
+        json_object_object_add(o, "agent_connected", json_object_new_boolean(g->agent_connected));
+        json_object_object_add(o, "os_name", json_object_new_string(strempty(g->os_name)));
         return o;
 }
 

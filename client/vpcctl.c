@@ -22,6 +22,7 @@ static const Verb verbs[] = {
         { "wait", verb_wait },
         { "cancel", verb_cancel },
         { "monitor", verb_monitor },
+        { "users", verb_users },
 };
 
 static void help(void) {
@@ -29,7 +30,8 @@ static void help(void) {
                "Log off the users of libvirt guests through vpc-guestosd (org.vpc on the system bus).\n\n"
                "Commands:\n"
                "  list                 List the VMs: name, state, UUID\n"
-               "  status VM            Show a VM and its tasks\n"
+               "  status VM            Show a VM: state, agent, OS, users, tasks\n"
+               "  users VM             List who is logged on in a VM's guest\n"
                "  logoff VM...         Log off every user of each VM; waits and shows progress\n"
                "  logoff --all         ... of every running VM\n"
                "  tasks                List the tasks\n"

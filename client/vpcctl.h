@@ -49,7 +49,16 @@ typedef struct Guest {
         char *name;
         char *uuid;
         char *state;
+        bool agent_connected;
+        char *os_name;
 } Guest;
+
+/* One entry of GuestOS.ListUsers(). */
+typedef struct GuestUser {
+        char *user;
+        char *domain;
+        uint64_t login_usec;
+} GuestUser;
 
 typedef struct Task {
         char *path;
@@ -87,6 +96,14 @@ json_object *task_to_json(const Task *t, const char *target_name);
 char *task_path_from_arg(const char *s);
 size_t utf8_width(const char *s);
 
+/* vpcctl-users.c: GuestOS.ListUsers(); interactive: polkit may ask for a password. */
+int guest_users_read(sd_bus *bus, const char *path, bool interactive, GuestUser **ret, size_t *ret_n,
+                     sd_bus_error *error);
+void guest_users_free(GuestUser *users, size_t n);
+json_object *guest_users_to_json(const GuestUser *users, size_t n);
+/* status's Agent, OS and Users lines (ListUsers without a password prompt; a failure is a line). */
+void guest_status_print(sd_bus *bus, const Guest *g);
+
 /* vpcctl-escape.c: service text made safe for a terminal (controls, invalid UTF-8, bidi overrides
  * escaped); a new string, NULL only without memory. Text output only: --json stays exact. */
 char *display_escape(const char *s);
@@ -114,3 +131,4 @@ int verb_logoff(sd_bus *bus, int argc, char **argv);
 int verb_wait(sd_bus *bus, int argc, char **argv);
 int verb_cancel(sd_bus *bus, int argc, char **argv);
 int verb_monitor(sd_bus *bus, int argc, char **argv);
+int verb_users(sd_bus *bus, int argc, char **argv);

@@ -85,6 +85,7 @@ Domain *domain_free(Domain *d) {
         free(d->name);
         free(d->path);
         free(d->os_name);
+        (void) sd_event_source_disable_unref(d->os_name_timer);
         free(d);
         return NULL;
 }

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
 
 #include "util.h"
 
@@ -44,6 +46,8 @@ typedef struct Domain {
         bool os_name_reading;
         bool os_name_reread;    /* the agent reconnected while a read was in flight */
         unsigned os_name_seq;   /* which read counts: older answers are dropped */
+        uint64_t os_name_read_usec;     /* CLOCK_MONOTONIC start of the last read, 0 for none */
+        sd_event_source *os_name_timer; /* a read put off to keep the interval between two */
 } Domain;
 
 typedef struct DomainRegistry {

@@ -6,6 +6,12 @@
 #include "hypervisor-agent.h"
 #include "log.h"
 
+/* A guest decides how often its agent connects; one whose every answer makes it reconnect (a
+ * broken or hostile agent: libvirt drops an agent that sent garbage, and it comes back) would
+ * otherwise have us ask it again each time. So two reads of a domain are this far apart at least;
+ * a connection in between is read when the interval is over. */
+#define OS_NAME_READ_INTERVAL_USEC (5 * USEC_PER_SEC)
+
 static void emit(Manager *m, Domain *d, bool agent, bool os) {
         if (!m->announced)
                 return;         /* before the name is taken nobody can be watching */
@@ -54,13 +60,32 @@ static void on_os_name(const AgentCallResult *result, void *userdata) {
                 read_os_name(m, d);
 }
 
+static int on_os_name_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Domain *d = userdata;
+
+        d->os_name_timer = sd_event_source_disable_unref(d->os_name_timer);
+        if (d->agent_connected)
+                read_os_name(d->manager, d);
+        return 0;
+}
+
 /* One read in flight per domain; a connection meanwhile asks for one more after it. */
 static void read_os_name(Manager *m, Domain *d) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         OsNameRead *rd;
         int r;
 
         if (d->os_name_reading) {
                 d->os_name_reread = true;
+                return;
+        }
+        if (d->os_name_timer)
+                return;         /* the timer reads it */
+        if (d->os_name_read_usec > 0 && now < d->os_name_read_usec + OS_NAME_READ_INTERVAL_USEC) {
+                r = sd_event_add_time(m->event, &d->os_name_timer, CLOCK_MONOTONIC,
+                                      d->os_name_read_usec + OS_NAME_READ_INTERVAL_USEC, 0, on_os_name_timer, d);
+                if (r < 0)
+                        log_warning("domain '%s': cannot put off the OS name's read: %s", d->name, strerror(-r));
                 return;
         }
         d->os_name_reread = false;
@@ -81,6 +106,7 @@ static void read_os_name(Manager *m, Domain *d) {
                 return;
         }
         d->os_name_reading = true;
+        d->os_name_read_usec = now;
 }
 
 void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
@@ -100,7 +126,9 @@ void guestos_agent_domain_stopped(Manager *m, Domain *d) {
         d->agent_connected = false;
         free(d->os_name);
         d->os_name = NULL;
-        /* A read still in flight is dropped when it lands. */
+        /* A read still in flight is dropped when it lands; the next boot is read at once. */
         d->os_name_reading = d->os_name_reread = false;
+        d->os_name_read_usec = 0;
+        d->os_name_timer = sd_event_source_disable_unref(d->os_name_timer);
         emit(m, d, agent, os);
 }

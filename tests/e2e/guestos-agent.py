@@ -3,11 +3,12 @@
 AgentConnected is true once the guest booted (read when the daemon connected); OSName is what the
 guest's own qemu-ga says (guest-get-osinfo's pretty-name); ListUsers() lists exactly the users and
 login times guest-get-users gives, for root and for a member of group libvirt, and is denied with
-0x80070005 to anyone else; qemu-ga going away and coming back turns AgentConnected false and true
+0x80070005 to anyone else (and vpcctl status/users show the same); qemu-ga going away and coming back turns AgentConnected false and true
 again through PropertiesChanged (libvirt's agent-lifecycle events); the domain destroyed turns it
 false and OSName empty, ListUsers says VmNotRunning; started again, the agent's connection is seen
 and OSName read again, ListUsers agrees with guest-get-users. Every wait is for a signal or a state, with generous bounds."""
 
+import json
 import os
 import subprocess
 import sys
@@ -65,6 +66,42 @@ r = list_users(user=ALLOWED)
 check(r.ok and sorted(u[0] for u in r.value) == ["alice", "bob"], "a member of group libvirt may list them", r)
 expect_error(list_users(user=DENIED), "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
              "anyone else is denied")
+
+# --- vpcctl shows the same --------------------------------------------------------------------------
+VPCCTL = os.environ["VPCCTL"]
+
+
+def vpcctl(*args, user=None):
+    cmd = [VPCCTL, *args]
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          env={"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"],
+                               "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC"})
+
+
+v = vpcctl("status", VM)
+print("# vpcctl status:\n" + v.stdout)
+check(v.returncode == 0 and "     Agent: connected\n" in v.stdout and f"        OS: {expected_os}\n" in v.stdout
+      and any(f"     Users: {a} since 20" in v.stdout and f"            {b} since 20" in v.stdout
+              for a, b in (("alice", "bob"), ("bob", "alice"))),
+      "vpcctl status: agent connected, the OS, alice and bob with their login times", v.stdout)
+v = vpcctl("--no-ask-password", "status", VM, user=DENIED)
+check(v.returncode == 0 and "     Users: unknown (0x80070005" in v.stdout and "        OS: " + expected_os in v.stdout,
+      "vpcctl status as a denied user: the OS, and why the users are not shown", (v.returncode, v.stdout))
+v = vpcctl("users", VM, user=ALLOWED)
+print("# vpcctl users:\n" + v.stdout)
+lines = v.stdout.splitlines()
+check(v.returncode == 0 and lines[0].split() == ["USER", "LOGIN"] and sorted(l.split()[0] for l in lines[1:3]) == ["alice", "bob"]
+      and "2 users logged on." in v.stdout, "vpcctl users: a table of alice and bob", v.stdout)
+v = vpcctl("--json", "users", VM)
+check(v.returncode == 0 and sorted([u["user"], u["domain"], u["login_usec"]] for u in json.loads(v.stdout)) == got,
+      "vpcctl --json users is ListUsers", v.stdout)
+v = vpcctl("-q", "users", VM)
+check(v.returncode == 0 and sorted(v.stdout.splitlines()) == ["alice", "bob"], "vpcctl -q users: the names", v.stdout)
+v = vpcctl("--no-ask-password", "users", VM, user=DENIED)
+check(v.returncode == 10 and "0x80070005" in v.stderr, "vpcctl users as a denied user: exit 10, 0x80070005",
+      (v.returncode, v.stderr))
 
 # --- qemu-ga goes away and comes back (init respawns it) --------------------------------------------
 rec = SignalRecorder()

@@ -52,6 +52,25 @@ vpcguest.sh(G, "touch /run/qemu-ga.disabled; (sleep 1; kill $(pidof qemu-ga); sl
 time.sleep(2)
 check(wait_until(lambda: fake_mode("ok", timeout=2), 30), f"the FAKE agent answers in {G} in place of qemu-ga")
 CONTROLS_SHOWN = "\\x1b[31m"
+GUESTOS = "org.vpc.GuestOS"
+
+
+def os_name():
+    return get_property(P, GUESTOS, "OSName")
+
+
+def gui_reads(what):
+    """GetAll on the GuestOS works for root and an unprivileged user; OSName has no raw control."""
+    for user in (None, DENIED):
+        r = call(P, "org.freedesktop.DBus.Properties", "GetAll", "s", (GUESTOS,), user=user)
+        check(r.ok and isinstance(r.value.get("OSName"), str) and no_controls(r.value["OSName"])
+              and isinstance(r.value.get("AgentConnected"), bool),
+              f"{what}: GetAll on the GuestOS works for {user or 'root'}, OSName without raw controls", r)
+
+
+# The fake connected in mode ok: its osinfo has a name and no pretty-name.
+check(wait_until(lambda: os_name() == "Fake", 30), "OSName is read when the FAKE agent connects: its name", os_name())
+check(get_property(P, GUESTOS, "AgentConnected") is True, "AgentConnected is true")
 
 
 def reconnected():
@@ -105,6 +124,25 @@ check(r.error_message and "\\xff\\xfe" in r.error_message and no_controls(r.erro
       "... its message quotes libvirt's error with the bytes escaped", r.error_message)
 print(f"# hostile-osinfo: {r.error_message!r}"[:400])
 check(reconnected(), "the FAKE agent is reconnected")
+check(os_name() == "Fake", "the OSName a reconnection could not read (not UTF-8) keeps its value", os_name())
+gui_reads("hostile guest-get-osinfo")
+
+# --- ListUsers: guest-get-users answers bytes that are not UTF-8; the reconnection reads OSName ------
+check(fake_mode("hostile-users"), "FAKE agent set to hostile-users")
+rec = SignalRecorder()
+r = call(P, GUESTOS, "ListUsers")
+expect_error(r, "org.vpc.Error.Exception", "ListUsers on a guest-get-users that is not UTF-8")
+check(r.error_message and "\\xff\\xfe" in r.error_message and no_controls(r.error_message),
+      "... its message quotes libvirt's error with the bytes escaped", r.error_message)
+# The fake reopens its port after such a reply: the reconnection reads OSName in the same mode.
+e = rec.wait_for(lambda e: e[0] == P and e[2] == "PropertiesChanged" and str(e[3][1].get("OSName", "")).startswith("Evil"),
+                 30)
+name = os_name()
+print(f"# OSName from the hostile osinfo: {name!r}")
+check(e is not None and isinstance(name, str) and name.startswith("Evil ") and CONTROLS_SHOWN in name
+      and no_controls(name), "OSName from a pretty-name with controls: PropertiesChanged, the controls escaped", name)
+gui_reads("hostile OSName")
+check(reconnected(), "the FAKE agent is reconnected")
 
 # --- the task: guest-get-users answers bytes that are not UTF-8 (libvirt quotes the whole reply) -------
 # libvirt quotes the reply as the guest sent it: the bytes, and the controls still as JSON escapes.
@@ -113,6 +151,14 @@ check(reconnected(), "the FAKE agent is reconnected")
 
 # --- the task: guest-exec fails with control characters in its error text ------------------------------
 task_phase("hostile-exec", "hostile guest-exec error", ["guest-exec", "no exec for you", CONTROLS_SHOWN, "\\xc2\\x85"])
+
+# ListUsers on guest-get-users with controls (valid UTF-8): answered, the controls escaped.
+r = call(P, GUESTOS, "ListUsers")
+check(r.ok and len(r.value) == 1 and r.value[0][0].startswith("evil") and CONTROLS_SHOWN in r.value[0][0]
+      and no_controls(r.value[0][0]) and r.value[0][1] == "" and r.value[0][2] == 1000000,
+      "ListUsers on a user name with controls: answered, the controls escaped, login time 1 s", r)
+v = vpcctl("list")
+check(v.returncode == 0 and no_controls(v.stdout), "vpcctl list still works", (v.returncode, v.stdout, v.stderr))
 
 # The next Logoff, after the guest behaves, works as usual.
 check(fake_mode("ok"), "FAKE agent back to ok")

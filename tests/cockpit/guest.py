@@ -6,10 +6,12 @@ shows who will be logged off, then a progress bar that rises to 100, the outcome
 HRESULT, and the users gone (in the page and in the guest, asked of its own qemu-ga); again, with
 nobody left, "nobody was logged on — 0x80070520"; "Log off all running VMs"; a user outside the
 rules' group sees 0x80070005 and the guest's users stay; a task kept running by a user who ignores
-SIGTERM shows in the task list and Cancel ends it with 0x800704C7; no console errors. The daemon
+SIGTERM shows in the task list and Cancel ends it with 0x800704C7; the guest destroyed and started
+again while the page is open (state, agent, OS follow without a reload); no console errors. The daemon
 runs with --logoff-timeout 300 (the stubborn user's task runs until it is cancelled)."""
 
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -66,8 +68,9 @@ def body():
 
     login("carol", "pts/8", stubborn=True)
     check(wait_guest_users(USERS + ["carol"]) == USERS + ["carol"], "alice, bob and stubborn carol are logged on")
-    with open_page(ALLOWED, "cancel", observe_rows=True) as page:
+    with open_page(ALLOWED, "cancel and restart", observe_rows=True) as page:
         cancel(page)
+        restart(page)
 
 
 def allowed(page):
@@ -174,6 +177,27 @@ def cancel(page):
     check(t == "cancelled — 0x800704C7", "the task list says cancelled — 0x800704C7 too", t)
     check(props_of(running).get("ErrorName") == "org.vpc.Error.Cancelled", "and the task did end Cancelled on the bus")
     check("carol" in vpcguest.users(VM), "carol is still logged on (a cancelled Logoff stops trying)")
+
+
+def restart(page):
+    """The guest destroyed and started again while the page is open: the row follows libvirt's
+    lifecycle and agent events (State, AgentConnected, OSName), without a reload."""
+    os_name = page.row(VM)["os"]
+    page.evaluate("window.__vpcNoReload = 7")
+    virsh = ["virsh", "-q", "-c", vpcguest.URI]
+    subprocess.run(virsh + ["destroy", VM], check=True, capture_output=True, timeout=60)
+    r = page.wait_row(VM, "r.state === 'shut off' && r.disabled && r.agent === 'not connected' && r.os === '—'"
+                      " && r.users === '—'", 60, "g1 shut off in the page")
+    check(r is not None, "destroyed: shut off, Log off disabled, agent not connected, OS and users '—'", page.row(VM))
+    subprocess.run(virsh + ["start", VM], check=True, capture_output=True, timeout=60)
+    r = page.wait_row(VM, "r.state === 'running' && !r.disabled", 60, "g1 running in the page")
+    check(r is not None, "started: running, Log off enabled", page.row(VM))
+    # TCG boot: generous; the agent's connection is libvirt's agent-lifecycle event.
+    r = page.wait_row(VM, f"r.agent === 'connected' && r.os === {js(os_name)} && r.users !== 'asking…'", 240,
+                      "g1's agent connected again")
+    check(r is not None and r["users"] != "—",
+          "its agent connects: agent connected, its OS again, and who is logged on is asked", page.row(VM))
+    check(page.evaluate("window.__vpcNoReload") == 7, "all without a reload of the page")
 
 
 def props_of(task):

@@ -94,6 +94,35 @@ check "bash completion installed: /$completion (bash-completion's completions di
 check "the completion loads and registers _vpcctl for vpcctl" \
         bash -c "source '$root/$completion' && complete -p vpcctl | grep -q '_vpcctl'"
 
+# --- the Cockpit page: where cockpit-bridge finds system packages, shown where the service is -------
+page=usr/share/cockpit/vpc
+for f in manifest.json index.html vpc.js vpc.css; do
+        check "Cockpit page installed: /$page/$f" test -f "$root/$page/$f"
+done
+check "its manifest's conditions name files this install puts in place (the bus activation file)" python3 -c '
+import json, os, sys
+m = json.load(open(sys.argv[1] + "/" + sys.argv[2] + "/manifest.json"))
+paths = [c["path-exists"] for c in m["conditions"]]
+assert paths and all(os.path.exists(sys.argv[1] + p) for p in paths), paths
+assert "index" in m["tools"], m
+' "$root" "$page"
+check "what index.html loads is installed (its own files; ../base1/cockpit.js from cockpit-bridge)" python3 -c '
+import os, re, sys
+page = sys.argv[1] + "/" + sys.argv[2]
+refs = re.findall(r"(?:src|href)=\"([^\"]+)\"", open(page + "/index.html").read())
+assert refs, refs
+for r in refs:
+    p = os.path.normpath(page + "/" + r)
+    if r.startswith("../base1/"):
+        p = "/usr/share/cockpit/base1/" + r[len("../base1/"):]
+        assert os.path.exists(p) or os.path.exists(p + ".gz"), p
+    else:
+        assert os.path.exists(p), p
+' "$root" "$page"
+check "cockpit-bridge lists the installed page as package vpc" \
+        bash -c "XDG_DATA_DIRS='$root/usr/share' XDG_DATA_HOME='$tmp/no-data-home' cockpit-bridge --packages |
+                grep -E '^vpc +Guest logoff +$root/$page\$'"
+
 # --- systemd-analyze on the installed unit and the docs' example units --------------------------------
 # verify --root needs the distribution's own units (sysinit.target, dbus.service, ...) beside ours, and
 # checks ExecStart= inside that root; /usr/local/sbin/backup-guests is a stub standing for the site's

@@ -1,0 +1,726 @@
+/* The vpc-guestosd Cockpit page (cockpit/vpc): the VMs that org.vpc publishes, Log off with its task,
+ * and the running and recent tasks. Plain JavaScript on Cockpit's cockpit.js, no framework.
+ *
+ * - The bus is the system bus through the logged-in user's own bridge (superuser: false): the
+ *   daemon asks polkit about that user. Through a root bridge polkit would always say yes.
+ * - Everything is live: the VM and task objects come from the daemon's ObjectManager
+ *   (InterfacesAdded/Removed) and PropertiesChanged, task progress from the Task's Progress and
+ *   Completed signals. Nothing is polled. The list is drawn once, complete, when the first
+ *   GetManagedObjects is in, and then changed row by row: no empty or flickering list.
+ * - Every string from the bus goes into the page as text (textContent, attributes), never as HTML.
+ * - The GuestOS properties that not every daemon has (AgentConnected, OSName, ListUsers, the
+ *   console-disconnect policy) are used only where the object has them. */
+
+"use strict";
+
+(function () {
+    const BUS_NAME = "org.vpc";
+    const GUESTOS = "org.vpc.GuestOS";
+    const TASK = "org.vpc.Task";
+    const NOT_KNOWN = "—";
+
+    /* The HRESULT of each D-Bus error name (docs/dbus-api.md), for errors whose message does not
+     * start with one (errors of the bus or the bridge rather than of the daemon). */
+    const HRESULTS = {
+        "org.freedesktop.DBus.Error.AccessDenied": 0x80070005,
+        "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": 0x80070005,
+        "org.freedesktop.DBus.Error.InvalidArgs": 0x80004003,
+        "org.freedesktop.DBus.Error.LimitsExceeded": 0x800705AA,
+        "org.vpc.Error.Exception": 0x80020009,
+        "org.vpc.Error.Timeout": 0xA0040202,
+        "org.vpc.Error.AdditionsFeatureNotAvailable": 0xA0040505,
+        "org.vpc.Error.VmNotRunning": 0xA0040206,
+        "org.vpc.Error.VmUnknown": 0xA0040207,
+        "org.vpc.Error.NoSuchLogonSession": 0x80070520,
+        "org.vpc.Error.Cancelled": 0x800704C7,
+    };
+
+    /* What an outcome means, in words. */
+    const WORDS = {
+        "": "all users logged off",
+        "org.vpc.Error.NoSuchLogonSession": "nobody was logged on",
+        "org.vpc.Error.Cancelled": "cancelled",
+        "org.vpc.Error.Timeout": "did not finish in time",
+        "org.vpc.Error.VmNotRunning": "the VM is not running",
+        "org.vpc.Error.VmUnknown": "the VM is not known",
+        "org.vpc.Error.AdditionsFeatureNotAvailable": "no guest agent to do it",
+        "org.vpc.Error.Exception": "failed",
+        "org.freedesktop.DBus.Error.AccessDenied": "not allowed",
+        "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": "not allowed without authentication",
+        "org.freedesktop.DBus.Error.InvalidArgs": "invalid request",
+        "org.freedesktop.DBus.Error.LimitsExceeded": "too many requests",
+        "org.freedesktop.DBus.Error.Failed": "failed",
+        "org.freedesktop.DBus.Error.UnknownMethod": "not offered by this version of the service",
+        "org.freedesktop.DBus.Error.ServiceUnknown": "the service is not running",
+        "org.freedesktop.DBus.Error.NoReply": "the service did not answer",
+    };
+
+    const STATES = {
+        running: "running",
+        paused: "paused",
+        shutoff: "shut off",
+        crashed: "crashed",
+        pmsuspended: "suspended",
+        blocked: "blocked",
+        shutdown: "shutting down",
+        nostate: "no state",
+    };
+
+    let client = null;
+    let vms = null;              // proxies of org.vpc.GuestOS, keyed by object path
+    let tasks = null;            // proxies of org.vpc.Task
+    let ready = false;           // the first GetManagedObjects of both is in and drawn
+    let serviceUp = true;        // org.vpc has an owner
+    let connection = 0;          // which client is the current one (see connect())
+    const vmRows = new Map();    // GuestOS path -> {row, proxy, state, agent, users, task, outcome}
+    const taskRows = new Map();  // Task path -> row
+    const taskInfo = new Map();  // Task path -> what its signals and properties said
+    let confirmAction = null;
+
+    function $(id) {
+        return document.getElementById(id);
+    }
+
+    function part(row, cls) {
+        return row.querySelector("." + cls);
+    }
+
+    function hex(code) {
+        return "0x" + (code >>> 0).toString(16)
+                .toUpperCase()
+                .padStart(8, "0");
+    }
+
+    /* Orders like the daemon's strcmp() on UTF-8: by code point. */
+    function compareNames(a, b) {
+        const x = Array.from(a, c => c.codePointAt(0));
+        const y = Array.from(b, c => c.codePointAt(0));
+        for (let i = 0; i < Math.min(x.length, y.length); i++) {
+            if (x[i] !== y[i])
+                return x[i] - y[i];
+        }
+        return x.length - y.length;
+    }
+
+    /* An error of a call (cockpit's DBusError or a channel problem) as
+     * {name, code, message}; the daemon's messages start with the HRESULT. */
+    function describeError(error) {
+        /* A problem of the bridge or the channel (no D-Bus error name) is a plain failure: an
+         * empty name means success in a task's ErrorName. */
+        const name = (error && error.name) || "org.freedesktop.DBus.Error.Failed";
+        let message = (error && error.message) || cockpit.message(error);
+        let code = null;
+        const m = /^0x([0-9A-Fa-f]{8})\b/.exec(message);
+        if (m)
+            code = parseInt(m[1], 16);
+        else if (name in HRESULTS)
+            code = HRESULTS[name];
+        if (!message)
+            message = name || String(error);
+        return { name, code, message };
+    }
+
+    /* "nobody was logged on — 0x80070520" and, as the detail, the service's message. */
+    function outcomeText(name, code, message) {
+        const words = WORDS[name] !== undefined ? WORDS[name] : (name || "failed");
+        let text = words;
+        if (code !== null && code !== undefined)
+            text += " — " + hex(code);
+        let detail = message || "";
+        if (code !== null && code !== undefined && detail.startsWith(hex(code) + ": "))
+            detail = detail.substring(hex(code).length + 2);
+        if (name && !WORDS[name] && name !== words)
+            detail = detail ? detail + " (" + name + ")" : name;
+        return { text, detail };
+    }
+
+    /* One line for an error of a call: "not allowed — 0x80070005: <the service's message>". */
+    function errorLine(error) {
+        const e = describeError(error);
+        const o = outcomeText(e.name, e.code, e.message);
+        return o.text + (o.detail ? ": " + o.detail : "");
+    }
+
+    function showService(text, isError) {
+        const p = $("vpc-service");
+        p.textContent = text;
+        p.classList.toggle("vpc-error", !!isError);
+    }
+
+    /* --- the VM list ------------------------------------------------------------------------ */
+
+    function hasProp(data, name) {
+        return Object.prototype.hasOwnProperty.call(data, name);
+    }
+
+    function vmName(path) {
+        const vm = vmRows.get(path);
+        return vm ? vm.proxy.data.Name : null;
+    }
+
+    function insertSorted(tbody, row, name) {
+        for (const other of tbody.children) {
+            if (compareNames(name, other.dataset.name) < 0) {
+                tbody.insertBefore(row, other);
+                return;
+            }
+        }
+        tbody.appendChild(row);
+    }
+
+    function createVmRow(proxy) {
+        const row = $("vpc-vm-row").content.firstElementChild.cloneNode(true);
+        const vm = { row, proxy, state: null, agent: null, task: null };
+        row.dataset.path = proxy.path;
+        row.dataset.name = proxy.data.Name || "";
+        part(row, "vpc-vm-logoff").addEventListener("click", () => confirmLogoff([proxy.path], false));
+        part(row, "vpc-console-edit").addEventListener("click", () => editConsole(vm, true));
+        part(row, "vpc-console-cancel").addEventListener("click", () => editConsole(vm, false));
+        part(row, "vpc-console-save").addEventListener("click", () => saveConsole(vm));
+        vmRows.set(proxy.path, vm);
+        insertSorted($("vpc-vm-rows"), row, row.dataset.name);
+        updateVm(vm);
+        return vm;
+    }
+
+    function updateVm(vm) {
+        const d = vm.proxy.data;
+        const row = vm.row;
+        const state = d.State || "";
+        const agent = hasProp(d, "AgentConnected") ? !!d.AgentConnected : null;
+
+        part(row, "vpc-vm-name").textContent = d.Name || vm.proxy.path;
+        part(row, "vpc-vm-state").textContent = STATES[state] || state || NOT_KNOWN;
+        row.dataset.state = state;
+        part(row, "vpc-vm-agent").textContent = agent === null ? NOT_KNOWN : (agent ? "connected" : "not connected");
+        part(row, "vpc-vm-os").textContent = hasProp(d, "OSName") && d.OSName ? d.OSName : NOT_KNOWN;
+
+        const button = part(row, "vpc-vm-logoff");
+        button.disabled = state !== "running" || !serviceUp;
+        if (!serviceUp)
+            button.title = "The vpc-guestosd service is not running";
+        else
+            button.title = state === "running" ? "Log off every user of " + (d.Name || "")
+                : "The VM is not running (" + (STATES[state] || state) + ")";
+
+        updateConsole(vm);
+
+        /* Who is logged on is asked again when the VM starts or its agent connects; it is not
+         * a property (the agent must be asked), and it is never polled. */
+        if (state !== vm.state || agent !== vm.agent) {
+            vm.state = state;
+            vm.agent = agent;
+            refreshUsers(vm);
+        }
+        updateLogoffAll();
+    }
+
+    function showUsers(vm, text, title) {
+        const cell = part(vm.row, "vpc-vm-users");
+        cell.textContent = text;
+        cell.title = title || "";
+    }
+
+    function userLabel(u) {
+        return u[1] ? u[0] + "@" + u[1] : u[0];
+    }
+
+    function usersText(users) {
+        return users.length ? users.map(userLabel).join(", ") : "nobody";
+    }
+
+    /* Who is logged on, by name (the agent lists them in no particular order). */
+    function listUsers(path) {
+        return client.call(path, GUESTOS, "ListUsers", [])
+                .then(reply => reply[0].slice().sort((a, b) => compareNames(userLabel(a), userLabel(b))));
+    }
+
+    function refreshUsers(vm) {
+        /* Only where it can answer: a running VM whose agent is connected (AgentConnected, which
+         * a daemon with ListUsers has). */
+        if (vm.state !== "running" || vm.agent !== true) {
+            showUsers(vm, NOT_KNOWN, "");
+            return;
+        }
+        /* The first answer is awaited with a word; later ones replace the list in place. */
+        if (part(vm.row, "vpc-vm-users").textContent === "" || part(vm.row, "vpc-vm-users").textContent === NOT_KNOWN)
+            showUsers(vm, "asking…", "");
+        const asked = vm.usersAsked = (vm.usersAsked || 0) + 1;
+        listUsers(vm.proxy.path)
+                .then(users => {
+                    if (asked !== vm.usersAsked)
+                        return;
+                    showUsers(vm, usersText(users),
+                              users.map(u => userLabel(u) + " since " + new Date(u[2] / 1000).toLocaleString()).join("\n"));
+                })
+                .catch(error => {
+                    if (asked !== vm.usersAsked)
+                        return;
+                    showUsers(vm, NOT_KNOWN, errorLine(error));
+                });
+    }
+
+    function removeVm(path) {
+        const vm = vmRows.get(path);
+        if (!vm)
+            return;
+        vm.row.remove();
+        vmRows.delete(path);
+        updateEmpty();
+        updateLogoffAll();
+    }
+
+    function updateEmpty() {
+        const none = vmRows.size === 0;
+        $("vpc-empty").hidden = !none;
+        $("vpc-vms").hidden = none;
+    }
+
+    function runningVms() {
+        return Array.from(vmRows.values())
+                .filter(vm => vm.proxy.data.State === "running")
+                .sort((a, b) => compareNames(a.proxy.data.Name || "", b.proxy.data.Name || ""));
+    }
+
+    function updateLogoffAll() {
+        $("vpc-logoff-all").disabled = !ready || !serviceUp || runningVms().length === 0;
+    }
+
+    /* --- the console-disconnect policy, where the service has it ------------------------------ */
+
+    function updateConsole(vm) {
+        const d = vm.proxy.data;
+        const has = hasProp(d, "ConsoleDisconnectPolicy");
+        const row = vm.row;
+        part(row, "vpc-console-edit").hidden = !has || !part(row, "vpc-console-form").hidden;
+        if (!has) {
+            part(row, "vpc-console-text").textContent = "";
+            return;
+        }
+        $("vpc-vms").classList.add("vpc-has-console");
+        let text = d.ConsoleDisconnectPolicy === "logoff"
+            ? "log off after " + (d.ConsoleDisconnectDelaySec || 0) + " s"
+            : (d.ConsoleDisconnectPolicy === "none" ? "nothing" : String(d.ConsoleDisconnectPolicy));
+        if (hasProp(d, "ConsoleClients"))
+            text += " (" + d.ConsoleClients + (d.ConsoleClients === 1 ? " console client)" : " console clients)");
+        part(row, "vpc-console-text").textContent = text;
+    }
+
+    function editConsole(vm, on) {
+        const row = vm.row;
+        const d = vm.proxy.data;
+        part(row, "vpc-console-form").hidden = !on;
+        part(row, "vpc-console-error").textContent = "";
+        if (on) {
+            part(row, "vpc-console-policy").value = d.ConsoleDisconnectPolicy === "logoff" ? "logoff" : "none";
+            part(row, "vpc-console-delay").value = String(d.ConsoleDisconnectDelaySec || 0);
+        }
+        updateConsole(vm);
+    }
+
+    function saveConsole(vm) {
+        const row = vm.row;
+        const policy = part(row, "vpc-console-policy").value;
+        const delay = Number(part(row, "vpc-console-delay").value);
+        if (!Number.isInteger(delay) || delay < 0 || delay > 86400) {
+            part(row, "vpc-console-error").textContent = "The delay is a whole number of seconds, 0 to 86400.";
+            return;
+        }
+        part(row, "vpc-console-save").disabled = true;
+        client.call(vm.proxy.path, GUESTOS, "SetConsoleDisconnectPolicy", [policy, delay])
+                .then(() => editConsole(vm, false))
+                .catch(error => {
+                    part(row, "vpc-console-error").textContent = errorLine(error);
+                })
+                .finally(() => {
+                    part(row, "vpc-console-save").disabled = false;
+                });
+    }
+
+    /* --- Log off: who, then the task ---------------------------------------------------------- */
+
+    function closeConfirm() {
+        $("vpc-confirm").hidden = true;
+        confirmAction = null;
+    }
+
+    /* Shows who will be logged off (ListUsers, per VM) and asks before it starts. */
+    function confirmLogoff(paths, all) {
+        paths = paths.filter(p => vmRows.has(p));
+        if (paths.length === 0)
+            return;
+        const single = !all;
+        if (single)
+            $("vpc-confirm-title").textContent = "Log off every user of " + vmName(paths[0]) + "?";
+        else if (paths.length === 1)
+            $("vpc-confirm-title").textContent = "Log off every user of the one running VM?";
+        else
+            $("vpc-confirm-title").textContent = "Log off every user of the " + paths.length + " running VMs?";
+        $("vpc-confirm-text").textContent = "Asking who is logged on…";
+        const list = $("vpc-confirm-list");
+        list.replaceChildren();
+        $("vpc-confirm-ok").disabled = true;
+        const token = {};
+        confirmAction = { token, paths };
+        $("vpc-confirm").hidden = false;
+
+        const items = paths.map(path => {
+            const li = document.createElement("li");
+            li.dataset.path = path;
+            li.textContent = (single ? "" : vmName(path) + ": ") + "asking…";
+            list.appendChild(li);
+            return listUsers(path)
+                    .then(users => {
+                        const who = users.length
+                            ? users.map(u => userLabel(u) + " (logged on since " +
+                                        new Date(u[2] / 1000).toLocaleString() + ")").join(", ")
+                            : "nobody is logged on";
+                        li.textContent = (single ? "" : vmName(path) + ": ") + who;
+                        li.classList.add("vpc-confirm-users");
+                    })
+                    .catch(error => {
+                        const e = describeError(error);
+                        const prefix = single ? "" : vmName(path) + ": ";
+                        if (e.name === "org.freedesktop.DBus.Error.UnknownMethod") {
+                            /* a daemon from before ListUsers */
+                            li.textContent = prefix + "this version of the service cannot say who is logged on";
+                            return;
+                        }
+                        li.textContent = prefix + "cannot tell who is logged on: " + errorLine(error);
+                        li.classList.add("vpc-error");
+                    });
+        });
+        Promise.all(items).then(() => {
+            if (!confirmAction || confirmAction.token !== token)
+                return;
+            $("vpc-confirm-text").textContent = single
+                ? "These users will be logged off:"
+                : "The users of these VMs will be logged off:";
+            $("vpc-confirm-ok").disabled = false;
+            $("vpc-confirm-ok").focus();
+        });
+    }
+
+    function setVmStatus(vm, percent, text, detail, kind) {
+        const row = vm.row;
+        const bar = part(row, "vpc-vm-progress");
+        bar.hidden = percent === null;
+        if (percent !== null)
+            bar.value = percent;
+        const outcome = part(row, "vpc-vm-outcome");
+        outcome.textContent = text || "";
+        outcome.classList.toggle("vpc-failed", kind === "failed");
+        outcome.classList.toggle("vpc-succeeded", kind === "succeeded");
+        outcome.classList.toggle("vpc-neutral", kind === "neutral");
+        part(row, "vpc-vm-detail").textContent = detail || "";
+    }
+
+    function startLogoff(path) {
+        const vm = vmRows.get(path);
+        if (!vm)
+            return;
+        vm.task = null;
+        setVmStatus(vm, 0, "starting…", "", null);
+        client.call(path, GUESTOS, "Logoff", [])
+                .then(reply => {
+                    vm.task = reply[0];
+                    showTaskOnVm(vm.task);
+                })
+                .catch(error => {
+                    const e = describeError(error);
+                    const o = outcomeText(e.name, e.code, e.message);
+                    setVmStatus(vm, null, o.text, o.detail, "failed");
+                });
+    }
+
+    /* --- tasks ---------------------------------------------------------------------------------- */
+
+    function info(path) {
+        let t = taskInfo.get(path);
+        if (!t) {
+            t = { percent: 0, complete: false, code: 0, name: "", message: "" };
+            taskInfo.set(path, t);
+        }
+        return t;
+    }
+
+    /* What the task's properties say; the signals may have said more already. */
+    function absorbTaskProps(path, d) {
+        const t = info(path);
+        if (hasProp(d, "PercentCompleted"))
+            t.percent = Math.max(t.percent, d.PercentCompleted);
+        if (d.IsComplete && !t.complete) {
+            t.complete = true;
+            t.code = d.ErrorCode || 0;
+            t.name = d.ErrorName || "";
+            t.message = d.ErrorMessage || "";
+        }
+        if (hasProp(d, "Target"))
+            t.target = d.Target;
+    }
+
+    function onTaskSignal(path, iface, signal, args) {
+        const t = info(path);
+        if (signal === "Progress") {
+            t.percent = Math.max(t.percent, args[0]);
+            /* Someone's session ended: the users column follows. */
+            const target = t.target ? vmRows.get(t.target) : null;
+            if (target && t.percent < 100)
+                refreshUsers(target);
+        } else if (signal === "Completed") {
+            t.complete = true;
+            t.code = args[0];
+            t.name = args[1];
+            t.message = args[2];
+        } else {
+            return;
+        }
+        redrawTask(path);
+    }
+
+    function taskOutcome(t) {
+        if (!t.complete)
+            return { text: "running — " + t.percent + " %", detail: "", kind: null };
+        const o = outcomeText(t.name, t.code, t.message);
+        /* Nobody to log off and a cancel asked for are no failures. */
+        const benign = t.name === "org.vpc.Error.NoSuchLogonSession" || t.name === "org.vpc.Error.Cancelled";
+        return { text: o.text, detail: o.detail, kind: t.code === 0 ? "succeeded" : (benign ? "neutral" : "failed") };
+    }
+
+    function showTaskOnVm(path) {
+        const t = info(path);
+        for (const vm of vmRows.values()) {
+            if (vm.task !== path)
+                continue;
+            const o = taskOutcome(t);
+            setVmStatus(vm, t.complete && t.code !== 0 ? null : t.percent, o.text, o.detail, o.kind);
+        }
+    }
+
+    function redrawTask(path) {
+        const t = info(path);
+        const target = t.target ? vmRows.get(t.target) : null;
+        /* A running task of a VM is shown on its row whoever started it (vpcctl, another
+         * browser, the console-disconnect policy), unless the row follows one already. */
+        if (target && !t.complete && (!target.task || info(target.task).complete))
+            target.task = path;
+        /* The users of a VM change when a task on it ends: ask again. */
+        if (ready && target && t.complete && !t.usersAsked) {
+            t.usersAsked = true;
+            refreshUsers(target);
+        }
+        const row = taskRows.get(path);
+        if (row) {
+            const d = tasks[path] ? tasks[path].data : {};
+            const targetPath = t.target || d.Target || "";
+            part(row, "vpc-task-vm").textContent = vmName(targetPath) || targetPath || NOT_KNOWN;
+            part(row, "vpc-task-progress").value = t.percent;
+            part(row, "vpc-task-percent").textContent = t.percent + " %";
+            const o = taskOutcome(t);
+            const outcome = part(row, "vpc-task-outcome");
+            outcome.textContent = o.text;
+            outcome.classList.toggle("vpc-failed", o.kind === "failed");
+            outcome.classList.toggle("vpc-succeeded", o.kind === "succeeded");
+            outcome.classList.toggle("vpc-neutral", o.kind === "neutral");
+            if (!row.cancelError)
+                part(row, "vpc-task-detail").textContent = o.detail;
+            part(row, "vpc-task-cancel").hidden = t.complete;
+            row.dataset.complete = t.complete ? "true" : "false";
+        }
+        showTaskOnVm(path);
+    }
+
+    function taskNumber(path) {
+        const n = parseInt(path.substring(path.lastIndexOf("/") + 1), 10);
+        return isNaN(n) ? 0 : n;
+    }
+
+    function createTaskRow(proxy) {
+        const path = proxy.path;
+        const d = proxy.data;
+        absorbTaskProps(path, d);
+        const row = $("vpc-task-row").content.firstElementChild.cloneNode(true);
+        row.dataset.path = path;
+        part(row, "vpc-task-id").textContent = (d.Description || "Task") + " #" + taskNumber(path);
+        part(row, "vpc-task-started").textContent = d.StartedUSec ? new Date(d.StartedUSec / 1000).toLocaleTimeString() : "";
+        part(row, "vpc-task-cancel").addEventListener("click", () => cancelTask(path, row));
+        taskRows.set(path, row);
+        /* newest first */
+        const tbody = $("vpc-task-rows");
+        let before = null;
+        for (const other of tbody.children) {
+            if (taskNumber(other.dataset.path) < taskNumber(path)) {
+                before = other;
+                break;
+            }
+        }
+        tbody.insertBefore(row, before);
+        updateTasksEmpty();
+        redrawTask(path);
+    }
+
+    function removeTaskRow(path) {
+        const row = taskRows.get(path);
+        if (row)
+            row.remove();
+        taskRows.delete(path);
+        updateTasksEmpty();
+    }
+
+    function updateTasksEmpty() {
+        const none = taskRows.size === 0;
+        $("vpc-tasks-empty").hidden = !none;
+        $("vpc-tasks").hidden = none;
+    }
+
+    function cancelTask(path, row) {
+        const button = part(row, "vpc-task-cancel");
+        button.disabled = true;
+        client.call(path, TASK, "Cancel", [])
+                .catch(error => {
+                    row.cancelError = true;
+                    part(row, "vpc-task-detail").textContent = "Cancel: " + errorLine(error);
+                    part(row, "vpc-task-detail").classList.add("vpc-error");
+                })
+                .finally(() => {
+                    button.disabled = false;
+                });
+    }
+
+    /* --- start ---------------------------------------------------------------------------------- */
+
+    /* Draws the whole list from a client whose first GetManagedObjects is in: in one go, so that
+     * a person never sees it empty or half drawn (also when it replaces an older list). */
+    function drawAll(generation) {
+        if (generation !== connection)
+            return;
+        $("vpc-vm-rows").replaceChildren();
+        $("vpc-task-rows").replaceChildren();
+        vmRows.clear();
+        taskRows.clear();
+        taskInfo.clear();
+        const names = Object.keys(vms).filter(p => vms[p] && vms[p].data && vms[p].valid !== false);
+        for (const path of names)
+            createVmRow(vms[path]);
+        for (const path of Object.keys(tasks))
+            createTaskRow(tasks[path]);
+        ready = true;
+        $("vpc-loading").hidden = true;
+        updateEmpty();
+        updateTasksEmpty();
+        updateLogoffAll();
+        document.body.dataset.ready = "true";
+    }
+
+    function setServiceUp(up) {
+        serviceUp = up;
+        document.body.dataset.service = up ? "up" : "down";
+        for (const vm of vmRows.values())
+            updateVm(vm);
+        updateLogoffAll();
+    }
+
+    /* A client of its own, watching the objects of org.vpc. When the service comes back after it
+     * was gone, a new one is made: the objects the service has now are read again (libvirt
+     * domains defined meanwhile included), rather than trusting the old ones. */
+    function connect() {
+        const generation = ++connection;
+        const old = client;
+        client = cockpit.dbus(BUS_NAME, { bus: "system", superuser: false });
+        if (old)
+            old.close();
+        let hadOwner = true;
+        client.addEventListener("close", (ev, options) => {
+            if (generation !== connection)
+                return;
+            showService("The connection to the system bus is gone: " + cockpit.message(options), true);
+            setServiceUp(false);
+        });
+        client.addEventListener("owner", (ev, owner) => {
+            if (generation !== connection)
+                return;
+            if (owner === null) {
+                hadOwner = false;
+                showService("The vpc-guestosd service (" + BUS_NAME + ") is not running.", true);
+                setServiceUp(false);
+            } else if (!hadOwner) {
+                showService("", false);
+                connect();
+            } else {
+                showService("", false);
+                if (!serviceUp)
+                    setServiceUp(true);
+            }
+        });
+
+        /* The signals of every task, from before its proxy exists: a fast task may send Progress
+         * right after InterfacesAdded. */
+        client.subscribe({ interface: TASK, path_namespace: "/org/vpc/Task" }, (...args) => {
+            if (generation === connection)
+                onTaskSignal(...args);
+        });
+
+        vms = client.proxies(GUESTOS, "/org/vpc");
+        tasks = client.proxies(TASK, "/org/vpc");
+        ready = false;
+
+        vms.addEventListener("changed", (ev, proxy) => {
+            if (!ready || generation !== connection)
+                return;
+            const vm = vmRows.get(proxy.path);
+            if (vm)
+                updateVm(vm);
+            else
+                createVmRow(proxy);
+            updateEmpty();
+        });
+        vms.addEventListener("removed", (ev, proxy) => {
+            if (ready && generation === connection)
+                removeVm(proxy.path);
+        });
+        tasks.addEventListener("changed", (ev, proxy) => {
+            if (!ready || generation !== connection)
+                return;
+            absorbTaskProps(proxy.path, proxy.data);
+            if (taskRows.has(proxy.path))
+                redrawTask(proxy.path);
+            else
+                createTaskRow(proxy);
+        });
+        tasks.addEventListener("removed", (ev, proxy) => {
+            if (ready && generation === connection)
+                removeTaskRow(proxy.path);
+        });
+
+        Promise.all([vms.wait(), tasks.wait()])
+                .then(() => {
+                    drawAll(generation);
+                    if (generation === connection && hadOwner)
+                        setServiceUp(true);
+                })
+                .catch(error => {
+                    if (generation !== connection)
+                        return;
+                    $("vpc-loading").hidden = true;
+                    showService("Cannot reach the vpc-guestosd service: " + describeError(error).message, true);
+                });
+    }
+
+    function init() {
+        $("vpc-confirm-cancel").addEventListener("click", closeConfirm);
+        $("vpc-confirm-ok").addEventListener("click", () => {
+            const action = confirmAction;
+            closeConfirm();
+            if (action)
+                action.paths.forEach(startLogoff);
+        });
+        document.addEventListener("keydown", ev => {
+            if (ev.key === "Escape" && !$("vpc-confirm").hidden)
+                closeConfirm();
+        });
+        $("vpc-logoff-all").addEventListener("click", () => confirmLogoff(runningVms().map(vm => vm.proxy.path), true));
+        connect();
+    }
+
+    document.addEventListener("DOMContentLoaded", init);
+}());

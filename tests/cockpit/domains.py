@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""The Cockpit page in a real browser on the libvirt test driver's domains (real cockpit-ws and
+cockpit-bridge, headless chromium, the real daemon, dbus-daemon and polkitd): the rows are the
+VMs of ListGuestOS, in its order, with their states, drawn once and complete (on the first load
+and on a reload: never an empty or growing list); VMs that do not run cannot be logged off; a
+domain defined, started, stopped and undefined while the page is open appears, changes and goes
+without a reload; a hostile domain name is shown as text; Log off on a VM without a guest agent
+and "Log off all running VMs" show the outcome with its HRESULT; a user outside the rules' group
+sees the denial (0x80070005); the console-disconnect policy shows only where the objects have it;
+no console errors."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pagetest import *  # noqa: E402,F403
+
+URI = os.environ["VPC_LIBVIRT_URI"]
+STATES = {"running": "running", "paused": "paused", "shutoff": "shut off", "crashed": "crashed",
+          "pmsuspended": "suspended", "blocked": "blocked", "shutdown": "shutting down",
+          "nostate": "no state"}
+HOSTILE = "<img src=x onerror=alert(1)> & <b>new<b>"
+HOSTILE_XML = ("<domain type='test'><name>&lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;new&lt;b&gt;"
+               "</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>")
+
+
+def virsh(*args):
+    r = subprocess.run(["virsh", "-q", "-c", URI] + list(args), capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"virsh {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def bus_vms():
+    """[(name, State, AgentConnected or None, OSName or None, console policy or None)] in
+    ListGuestOS order."""
+    out = []
+    for name, _uuid, path in call(MANAGER, "org.vpc.Manager", "ListGuestOS").value:
+        p = call(path, "org.freedesktop.DBus.Properties", "GetAll", "s", ("org.vpc.GuestOS",)).value
+        out.append((name, p["State"], p.get("AgentConnected"), p.get("OSName"), p.get("ConsoleDisconnectPolicy")))
+    return out
+
+
+def has_list_users():
+    """Whether this daemon's GuestOS has ListUsers (issue 15); the page works without it too."""
+    xml = call(encode_path("web server 01"), "org.freedesktop.DBus.Introspectable", "Introspect").value
+    return '<method name="ListUsers">' in xml
+
+
+def expected_agent(v):
+    return "—" if v is None else ("connected" if v else "not connected")
+
+
+def check_rows_match_bus(page, what):
+    want = bus_vms()
+    rows = page.rows()
+    check([r["name"] for r in rows] == [w[0] for w in want], f"{what}: the rows are ListGuestOS's VMs, in its order",
+          ([r["name"] for r in rows], [w[0] for w in want]))
+    check([r["state"] for r in rows] == [STATES[w[1]] for w in want], f"{what}: each row shows its VM's State",
+          [(r["name"], r["state"]) for r in rows])
+    check([r["disabled"] for r in rows] == [w[1] != "running" for w in want],
+          f"{what}: Log off is enabled exactly on the running VMs",
+          [(r["name"], r["disabled"]) for r in rows])
+    check([r["agent"] for r in rows] == [expected_agent(w[2]) for w in want],
+          f"{what}: the agent column says what AgentConnected says ('—' where the object has none)",
+          [(r["name"], r["agent"]) for r in rows])
+    check([r["os"] for r in rows] == [w[3] or "—" for w in want],
+          f"{what}: the OS column is OSName, '—' while unknown", [(r["name"], r["os"]) for r in rows])
+    check(all(r["visible"] for r in rows), f"{what}: every row is visible")
+    return rows
+
+
+def check_drawn_once(page, n, what):
+    seen = page.evaluate("window.__vpcSeen")
+    shown = [s for s in seen if s["table_shown"]]
+    check(bool(shown) and all(s["rows"] == n for s in shown),
+          f"{what}: from the moment the list shows, it has all {n} rows (no empty or growing list)", seen)
+    check(not any(s["empty_shown"] for s in seen), f"{what}: 'No virtual machines' never showed", seen)
+
+
+def body():
+    with open_page(ALLOWED, "allowed user", observe_rows=True) as page:
+        scenarios(page)
+    with open_page(DENIED, "denied user") as page:
+        denied(page)
+
+
+def scenarios(page):
+    # --- the list, drawn once, as the bus has it --------------------------------------------
+    rows = check_rows_match_bus(page, "first load")
+    check(len(rows) == 6, "the six domains of the test environment are listed", [r["name"] for r in rows])
+    check_drawn_once(page, len(rows), "first load (through the login page)")
+    page.reload()
+    check_rows_match_bus(page, "after a reload")
+    check_drawn_once(page, len(rows), "reload")
+
+    # --- a VM that does not run cannot be logged off ----------------------------------------
+    for name in ("db.prod-2", "paused-vm"):
+        sel = page.row_selector(name) + " .vpc-vm-logoff"
+        page.click(sel)
+        check(page.dialog()["shown"] is False and page.row(name)["outcome"] == "",
+              f"clicking the disabled Log off of '{name}' ({page.row(name)['state']}) does nothing")
+    check(page.evaluate("document.getElementById('vpc-logoff-all').disabled") is False,
+          "'Log off all running VMs' is enabled (some VMs run)")
+
+    # --- domains change while the page is open: no reload ----------------------------------
+    page.evaluate("window.__vpcNoReload = 42")
+    with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+        f.write(HOSTILE_XML)
+    virsh("define", f.name)
+    os.unlink(f.name)
+    r = page.wait_row(HOSTILE, "r.state === 'shut off' && r.disabled", 30,
+                      "the newly defined domain to appear, shut off")
+    check(r is not None, "a domain defined while the page is open appears without a reload, shut off")
+    check(page.evaluate("""(() => { const t = document.getElementById('vpc-vms');
+            return t.querySelectorAll('img, b').length === 0 && !window.__vpcXss; })()"""),
+          "its name <img ...> & <b>... is shown as text: no element made of it")
+    check_rows_match_bus(page, "after define")
+    virsh("start", HOSTILE)
+    check(page.wait_row(HOSTILE, "r.state === 'running' && !r.disabled", 30) is not None,
+          "started while the page is open: running, Log off enabled")
+    virsh("start", "db.prod-2")
+    check(page.wait_row("db.prod-2", "r.state === 'running' && !r.disabled", 30) is not None,
+          "'db.prod-2' started from virsh: its row says running")
+    virsh("destroy", HOSTILE)
+    check(page.wait_row(HOSTILE, "r.state === 'shut off' && r.disabled", 30) is not None,
+          "destroyed: shut off again, Log off disabled")
+    virsh("undefine", HOSTILE)
+    gone = page.wait(f"!Array.from(document.querySelectorAll('#vpc-vm-rows .vpc-vm-name')).some(c => c.textContent === {js(HOSTILE)})",
+                     30, "the undefined domain's row to go")
+    check(bool(gone), "undefined: its row goes")
+    check(page.evaluate("window.__vpcNoReload") == 42, "all of that without a reload of the page")
+    check_rows_match_bus(page, "after the changes")
+
+    # --- the service stops and comes back --------------------------------------------------------
+    envctl = os.path.join(os.environ["VPC_SOURCE_ROOT"], "tests", "lib", "envctl")
+    subprocess.run([envctl, "daemon-stop"], check=True, capture_output=True, timeout=60)
+    page.wait("document.body.dataset.service === 'down'", 30, "the page to notice the service is gone")
+    rows = page.rows()
+    check(page.evaluate("document.getElementById('vpc-service').textContent") ==
+          "The vpc-guestosd service (org.vpc) is not running." and rows and all(r["disabled"] for r in rows)
+          and page.evaluate("document.getElementById('vpc-logoff-all').disabled"),
+          "the service stopped: the page says so, keeps the list and disables every Log off", rows)
+    virsh("undefine", "1vm")     # while nobody watches: the page must not keep it
+    page.evaluate("window.__vpcSeen = []")
+    subprocess.run([envctl, "daemon-start"] + os.environ.get("VPC_DAEMON_ARGS", "").split(), check=True,
+                   capture_output=True, timeout=60)
+    page.wait("document.body.dataset.service === 'up'", 30, "the page to see the service again")
+    page.wait("!Array.from(document.querySelectorAll('#vpc-vm-rows .vpc-vm-name')).some(c => c.textContent === '1vm')",
+              30, "the list read again")
+    check_rows_match_bus(page, "the service back")
+    check(page.evaluate("document.getElementById('vpc-service').textContent") == "", "and the message is gone")
+    seen = page.evaluate("window.__vpcSeen")
+    check(all(s["table_shown"] and not s["empty_shown"] and s["rows"] >= 5 for s in seen),
+          "the list was replaced in one go: never empty meanwhile", seen)
+
+    # --- Log off all running VMs ---------------------------------------------------------------
+    running = [w[0] for w in bus_vms() if w[1] == "running"]
+    page.click("#vpc-logoff-all")
+    page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
+              30, "the confirmation of Log off all")
+    d = page.dialog()
+    check(d["title"] == f"Log off every user of the {len(running)} running VMs?" and
+          [i.split(":")[0] for i in d["items"]] == running,
+          "'Log off all running VMs' lists every running VM", d)
+    page.click("#vpc-confirm-cancel")
+    check(page.dialog()["shown"] is False, "Cancel closes the confirmation")
+    page.click("#vpc-logoff-all")
+    page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
+              30, "the confirmation of Log off all")
+    page.click("#vpc-confirm-ok")
+    for name in running:
+        r = page.wait_row(name, "r.outcome !== '' && r.outcome !== 'starting…'", 30)
+        check(r is not None and r["outcome"] == "no guest agent to do it — 0xA0040505",
+              f"Log off all: '{name}' shows its own outcome", r)
+    for w in bus_vms():
+        if w[1] != "running":
+            check(page.row(w[0])["outcome"] == "", f"Log off all left '{w[0]}' ({w[1]}) alone")
+
+    # A reload forgets the outcomes shown (they are the page's, not the service's).
+    page.reload()
+    check(all(r["outcome"] == "" for r in page.rows()), "after a reload no outcome is shown")
+
+    # --- Log off on a VM without a guest agent (the test driver has none) -------------------
+    name = "web server 01"
+    page.click(page.row_selector(name) + " .vpc-vm-logoff")
+    d = page.wait("(() => { const d = document.getElementById('vpc-confirm-ok');"
+                  " return !document.getElementById('vpc-confirm').hidden && !d.disabled; })()", 30,
+                  "the confirmation, once it asked who is logged on")
+    d = page.dialog()
+    check(d["title"] == f"Log off every user of {name}?", "the confirmation names the VM", d)
+    if has_list_users():
+        check(len(d["items"]) == 1 and "cannot tell who is logged on" in d["items"][0] and "0xA0040505" in d["items"][0],
+              "it says who is logged on cannot be told, with the HRESULT (no guest agent)", d)
+    else:
+        check(d["items"] == ["this version of the service cannot say who is logged on"],
+              "it says this daemon (without ListUsers) cannot say who is logged on", d)
+    page.click("#vpc-confirm-ok")
+    r = page.wait_row(name, "r.outcome !== '' && r.outcome !== 'starting…'", 30)
+    check(r is not None and r["outcome"] == "no guest agent to do it — 0xA0040505" and not r["progress_shown"],
+          "Log off shows the outcome in words with its HRESULT: no guest agent — 0xA0040505", r)
+
+    # --- the console-disconnect policy: only where the objects have it ------------------------
+    with_policy = [w for w in bus_vms() if w[4] is not None]
+    rows = page.rows()
+    if with_policy:
+        check(all(r["console_shown"] for r in rows), "the console-disconnect column shows (the objects have it)")
+        for w in with_policy:
+            want = "nothing" if w[4] == "none" else "log off after"
+            check(page.row(w[0])["console"].startswith(want), f"'{w[0]}': the policy shown is {w[4]}",
+                  page.row(w[0])["console"])
+        edit_policy(page, "db.prod-2", expect_ok=True)
+    else:
+        check(not any(r["console_shown"] for r in rows),
+              "no console-disconnect column: this daemon's objects have no such policy")
+    page.screenshot("cockpit-domains.png")
+
+
+def edit_policy(page, name, expect_ok):
+    """Changes the console-disconnect policy of `name` in the page: log off after 45 s."""
+    row = page.row_selector(name)
+    page.click(row + " .vpc-console-edit")
+    page.evaluate(f"document.querySelector({js(row + ' .vpc-console-policy')}).value = 'logoff'")
+    page.evaluate(f"document.querySelector({js(row + ' .vpc-console-delay')}).value = ''")
+    page.browser.type_text(row + " .vpc-console-delay", "45")
+    page.click(row + " .vpc-console-save")
+    path = encode_path(name)
+    if expect_ok:
+        r = page.wait_row(name, "r.console.startsWith('log off after 45 s')", 30, "the new policy in the row")
+        check(r is not None, f"'{name}': the policy set in the page shows: log off after 45 s", page.row(name))
+        check(get_property(path, "org.vpc.GuestOS", "ConsoleDisconnectPolicy") == "logoff" and
+              get_property(path, "org.vpc.GuestOS", "ConsoleDisconnectDelaySec") == 45,
+              f"'{name}': and the service has it (SetConsoleDisconnectPolicy)")
+    else:
+        err = page.wait(f"document.querySelector({js(row + ' .vpc-console-error')}).textContent", 30,
+                        "the policy change's error")
+        check(err.startswith("not allowed") and "0x80070005" in err,
+              f"'{name}': changing the policy is denied with 0x80070005", err)
+
+
+def denied(page):
+    """A user outside the rules' group: polkit says no, the page says so with the HRESULT."""
+    check_rows_match_bus(page, "denied user")
+    name = "web server 01"
+    page.click(page.row_selector(name) + " .vpc-vm-logoff")
+    page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
+              30, "the confirmation")
+    page.click("#vpc-confirm-ok")
+    r = page.wait_row(name, "r.outcome !== '' && r.outcome !== 'starting…'", 30)
+    check(r is not None and r["outcome"].startswith("not allowed") and r["outcome"].endswith("— 0x80070005")
+          and "polkit" in r["detail"],
+          "the denied user sees 'not allowed — 0x80070005' and the reason", r)
+    if any(w[4] is not None for w in bus_vms()):
+        edit_policy(page, "paused-vm", expect_ok=False)
+
+
+run(body)

@@ -22,7 +22,7 @@ typedef struct DomainInfo {
 
 int domain_info_fill(virDomainPtr d, DomainInfo *ret);
 /* One more call per domain (libvirt has no bulk read of metadata), so the listing leaves it out
- * (hypervisor_console_scan() reads it after) and a refresh adds it. An element we cannot parse is
+ * (the console event source's scan reads it after) and a refresh adds it. An element we cannot parse is
  * no policy, and said so; a failed read leaves console_policy_known false. */
 void domain_info_read_console_policy(virDomainPtr d, DomainInfo *ret);
 void domain_infos_free(DomainInfo *infos, size_t n);

@@ -38,16 +38,14 @@ static void on_agent_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int s
                 free(e);
 }
 
-int hypervisor_agent_events_register(Hypervisor *h, virConnectPtr c) {
-        int id;
-
-        id = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
-                                              VIR_DOMAIN_EVENT_CALLBACK(on_agent_lifecycle_event), h, NULL);
-        if (id < 0) {
+/* A driver without agent events still works; AgentConnected is then read only by the scan. */
+static void agent_events_register(Hypervisor *h, virConnectPtr c, int ids[HYPERVISOR_EVENT_IDS_MAX]) {
+        ids[0] = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+                                                  VIR_DOMAIN_EVENT_CALLBACK(on_agent_lifecycle_event), h, NULL);
+        if (ids[0] < 0) {
                 virErrorPtr e = virGetLastError();
                 log_debug("no agent-lifecycle events: %s", e && e->message ? e->message : "unknown error");
         }
-        return id;
 }
 
 typedef struct AgentScan {
@@ -87,7 +85,7 @@ static void agent_scan_done(void *data, bool stopping) {
         free(s);
 }
 
-void hypervisor_agent_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
+static void agent_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
         AgentScan *s;
         size_t n_running = 0;
         int r;
@@ -115,3 +113,8 @@ void hypervisor_agent_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
                 free(s);
         }
 }
+
+const HypervisorEventSource hypervisor_agent_events = {
+        .register_events = agent_events_register,
+        .scan = agent_scan,
+};

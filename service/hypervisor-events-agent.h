@@ -11,8 +11,6 @@
 #include "domain-info.h"
 #include "hypervisor.h"
 
-/* Control worker, on a new connection: the event's callback id, or -1 when the driver has none. */
-int hypervisor_agent_events_register(Hypervisor *h, virConnectPtr c);
-/* Event loop, once a (re)connection listed these domains: reads their agents' states and reports
- * each through hypervisor_report_agent(). */
-void hypervisor_agent_scan(Hypervisor *h, const DomainInfo *domains, size_t n);
+/* Its scan reads the listed running domains' agent states and reports each through
+ * hypervisor_report_agent(). */
+extern const HypervisorEventSource hypervisor_agent_events;

@@ -81,7 +81,7 @@ static void on_metadata_change(virConnectPtr conn, virDomainPtr dom, int type, c
                 (void) hypervisor_refresh_domain(opaque, uuid, NULL, NULL);
 }
 
-void hypervisor_console_events_register(Hypervisor *h, virConnectPtr c, int ids[HYPERVISOR_CONSOLE_EVENTS]) {
+static void console_events_register(Hypervisor *h, virConnectPtr c, int ids[HYPERVISOR_EVENT_IDS_MAX]) {
         ids[0] = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_GRAPHICS,
                                                   VIR_DOMAIN_EVENT_CALLBACK(on_graphics_event), h, NULL);
         if (ids[0] < 0)
@@ -91,14 +91,6 @@ void hypervisor_console_events_register(Hypervisor *h, virConnectPtr c, int ids[
         if (ids[1] < 0)
                 log_warning("%s: no metadata-change events, console policies are read at (re)connect only",
                             hypervisor_uri(h));
-}
-
-void hypervisor_console_events_deregister(virConnectPtr c, int ids[HYPERVISOR_CONSOLE_EVENTS]) {
-        for (size_t i = 0; i < HYPERVISOR_CONSOLE_EVENTS; i++) {
-                if (ids[i] >= 0)
-                        (void) virConnectDomainEventDeregisterAny(c, ids[i]);
-                ids[i] = -1;
-        }
 }
 
 /* Domains read per job: a lifecycle refresh queued meanwhile waits for one chunk at most. */
@@ -161,7 +153,7 @@ static void policy_scan_done(void *data, bool stopping) {
                 policy_scan_free(s);
 }
 
-void hypervisor_console_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
+static void console_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
         PolicyScan *s;
 
         if (n == 0)
@@ -180,3 +172,8 @@ void hypervisor_console_scan(Hypervisor *h, const DomainInfo *domains, size_t n)
         if (hypervisor_submit_control_work(h, policy_scan_run, policy_scan_done, s) < 0)
                 policy_scan_free(s);
 }
+
+const HypervisorEventSource hypervisor_console_events = {
+        .register_events = console_events_register,
+        .scan = console_scan,
+};

@@ -11,8 +11,6 @@
 #include <stdio.h>
 
 #include "domain-info.h"
-#include "hypervisor-events-console.h"
-#include "hypervisor-events-agent.h"
 #include "hypervisor.h"
 #include "job-watch.h"
 #include "libvirt-errors.h"
@@ -43,8 +41,7 @@ struct Hypervisor {
         pthread_mutex_t conn_lock;
         virConnectPtr conn;
         int lifecycle_callback;
-        int console_callbacks[HYPERVISOR_CONSOLE_EVENTS];     /* hypervisor-events-console.c */
-        int agent_callback;
+        int event_ids[HYPERVISOR_EVENT_SOURCES_MAX][HYPERVISOR_EVENT_IDS_MAX];  /* callbacks->event_sources */
 
         /* Event loop only. */
         bool connected;
@@ -238,10 +235,12 @@ static void drop_connection(Hypervisor *h) {
         if (h->lifecycle_callback >= 0)
                 (void) virConnectDomainEventDeregisterAny(c, h->lifecycle_callback);
         h->lifecycle_callback = -1;
-        hypervisor_console_events_deregister(c, h->console_callbacks);
-        if (h->agent_callback >= 0)
-                (void) virConnectDomainEventDeregisterAny(c, h->agent_callback);
-        h->agent_callback = -1;
+        for (size_t i = 0; i < HYPERVISOR_EVENT_SOURCES_MAX; i++)
+                for (size_t k = 0; k < HYPERVISOR_EVENT_IDS_MAX; k++) {
+                        if (h->event_ids[i][k] >= 0)
+                                (void) virConnectDomainEventDeregisterAny(c, h->event_ids[i][k]);
+                        h->event_ids[i][k] = -1;
+                }
         (void) virConnectUnregisterCloseCallback(c, on_connection_closed);
         virConnectClose(c);
 }
@@ -289,9 +288,8 @@ static void connect_run(void *data) {
                 drop_connection(h);
                 return;
         }
-        hypervisor_console_events_register(h, c, h->console_callbacks);
-        /* A driver without agent events still works; AgentConnected is then read only here. */
-        h->agent_callback = hypervisor_agent_events_register(h, c);
+        for (size_t i = 0; h->callbacks->event_sources && h->callbacks->event_sources[i]; i++)
+                h->callbacks->event_sources[i]->register_events(h, c, h->event_ids[i]);
 
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
@@ -344,8 +342,8 @@ static void connect_done(void *data, bool stopping) {
                         h->warned = false;
                         h->backoff = 0;
                         h->callbacks->connected(j->domains, j->n_domains, h->userdata);
-                        hypervisor_console_scan(h, j->domains, j->n_domains);
-                        hypervisor_agent_scan(h, j->domains, j->n_domains);
+                        for (size_t i = 0; h->callbacks->event_sources && h->callbacks->event_sources[i]; i++)
+                                h->callbacks->event_sources[i]->scan(h, j->domains, j->n_domains);
                 }
         }
         domain_infos_free(j->domains, j->n_domains);
@@ -428,12 +426,15 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
                 return -ENOMEM;
         h->event = sd_event_ref(event);
         h->limits = *limits;
+        for (size_t i = 0; callbacks->event_sources && callbacks->event_sources[i]; i++)
+                if (i >= HYPERVISOR_EVENT_SOURCES_MAX)
+                        return -E2BIG;
         h->callbacks = callbacks;
         h->userdata = userdata;
         h->lifecycle_callback = -1;
-        for (size_t i = 0; i < HYPERVISOR_CONSOLE_EVENTS; i++)
-                h->console_callbacks[i] = -1;
-        h->agent_callback = -1;
+        for (size_t i = 0; i < HYPERVISOR_EVENT_SOURCES_MAX; i++)
+                for (size_t k = 0; k < HYPERVISOR_EVENT_IDS_MAX; k++)
+                        h->event_ids[i][k] = -1;
         h->watches.event = event;
         pthread_mutex_init(&h->conn_lock, NULL);
         h->uri = strdup(uri);

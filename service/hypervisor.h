@@ -24,6 +24,19 @@
 
 typedef struct Hypervisor Hypervisor;
 
+/* A further kind of libvirt domain event a feature listens to (hypervisor-events-*.c). The owner
+ * hands the list to hypervisor_new(), so this file knows the interface and not the features. */
+#define HYPERVISOR_EVENT_IDS_MAX 4
+#define HYPERVISOR_EVENT_SOURCES_MAX 4
+typedef struct HypervisorEventSource {
+        /* Control worker, on each new connection, right after the lifecycle events: ids[] get
+         * libvirt's callback ids, -1 where the driver has none (the daemon serves everything else). */
+        void (*register_events)(Hypervisor *h, virConnectPtr c, int ids[HYPERVISOR_EVENT_IDS_MAX]);
+        /* Event loop, once a (re)connection listed these domains: libvirt replays no event, so what
+         * the events would have said is read once. */
+        void (*scan)(Hypervisor *h, const DomainInfo *domains, size_t n);
+} HypervisorEventSource;
+
 typedef struct HypervisorCallbacks {
         /* A (re)connection listed these domains: the caller resyncs to exactly this set. */
         void (*connected)(const DomainInfo *domains, size_t n, void *userdata);
@@ -41,6 +54,8 @@ typedef struct HypervisorCallbacks {
         /* A domain's guest agent connected or disconnected (libvirt's agent-lifecycle event), or was
          * read so when the connection was (re)established (hypervisor-events-agent.h). */
         void (*agent_changed)(const char *uuid, bool connected, void *userdata);
+        /* The further event sources, NULL-terminated (at most HYPERVISOR_EVENT_SOURCES_MAX). */
+        const HypervisorEventSource *const *event_sources;
 } HypervisorCallbacks;
 
 typedef struct HypervisorLimits {

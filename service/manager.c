@@ -5,6 +5,8 @@
 #include "console-policy.h"
 #include "guestos-agent.h"
 #include "guestos.h"
+#include "hypervisor-events-agent.h"
+#include "hypervisor-events-console.h"
 #include "log.h"
 #include "logoff-task.h"
 #include "manager-dbus.h"
@@ -179,6 +181,14 @@ static void on_agent_changed(const char *uuid, bool connected, void *userdata) {
                 guestos_agent_set_connected(m, d, connected);
 }
 
+/* What libvirt tells beyond the lifecycle: the guest agents coming and going (AgentConnected), and
+ * the consoles and policies of the console-disconnect policy. */
+static const HypervisorEventSource *const hypervisor_event_sources[] = {
+        &hypervisor_agent_events,
+        &hypervisor_console_events,
+        NULL,
+};
+
 static const HypervisorCallbacks hypervisor_callbacks = {
         .connected = on_connected,
         .disconnected = on_disconnected,
@@ -186,6 +196,7 @@ static const HypervisorCallbacks hypervisor_callbacks = {
         .console_event = on_console_event,
         .console_policy = on_console_policy,
         .agent_changed = on_agent_changed,
+        .event_sources = hypervisor_event_sources,
 };
 
 /* --- life --- */

@@ -115,7 +115,8 @@ void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
         d->agent_connected = connected;
         if (changed)
                 emit(m, d, true, false);
-        /* The OS name is kept while the agent is away: the OS did not change, only a boot can. */
+        /* The OS name is kept while the agent is away (restarted, upgraded): only a boot changes the
+         * OS, and after one the agent connects again and is asked again. */
         if (connected)
                 read_os_name(m, d);
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """End to end, on one real guest (g1: alice and bob logged in), what a GUI reads of a GuestOS:
 AgentConnected is true once the guest booted (read when the daemon connected); OSName is what the
-guest's own qemu-ga says (guest-get-osinfo's pretty-name); ListUsers() lists exactly the users and
-login times guest-get-users gives, for root and for a member of group libvirt, and is denied with
-0x80070005 to anyone else (and vpcctl status/users show the same); qemu-ga going away and coming back turns AgentConnected false and true
-again through PropertiesChanged (libvirt's agent-lifecycle events); the domain destroyed turns it
-false and OSName empty, ListUsers says VmNotRunning; started again, the agent's connection is seen
-and OSName read again, ListUsers agrees with guest-get-users; last, qemu-ga stopped while libvirtd is down is seen by the
-read at the reconnection. Every wait is for a signal or a state, with generous bounds."""
+guest's own qemu-ga says (guest-get-osinfo's pretty-name); ListUsers() lists exactly the users and login
+times guest-get-users gives, for root and for a member of group libvirt, and is denied with 0x80070005
+to anyone else (and vpcctl status/users show the same); qemu-ga going away and coming back turns
+AgentConnected false and true again through PropertiesChanged (libvirt's agent-lifecycle events); the
+domain destroyed turns it false and OSName empty, ListUsers says VmNotRunning; started again, the
+agent's connection is seen and OSName read again, ListUsers agrees with guest-get-users; last, qemu-ga
+stopped while libvirtd is down is seen by the read at the reconnection. Every wait is for a signal or a
+state, with generous bounds."""
 
 import json
 import os

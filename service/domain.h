@@ -56,6 +56,7 @@ typedef struct Domain {
         char *os_name;
         bool os_name_reading;
         bool os_name_reread;    /* the agent reconnected while a read was in flight */
+        bool os_name_wanted;    /* waits for its turn: OS_NAME_READS_MAX are in flight */
         unsigned os_name_seq;   /* which read counts: older answers are dropped */
         uint64_t os_name_read_usec;     /* CLOCK_MONOTONIC start of the last read, 0 for none */
         sd_event_source *os_name_timer; /* a read put off to keep the interval between two */

@@ -2,7 +2,8 @@
  * domain connected or disconnected. Registered with the lifecycle events on every connection; each
  * event hops onto the sd-event loop in order with the control worker's jobs. libvirt neither
  * replays them nor sends one for an agent connected before we listened, so every (re)connection
- * also reads the agent channel's state of each running domain once, on the control worker. */
+ * also reads the agent channel's state of each running domain once, on the control worker, a
+ * chunk at a time so the events queued meanwhile wait for one chunk only. */
 #pragma once
 
 #include <libvirt/libvirt.h>

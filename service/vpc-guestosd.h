@@ -46,4 +46,5 @@ typedef struct Manager {
         TaskRegistry tasks;
 
         bool announced;                 /* org.vpc requested: from now on objects are announced */
+        unsigned os_name_reads;         /* OSName reads in flight, all domains (guestos-agent.c) */
 } Manager;

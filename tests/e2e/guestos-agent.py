@@ -1,17 +1,20 @@
 #!/usr/bin/python3
 """End to end, on one real guest (g1: alice and bob logged in), what a GUI reads of a GuestOS:
 AgentConnected is true once the guest booted (read when the daemon connected); OSName is what the
-guest's own qemu-ga says (guest-get-osinfo's pretty-name); ListUsers() lists exactly the users and
-login times guest-get-users gives, for root and for a member of group libvirt, and is denied with
-0x80070005 to anyone else (and vpcctl status/users show the same); qemu-ga going away and coming back turns AgentConnected false and true
-again through PropertiesChanged (libvirt's agent-lifecycle events); the domain destroyed turns it
-false and OSName empty, ListUsers says VmNotRunning; started again, the agent's connection is seen
-and OSName read again, ListUsers agrees with guest-get-users. Every wait is for a signal or a state, with generous bounds."""
+guest's own qemu-ga says (guest-get-osinfo's pretty-name); ListUsers() lists exactly the users and login
+times guest-get-users gives, for root and for a member of group libvirt, and is denied with 0x80070005
+to anyone else (and vpcctl status/users show the same); qemu-ga going away and coming back turns
+AgentConnected false and true again through PropertiesChanged (libvirt's agent-lifecycle events); the
+domain destroyed turns it false and OSName empty, ListUsers says VmNotRunning; started again, the
+agent's connection is seen and OSName read again, ListUsers agrees with guest-get-users; last, qemu-ga
+stopped while libvirtd is down is seen by the read at the reconnection. Every wait is for a signal or a
+state, with generous bounds."""
 
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -153,4 +156,28 @@ def same_users():
 
 
 check(wait_until(same_users, 30, 0.5), "after the new boot ListUsers and guest-get-users agree", list_users())
+
+# --- qemu-ga goes away while libvirtd is down: the reconnection reads it ----------------------------------
+# libvirt replays no agent event: what changed while the daemon was not connected is seen only by the
+# read at the (re)connection. qemu-ga is stopped for good (init does not respawn it) a few seconds
+# after libvirtd has gone; the guest's QEMU keeps running meanwhile.
+ENVCTL = os.path.join(os.environ["VPC_SOURCE_ROOT"], "tests", "lib", "envctl")
+
+
+def envctl(*args):
+    # Files, not pipes: the libvirtd that envctl starts keeps its output open, a pipe would never end.
+    with tempfile.TemporaryFile() as out:
+        return subprocess.run([ENVCTL, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                              timeout=120).returncode == 0
+
+
+vpcguest.sh(VM, "(sleep 4; touch /run/qemu-ga.disabled; kill $(pidof qemu-ga)) </dev/null >/dev/null 2>&1 &")
+mark = rec.mark()
+check(envctl("libvirtd-stop"), "libvirtd stopped")
+time.sleep(8)   # the guest's own timer: qemu-ga ends while nobody listens
+check(envctl("libvirtd-start"), "libvirtd started again")
+down = changed(rec, "AgentConnected", False, mark, 60)
+check(down is not None, "after the reconnection AgentConnected turns false: read, not told by an event")
+check(prop("OSName") == expected_os, "OSName stays (the OS did not change)", prop("OSName"))
+expect_error(list_users(), "org.vpc.Error.AdditionsFeatureNotAvailable", "ListUsers without the agent")
 finish()

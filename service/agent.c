@@ -202,6 +202,32 @@ static const char *get_name(json_object *o, const char *key, bool allow_empty, b
         return s;
 }
 
+/* One entry of guest-get-users, checked: the user name (1.. bytes), the domain (NULL when absent;
+ * Windows qemu-ga always sends the session's, "" for none, Linux qemu-ga none) and login-time (NULL
+ * when absent; seconds since the epoch, a float from qemu-ga, an integer from others, negative from
+ * Windows qemu-ga for a session whose LogonTime is 0). */
+static int parse_user_entry(json_object *u, const char **ret_user, const char **ret_domain, json_object **ret_login,
+                            char **ret_error) {
+        json_object *login = NULL;
+        bool present;
+
+        if (!json_object_is_type(u, json_type_object))
+                return set_error(ret_error, -EBADMSG, "guest-get-users: entry is not an object");
+        *ret_user = get_name(u, "user", false, &present);
+        if (!*ret_user)
+                return set_error(ret_error, -EBADMSG, "guest-get-users: entry without a valid user name");
+        *ret_domain = get_name(u, "domain", true, &present);
+        if (present && !*ret_domain)
+                return set_error(ret_error, -EBADMSG, "guest-get-users: invalid domain name");
+        if (json_object_object_get_ex(u, "login-time", &login) &&
+            !(json_object_is_type(login, json_type_int) ||
+              (json_object_is_type(login, json_type_double) && isfinite(json_object_get_double(login)))))
+                return set_error(ret_error, -EBADMSG, "guest-get-users: login-time is not a number");
+        if (ret_login)
+                *ret_login = login;
+        return 0;
+}
+
 int agent_parse_users(const char *reply, char ***ret_users, char **ret_error) {
         _cleanup_json_ json_object *root = NULL;
         _cleanup_strv_free_ char **users = NULL;
@@ -222,27 +248,13 @@ int agent_parse_users(const char *reply, char ***ret_users, char **ret_error) {
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(list, i), *login;
                 const char *user, *domain;
-                bool present, seen = false;
+                bool seen = false;
                 char *id;
 
-                if (!json_object_is_type(u, json_type_object))
-                        return set_error(ret_error, -EBADMSG, "guest-get-users: entry is not an object");
-                user = get_name(u, "user", false, &present);
-                if (!user)
-                        return set_error(ret_error, -EBADMSG, "guest-get-users: entry without a valid user name");
-                /* Windows qemu-ga always sends the session's domain, "" for none (a local account
-                 * on some versions); Linux qemu-ga sends none. */
-                domain = get_name(u, "domain", true, &present);
-                if (present && !domain)
-                        return set_error(ret_error, -EBADMSG, "guest-get-users: invalid domain name");
-                /* Seconds since the epoch: a float from qemu-ga, an integer from others. Windows
-                 * qemu-ga computes it from the session's LogonTime, which may be 0 (then negative). */
-                if (json_object_object_get_ex(u, "login-time", &login) &&
-                    !(json_object_is_type(login, json_type_int) ||
-                      (json_object_is_type(login, json_type_double) && isfinite(json_object_get_double(login)))))
-                        return set_error(ret_error, -EBADMSG, "guest-get-users: login-time is not a number");
+                r = parse_user_entry(json_object_array_get_idx(list, i), &user, &domain, NULL, ret_error);
+                if (r < 0)
+                        return r;
 
                 /* Windows users are only unique together with their domain: CORP\alice and
                  * AzureAD\alice are two users. */
@@ -322,25 +334,15 @@ int agent_parse_user_list(const char *reply, AgentUser **ret_users, size_t *ret_
         if (!users)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                json_object *u = json_object_array_get_idx(list, i), *login;
                 const char *user, *domain;
-                bool present;
+                json_object *login;
 
                 /* The same checks as agent_parse_users(): a list one reader accepts, the other does. */
-                if (!json_object_is_type(u, json_type_object))
-                        r = set_error(ret_error, -EBADMSG, "guest-get-users: entry is not an object");
-                else if (!(user = get_name(u, "user", false, &present)))
-                        r = set_error(ret_error, -EBADMSG, "guest-get-users: entry without a valid user name");
-                else if (!(domain = get_name(u, "domain", true, &present)) && present)
-                        r = set_error(ret_error, -EBADMSG, "guest-get-users: invalid domain name");
-                else if (json_object_object_get_ex(u, "login-time", &login) &&
-                         !(json_object_is_type(login, json_type_int) ||
-                           (json_object_is_type(login, json_type_double) && isfinite(json_object_get_double(login)))))
-                        r = set_error(ret_error, -EBADMSG, "guest-get-users: login-time is not a number");
-                else {
+                r = parse_user_entry(json_object_array_get_idx(list, i), &user, &domain, &login, ret_error);
+                if (r >= 0) {
                         users[i].user = agent_sanitize(user, AGENT_NAME_MAX * 4);
                         users[i].domain = agent_sanitize(domain, AGENT_NAME_MAX * 4);
-                        users[i].login_usec = json_object_object_get_ex(u, "login-time", &login) ? login_time_usec(login) : 0;
+                        users[i].login_usec = login ? login_time_usec(login) : 0;
                         if (!users[i].user || !users[i].domain)
                                 r = -ENOMEM;
                 }

@@ -23,6 +23,7 @@ static void format_policy(const ConsolePolicy *p, char buf[static 32]) {
 /* Calls off the pending Logoff, whether its delay still runs or its guest check is in flight. */
 static void console_cancel(Domain *d, const char *why) {
         d->console.generation++;
+        d->console.resume_pending = false;
         if (!d->console.timer)
                 return;
         d->console.timer = sd_event_source_disable_unref(d->console.timer);
@@ -190,12 +191,22 @@ void console_policy_apply(Manager *m, Domain *d, const ConsolePolicy *p) {
 }
 
 void console_policy_domain_state(Manager *m, Domain *d) {
-        if (d->state == DOMAIN_STATE_RUNNING)
+        bool armed = d->console.timer;
+
+        if (d->state == DOMAIN_STATE_RUNNING) {
+                /* Resumed with nobody back at the console: the delay runs again, in full. */
+                if (d->console.resume_pending && d->console.n_clients == 0 &&
+                    d->console_policy.action == CONSOLE_DISCONNECT_LOGOFF)
+                        console_arm(m, d);
+                d->console.resume_pending = false;
                 return;
+        }
         console_cancel(d, "the VM is not running");
         /* Paused or suspended, QEMU (and its console connections) stay; stopped, they are gone. */
-        if (d->state != DOMAIN_STATE_SHUTOFF && d->state != DOMAIN_STATE_CRASHED && d->state != DOMAIN_STATE_NOSTATE)
+        if (d->state != DOMAIN_STATE_SHUTOFF && d->state != DOMAIN_STATE_CRASHED && d->state != DOMAIN_STATE_NOSTATE) {
+                d->console.resume_pending = armed;
                 return;
+        }
         if (console_state_reset(&d->console))
                 emit(m, d, (char *[]) { "ConsoleClients", NULL });
 }

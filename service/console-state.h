@@ -40,6 +40,7 @@ typedef struct ConsoleState {
         uint64_t left_usec;             /* CLOCK_MONOTONIC when the last client left */
         char left_address[CONSOLE_ADDRESS_MAX]; /* and who it was, for the audit */
         unsigned generation;            /* bumped whenever a pending Logoff is called off */
+        bool resume_pending;            /* a delay was called off by a pause: run it again on resume */
 } ConsoleState;
 
 /* Applies one graphics event; returns true when n_clients changed. -ENOMEM reads as "no change"

@@ -6,7 +6,8 @@ daemon counts them. With policy logoff, the last client leaving starts an ordina
 (Owner 0, "Logoff (console disconnected)") after the delay and the users are gone; nothing happens
 for a client that comes back within the delay, while a second client stays, for a connection that
 never passed its handshake, with policy none, for a client that was connected before the daemon
-restarted, or when the VM is destroyed during the delay. Only authorized callers set the policy;
+restarted, or when the VM is destroyed during the delay; a VM paused during the delay runs the
+delay again, in full, once it resumes with nobody at its console. Only authorized callers set the policy;
 it lives in the domain's metadata, so it survives daemon and libvirtd restarts, and `virsh
 metadata` changes it. "Nothing happens" is waited for past the delay plus a margin, then checked:
 no Task object appeared and the users are still logged on. Prints the time from the last client's
@@ -248,6 +249,29 @@ check(wait_prop("ConsoleDisconnectPolicy", "logoff") and prop("ConsoleDisconnect
       "after a libvirtd restart the policy is still logoff, delay 2",
       (prop("ConsoleDisconnectPolicy"), prop("ConsoleDisconnectDelaySec")))
 console_logoff(rec, connect()[0], 2, "after the libvirtd restart")
+
+# --- the VM paused during the delay: nothing while paused; resumed, the delay runs again in full ----
+log_in_again()
+r = set_policy("logoff", 2)
+check(r.ok, "policy logoff, delay 2", r)
+since = rec.mark()
+leave(connect()[0], 0)
+ok, out = virsh("suspend", VM)
+check(ok and wait_prop("State", "paused"), "the VM paused during the delay", out)
+rec.pump(2 + MARGIN)
+check(tasks_added(rec, since) == [], f"paused: no Logoff task within 2 s + {MARGIN} s", tasks_added(rec, since))
+since = rec.mark()
+t_resume = time.monotonic()
+ok, out = virsh("resume", VM)
+check(ok and wait_prop("State", "running"), "the VM resumed with nobody at its console", out)
+added, t_task = wait_task_added(rec, since, 2 + 30)
+check(added is not None and added[1].get("Description") == "Logoff (console disconnected)",
+      "resumed: the console-disconnect Logoff starts", added)
+if added:
+    check(t_task - t_resume >= 2 - 0.05, f"... a full delay after the resume ({t_task - t_resume:.2f} s >= 2 s)")
+    c = completed(rec, added[0], 60)
+    check(c == [0, "", ""], "... and completes with 0", c)
+    check_gone(VM, USERS, "the Logoff after the resume")
 
 # --- the VM destroyed during the delay: no task --------------------------------------------------
 r = set_policy("logoff", 4)

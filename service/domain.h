@@ -59,6 +59,7 @@ typedef struct Domain {
         bool os_name_wanted;    /* waits for its turn: OS_NAME_READS_MAX are in flight */
         unsigned os_name_seq;   /* which read counts: older answers are dropped */
         uint64_t os_name_read_usec;     /* CLOCK_MONOTONIC start of the last read, 0 for none */
+        unsigned os_name_failures;      /* reads in a row that got no usable answer */
         sd_event_source *os_name_timer; /* a read put off to keep the interval between two */
 } Domain;
 

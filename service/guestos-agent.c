@@ -11,6 +11,14 @@
  * otherwise have us ask it again each time. So two reads of a domain are this far apart at least;
  * a connection in between is read when the interval is over. */
 #define OS_NAME_READ_INTERVAL_USEC (5 * USEC_PER_SEC)
+/* ... and after reads that got no usable answer, twice as far for each, up to 5 min 20 s: an agent
+ * that is dropped for every answer (a FAKE one in fault-agent sends 100 MiB) would otherwise be
+ * dropped again at once each time it comes back, and nobody else could reach it. */
+#define OS_NAME_BACKOFF_MAX 6U
+
+static uint64_t read_interval(const Domain *d) {
+        return OS_NAME_READ_INTERVAL_USEC << (d->os_name_failures < OS_NAME_BACKOFF_MAX ? d->os_name_failures : OS_NAME_BACKOFF_MAX);
+}
 /* OSName reads share the agent workers with the callers' Logoff and ListUsers: at start-up or after
  * a reconnection every running VM's agent "connects" at once, and a read each of them at once would
  * hold the workers (a silent agent for --agent-timeout) while callers wait. One at a time, the rest
@@ -75,14 +83,19 @@ static void on_os_name(const AgentCallResult *result, void *userdata) {
         }
         d->os_name_reading = false;
 
-        if (result->error != VPC_OK)
+        if (result->error != VPC_OK) {
                 log_debug("domain '%s': no OS name from the guest agent: %s", d->name, strempty(result->message));
-        else if (agent_parse_os_name(result->reply, &name, &error) < 0)
+                d->os_name_failures++;
+        } else if (agent_parse_os_name(result->reply, &name, &error) < 0) {
                 log_debug("domain '%s': no OS name from the guest agent: %s", d->name, strempty(error));
-        else if (!streq_ptr(strempty(d->os_name), name)) {
-                free(d->os_name);
-                d->os_name = TAKE_PTR(name);
-                emit(m, d, false, true);
+                d->os_name_failures++;
+        } else {
+                d->os_name_failures = 0;
+                if (!streq_ptr(strempty(d->os_name), name)) {
+                        free(d->os_name);
+                        d->os_name = TAKE_PTR(name);
+                        emit(m, d, false, true);
+                }
         }
 
         /* The agent went and came back meanwhile: what it says now counts. */
@@ -112,9 +125,9 @@ static void read_os_name(Manager *m, Domain *d) {
         }
         if (d->os_name_timer)
                 return;         /* the timer reads it */
-        if (d->os_name_read_usec > 0 && now < d->os_name_read_usec + OS_NAME_READ_INTERVAL_USEC) {
+        if (d->os_name_read_usec > 0 && now < d->os_name_read_usec + read_interval(d)) {
                 r = sd_event_add_time(m->event, &d->os_name_timer, CLOCK_MONOTONIC,
-                                      d->os_name_read_usec + OS_NAME_READ_INTERVAL_USEC, 0, on_os_name_timer, d);
+                                      d->os_name_read_usec + read_interval(d), 0, on_os_name_timer, d);
                 if (r < 0)
                         log_warning("domain '%s': cannot put off the OS name's read: %s", d->name, strerror(-r));
                 return;
@@ -169,6 +182,7 @@ void guestos_agent_domain_stopped(Manager *m, Domain *d) {
         /* A read still in flight is dropped when it lands; the next boot is read at once. */
         d->os_name_reading = d->os_name_reread = d->os_name_wanted = false;
         d->os_name_read_usec = 0;
+        d->os_name_failures = 0;
         d->os_name_timer = sd_event_source_disable_unref(d->os_name_timer);
         emit(m, d, agent, os);
 }

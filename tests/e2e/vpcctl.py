@@ -148,6 +148,11 @@ if check(m is not None, "a task to cancel", r):
           and res.get("error_name") in ("", "org.vpc.Error.Cancelled"),
           "cancel: exit 0; the task ended, cancelled (0x800704C7) or already done", c)
     print(f"# cancel found the task {'running' if res.get('error_name') else 'already done'}")
+    # Cancel starts nothing new, but a logoff program already started in the guest runs to its end
+    # (docs/logoff.md, "Cancel"): wait for it, or it ends the sessions the next test logs in.
+    check(wait_until(lambda: vpcguest.guest_exec(VM, ["/bin/sh", "-c", "! grep -l 'linux_[p]lain' /proc/[0-9]*/cmdline"])[0] == 0,
+                     60, interval=0.3),
+          "no logoff program left running in the guest after the cancel")
 
 # --- the example unit of docs/systemd: its command, and what its exit statuses mean ----------------------
 unit = open(os.path.join(os.environ["VPC_SOURCE_ROOT"], "docs", "systemd", "vpc-logoff-all.service")).read()

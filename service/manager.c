@@ -52,7 +52,9 @@ static void manager_announce(Manager *m) {
         }
 }
 
-static void domain_drop(Manager *m, Domain *d) {
+/* why: what told us, for the log (an object vanishing is otherwise seen only on the bus). */
+static void domain_drop(Manager *m, Domain *d, const char *why) {
+        log_info("domain '%s' (%s) removed: %s", d->name, d->uuid, why);
         if (d->logoff_task) {
                 d->state = DOMAIN_STATE_SHUTOFF;
                 logoff_task_domain_stopped(d);
@@ -89,14 +91,14 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
         int r;
 
         if (d && !streq_ptr(d->name, info->name)) {
-                domain_drop(m, d);
+                domain_drop(m, d, "renamed");
                 d = NULL;
         }
         if (!d) {
                 /* A name reused by another UUID (undefine + define raced): the new one wins. */
                 Domain *other = domain_registry_find_by_name(&m->domains, info->name);
                 if (other)
-                        domain_drop(m, other);
+                        domain_drop(m, other, "its name now belongs to another UUID");
 
                 r = domain_new(info->name, info->uuid, info->state, &d);
                 if (r >= 0) {
@@ -137,7 +139,7 @@ static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
                 return;
         for (size_t i = 0; i < n_all; i++)
                 if (all[i]->generation != m->generation)
-                        domain_drop(m, all[i]);
+                        domain_drop(m, all[i], "not listed by libvirt after a (re)connection");
         manager_announce(m);
 }
 
@@ -162,7 +164,7 @@ static void on_domain_changed(const char *uuid, const DomainInfo *info, void *us
         }
         d = domain_registry_find_by_uuid(&m->domains, uuid);
         if (d)
-                domain_drop(m, d);
+                domain_drop(m, d, "libvirt says it no longer exists");
 }
 
 static void on_console_policy(const char *uuid, const ConsolePolicy *p, void *userdata) {

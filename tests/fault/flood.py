@@ -95,8 +95,13 @@ check(daemon_running(), "the daemon still runs")
 N = PER_SENDER - 8
 NOT_RUNNING = "org.vpc.Error.VmNotRunning"
 out = flood("root", encode_path("db.prod-2"), "Logoff", N, timeout=120)
-check(out.get("unanswered") == 0 and out.get("answers") == {NOT_RUNNING: N},
-      f"root's {N} pipelined Logoff calls on the shut-off VM each get VmNotRunning", out)
+if not check(out.get("unanswered") == 0 and out.get("answers") == {NOT_RUNNING: N},
+             f"root's {N} pipelined Logoff calls on the shut-off VM each get VmNotRunning", out):
+    # Seen once under ASan (VmUnknown: the domain was not in the daemon's registry): say what the
+    # daemon logged about its libvirt connection and its domains.
+    for line in daemon_log().splitlines():
+        if "removed:" in line or "connected to" in line or "cannot connect" in line:
+            print(f"# daemon: {line}")
 r = logoff(WEB, user=ALLOWED)
 check(r.error_name == PASSED, "the allowed user is served after it", r)
 check(daemon_running(), "the daemon still runs")

@@ -410,6 +410,12 @@ int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done
         return workqueue_submit(h->agent, run, done, data);
 }
 
+bool hypervisor_agent_spare(Hypervisor *h) {
+        unsigned keep = h->limits.agent_threads > 1 ? h->limits.agent_threads - 1 : 1;
+
+        return workqueue_busy(h->agent) < keep;
+}
+
 /* --- life of the Hypervisor object --- */
 
 static void silence_libvirt(void *userdata, virErrorPtr error) {

@@ -96,6 +96,9 @@ int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t do
 void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address);
 void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p);
 int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
+/* On the loop: whether one more agent job would still leave a worker free for callers (with a
+ * single worker: whether it is idle). Background reads ask this first. */
+bool hypervisor_agent_spare(Hypervisor *h);
 JobWatchList *hypervisor_watches(Hypervisor *h);
 
 /* For hypervisor-events-agent.c, on the loop: an agent state passed to agent_changed() while the

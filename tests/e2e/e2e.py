@@ -82,8 +82,9 @@ def check_gone(vm, users, what):
     who = vpcguest.utmp_users(vm)
     check(not set(users) & {u for u, _ in who}, f"{what}: the guest's utmp has no session of {users}", who)
     # Killed processes whose shell died first are orphans: PID 1 (busybox init) reaps them, but only
-    # on its next pass (it sleeps up to a second between passes), so allow it a few seconds.
-    end = time.monotonic() + 5
+    # on its next pass (it sleeps up to a second between passes), so allow it some seconds (one
+    # look at the process table takes seconds itself on a loaded TCG guest).
+    end = time.monotonic() + 20
     while True:
         procs = vpcguest.processes_of(vm, {UIDS[u] for u in users})
         if procs == [] or time.monotonic() > end:

@@ -141,7 +141,9 @@ check(fake_mode("silent", guest=G3), "g3's fake agent silent too")
 hung = [in_thread(timed, logoff, p, user="root") for p in (P1, P3)]
 time.sleep(0.5)
 r2, t2 = timed(logoff, P2)
-check(r2.ok and t2 < 2.0 * SLOW, f"with g1 and g3 hung (2 of 3 agent threads), g2 is served in {t2:.2f} s", r2)
+# (A background OSName read, see below, may hold the third thread for one agent timeout.)
+check(r2.ok and t2 < (AGENT_TIMEOUT + 2.0) * SLOW,
+      f"with g1 and g3 hung (2 of 3 agent threads), g2 is served in {t2:.2f} s", r2)
 if r2.ok:
     call(r2.value, "org.vpc.Task", "Cancel")
 results = [j(60) for j in hung]
@@ -169,7 +171,10 @@ check(seen is not None, f"with both agent threads hung on g1 and g3, libvirt eve
       f"({time.monotonic() - t0:.2f} s for a new domain's object)")
 r2, t2 = timed(logoff, P2)
 check(r2.ok, "g2's Logoff waits for a thread but succeeds", r2)
-check(t2 < (AGENT_TIMEOUT + 2.5) * SLOW, f"... within one agent timeout ({t2:.2f} s)")
+# The daemon reads each VM's OSName when its agent connects (here: at the restart), and libvirt runs
+# one agent command of a domain at a time: g1's hung Logoff may first wait for that read to time out,
+# holding its thread for two agent timeouts, and g2 waits for that thread (2.5 s without the reads).
+check(t2 < (2 * AGENT_TIMEOUT + 2.5) * SLOW, f"... within two agent timeouts ({t2:.2f} s)")
 if r2.ok:
     call(r2.value, "org.vpc.Task", "Cancel")
 results = [j(30) for j in hung]

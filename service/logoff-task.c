@@ -34,20 +34,56 @@ static void run_update_progress(LogoffRun *run) {
                 task_set_progress(run->task, run->machine.percent);
 }
 
+static void run_reply(LogoffRun *run, const LogoffReply *reply) {
+        LogoffAction a;
+        int r;
+
+        r = logoff_machine_reply(&run->machine, now_usec(CLOCK_MONOTONIC), reply, &a);
+        run_update_progress(run);
+        run_perform(run, r, &a);
+}
+
+/* An agent call that failed while the VM was being destroyed says "agent disappeared" (Timeout) or
+ * similar before libvirt's lifecycle event has come: the domain's state is asked first, in order
+ * with the events, so a VM that stopped ends the task with VmNotRunning (domain_set_state() does it
+ * as the answer is applied) and only a VM still running gets the call's own error. */
+typedef struct FailedReply {
+        Task *task;
+        VpcError error;
+        char *message;
+} FailedReply;
+
+static void on_failed_reply_refreshed(bool stopping, bool applied, void *userdata) {
+        FailedReply *f = userdata;
+        Task *t = f->task;
+
+        if (!stopping && !t->complete)
+                run_reply(t->engine, &(LogoffReply) { f->error, f->message, NULL });
+        task_unref(t);
+        free(f->message);
+        free(f);
+}
+
 static void on_agent_reply(const AgentCallResult *result, void *userdata) {
         _cleanup_(task_unrefp) Task *t = userdata;      /* the reference taken for the call */
         LogoffRun *run = t->engine;
-        LogoffAction a;
-        int r;
+        FailedReply *f;
 
         run->agent_busy = false;
         if (result->stopping || t->complete)
                 return;
 
-        r = logoff_machine_reply(&run->machine, now_usec(CLOCK_MONOTONIC),
-                                 &(LogoffReply) { result->error, result->message, result->reply }, &a);
-        run_update_progress(run);
-        run_perform(run, r, &a);
+        if (result->error != VPC_OK && result->error != VPC_ERROR_VM_NOT_RUNNING &&
+            (f = calloc(1, sizeof(*f)))) {
+                *f = (FailedReply) { .task = task_ref(t), .error = result->error,
+                                     .message = result->message ? strdup(result->message) : NULL };
+                if (hypervisor_refresh_domain(run->manager->hypervisor, t->vm_uuid, on_failed_reply_refreshed, f) >= 0)
+                        return;
+                task_unref(f->task);
+                free(f->message);
+                free(f);
+        }
+        run_reply(run, &(LogoffReply) { result->error, result->message, result->reply });
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {

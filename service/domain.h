@@ -60,7 +60,6 @@ typedef struct Domain {
         unsigned os_name_seq;   /* which read counts: older answers are dropped */
         uint64_t os_name_read_usec;     /* CLOCK_MONOTONIC start of the last read, 0 for none */
         unsigned os_name_failures;      /* reads in a row that got no usable answer */
-        unsigned os_name_generation;    /* the libvirt connection of the last read that gave a name */
         sd_event_source *os_name_timer; /* a read put off to keep the interval between two */
 } Domain;
 

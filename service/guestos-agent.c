@@ -95,7 +95,6 @@ static void on_os_name(const AgentCallResult *result, void *userdata) {
                 d->os_name_failures++;
         } else {
                 d->os_name_failures = 0;
-                d->os_name_generation = m->generation;
                 if (!streq_ptr(strempty(d->os_name), name)) {
                         free(d->os_name);
                         d->os_name = TAKE_PTR(name);
@@ -179,12 +178,10 @@ void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
                 domain_remember_guest_os(d, GUEST_OS_UNKNOWN, m->generation);
         if (changed)
                 emit(m, d, true, false);
-        /* The OS name is kept while the agent is away (restarted, upgraded). Once read, it is not
-         * read again at every reconnection of the agent (one dropped for its answers comes back at
-         * once, and a read each time kept it dropped for every caller), only after the domain
-         * stopped or the connection to libvirt was re-established: a guest rebooted into another OS
-         * without its domain stopping keeps the name it had. */
-        if (connected && (!d->os_name || !*d->os_name || d->os_name_generation != m->generation))
+        /* The OS name is kept while the agent is away (restarted, upgraded): only a boot changes the
+         * OS, and after one the agent connects again and is asked again (an agent dropped for its
+         * answers, which comes back at once, is asked less and less often: read_interval()). */
+        if (connected)
                 read_os_name(m, d);
 }
 

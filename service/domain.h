@@ -44,8 +44,9 @@ typedef struct Domain {
         Operation *users_check;         /* ListUsers' agent query in flight, with its parked calls */
         unsigned generation;    /* connection generation that last confirmed the domain */
         /* The guest's OS as guest-get-osinfo said during a Logoff check, kept so later checks ask
-         * guest-info alone; GUEST_OS_UNKNOWN until then, and again once the domain stopped or the
-         * connection to libvirt was lost (a restart in between could not be seen). */
+         * guest-info alone; GUEST_OS_UNKNOWN until then, and again once the agent connects anew (a
+         * domain that stopped and started, or a reboot) or the connection to libvirt was lost (a
+         * restart in between could not be seen). */
         GuestOsKind guest_os;
         unsigned guest_os_generation;
         ConsolePolicy console_policy;   /* from the domain's metadata (console-metadata.h) */
@@ -81,8 +82,8 @@ int domain_new(const char *name, const char *uuid, DomainState state, Domain **r
 Domain *domain_free(Domain *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Domain *, domain_free);
 
-/* The guest OS a Logoff check of this running domain read, kept so later checks ask guest-info
- * alone: GUEST_OS_UNKNOWN when none was read since the domain last ran, or since connection
+/* The guest OS a Logoff check of this domain read, kept so later checks ask guest-info alone:
+ * GUEST_OS_UNKNOWN when none was read since its agent last connected, or since connection
  * `generation` began. */
 GuestOsKind domain_known_guest_os(const Domain *d, unsigned generation);
 void domain_remember_guest_os(Domain *d, GuestOsKind os, unsigned generation);

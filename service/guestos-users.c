@@ -137,10 +137,8 @@ static void users_query_done(bool stopping, bool answered, void *userdata) {
                 return;
         if (stopping)
                 users_query_finish(q, VPC_ERROR_EXCEPTION, "the service is stopping");
-        else if (q->error != VPC_OK)
-                users_query_finish(q, q->error, q->message);
         else
-                users_query_finish(q, VPC_OK, NULL);
+                users_query_finish(q, q->error, q->message);
 }
 
 /* libvirt did not return in time: the calls hear Timeout now; the worker still owns q. */

@@ -69,8 +69,6 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
         if (d->state == state)
                 return;
         d->state = state;
-        if (state != DOMAIN_STATE_RUNNING && state != DOMAIN_STATE_PAUSED)
-                d->guest_os = GUEST_OS_UNKNOWN;
         guestos_emit_state_changed(m, d);
         console_policy_domain_state(m, d);
         if (state != DOMAIN_STATE_RUNNING)

@@ -202,6 +202,20 @@ static const char *get_name(json_object *o, const char *key, bool allow_empty, b
         return s;
 }
 
+/* guest-get-users' return: an array of at most AGENT_USERS_MAX entries (root owns it). */
+static int parse_user_array(const char *reply, json_object **root, json_object **ret_list, size_t *ret_n,
+                            char **ret_error) {
+        int r;
+
+        r = parse_return(reply, json_type_array, "guest-get-users", root, ret_list, ret_error);
+        if (r < 0)
+                return r;
+        *ret_n = json_object_array_length(*ret_list);
+        if (*ret_n > AGENT_USERS_MAX)
+                return set_error(ret_error, -E2BIG, "guest-get-users: more than %u users", AGENT_USERS_MAX);
+        return 0;
+}
+
 /* One entry of guest-get-users, checked: the user name (1.. bytes), the domain (NULL when absent;
  * Windows qemu-ga always sends the session's, "" for none, Linux qemu-ga none) and login-time (NULL
  * when absent; seconds since the epoch, a float from qemu-ga, an integer from others, negative from
@@ -235,13 +249,9 @@ int agent_parse_users(const char *reply, char ***ret_users, char **ret_error) {
         size_t n, n_users = 0;
         int r;
 
-        r = parse_return(reply, json_type_array, "guest-get-users", &root, &list, ret_error);
+        r = parse_user_array(reply, &root, &list, &n, ret_error);
         if (r < 0)
                 return r;
-
-        n = json_object_array_length(list);
-        if (n > AGENT_USERS_MAX)
-                return set_error(ret_error, -E2BIG, "guest-get-users: more than %u users", AGENT_USERS_MAX);
 
         users = calloc(n + 1, sizeof(char *));
         if (!users)
@@ -323,12 +333,9 @@ int agent_parse_user_list(const char *reply, AgentUser **ret_users, size_t *ret_
         size_t n;
         int r;
 
-        r = parse_return(reply, json_type_array, "guest-get-users", &root, &list, ret_error);
+        r = parse_user_array(reply, &root, &list, &n, ret_error);
         if (r < 0)
                 return r;
-        n = json_object_array_length(list);
-        if (n > AGENT_USERS_MAX)
-                return set_error(ret_error, -E2BIG, "guest-get-users: more than %u users", AGENT_USERS_MAX);
 
         users = calloc(n + 1, sizeof(AgentUser));
         if (!users)

@@ -219,6 +219,9 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
                         .timeout_usec = (uint64_t) options->polkit_timeout_sec * USEC_PER_SEC,
                         .max_pending = options->max_pending_auth,
                         .max_pending_per_sender = options->max_pending_auth_per_sender,
+                        /* polkitd answers in turn: a check waits for those ahead of it there. */
+                        .max_in_flight = 32,
+                        .max_in_flight_per_sender = 2,
                 }, &m->authorizer);
         if (r < 0)
                 return r;

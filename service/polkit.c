@@ -1,6 +1,12 @@
 /* See polkit.h. A check is a small chain: the caller's credentials (cached per caller), then,
  * unless root or the good uid, polkit's CheckAuthorization for the sender's bus name. The parked
- * call is found again by its message when it is dispatched the second time. */
+ * call is found again by its message when it is dispatched the second time.
+ *
+ * Fairness: polkitd answers CheckAuthorization one after another, so every check in its queue delays
+ * all that come after it. A sender has at most max_in_flight_per_sender checks at polkitd, and the
+ * authorizer at most max_in_flight; the rest wait here, in each sender's queue, and the senders take
+ * turns (round-robin). A caller's flood so costs another caller the wait of a few checks, not of
+ * the flooder's whole quota. Verdicts are handed back in each sender's order of arrival. */
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -12,8 +18,14 @@
 
 #define POLKIT_CHECK_ALLOW_USER_INTERACTION 0x1U
 
+typedef struct AuthSender AuthSender;
+
 typedef struct AuthQuery {
         Authorizer *authorizer;
+        AuthSender *sender;
+        struct AuthQuery *sender_prev, *sender_next;    /* in the sender's queue, in arrival order */
+        uint64_t deadline;              /* CLOCK_MONOTONIC: polkit's answer later than this denies */
+        bool in_flight;                 /* the CheckAuthorization is at polkitd */
         sd_bus_message *call;
         char *action;
         char **details;
@@ -31,6 +43,15 @@ typedef struct AuthQuery {
         sd_event_source *orphan;        /* frees a verdict whose call was not dispatched to us again */
 } AuthQuery;
 
+/* One caller's checks from their arrival until their verdicts are handed back, oldest first. */
+struct AuthSender {
+        Authorizer *authorizer;
+        Caller *caller;
+        AuthQuery *first, *last;
+        unsigned in_flight;
+        AuthSender *round_prev, *round_next;
+};
+
 struct Authorizer {
         sd_event *event;
         sd_bus *bus;
@@ -39,6 +60,12 @@ struct Authorizer {
         void *queries;                  /* search tree of AuthQuery, by call */
         unsigned n_pending;
         uint64_t counter;
+
+        void *senders;                  /* search tree of AuthSender, by caller */
+        AuthSender *round_first, *round_last;   /* whose turn it is next, first */
+        unsigned n_senders;
+        unsigned n_in_flight;
+        sd_event_source *pump;          /* sends what waits, from the loop (never from a callback) */
 };
 
 static int compare_call(const void *a, const void *b) {
@@ -54,11 +81,92 @@ static AuthQuery *query_find(Authorizer *a, sd_bus_message *call) {
         return node ? *(AuthQuery **) node : NULL;
 }
 
+static int compare_caller(const void *a, const void *b) {
+        const Caller *x = ((const AuthSender *) a)->caller, *y = ((const AuthSender *) b)->caller;
+
+        return x < y ? -1 : x > y;
+}
+
+static void round_remove(Authorizer *a, AuthSender *s) {
+        if (s->round_prev)
+                s->round_prev->round_next = s->round_next;
+        else
+                a->round_first = s->round_next;
+        if (s->round_next)
+                s->round_next->round_prev = s->round_prev;
+        else
+                a->round_last = s->round_prev;
+        s->round_prev = s->round_next = NULL;
+}
+
+static void round_append(Authorizer *a, AuthSender *s) {
+        s->round_prev = a->round_last;
+        if (a->round_last)
+                a->round_last->round_next = s;
+        else
+                a->round_first = s;
+        a->round_last = s;
+}
+
+static AuthSender *sender_get(Authorizer *a, Caller *caller) {
+        AuthSender key = { .caller = caller }, *s;
+        void *node = tfind(&key, &a->senders, compare_caller);
+
+        if (node)
+                return *(AuthSender **) node;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return NULL;
+        *s = (AuthSender) { .authorizer = a, .caller = caller };
+        if (!tsearch(s, &a->senders, compare_caller)) {
+                free(s);
+                return NULL;
+        }
+        round_append(a, s);
+        a->n_senders++;
+        return s;
+}
+
+static void sender_unqueue(AuthQuery *q) {
+        AuthSender *s = q->sender;
+
+        if (!s)
+                return;
+        if (q->sender_prev)
+                q->sender_prev->sender_next = q->sender_next;
+        else
+                s->first = q->sender_next;
+        if (q->sender_next)
+                q->sender_next->sender_prev = q->sender_prev;
+        else
+                s->last = q->sender_prev;
+        q->sender_prev = q->sender_next = NULL;
+        q->sender = NULL;
+        if (s->first)
+                return;
+        round_remove(s->authorizer, s);
+        tdelete(s, &s->authorizer->senders, compare_caller);
+        s->authorizer->n_senders--;
+        free(s);
+}
+
+/* The check left polkitd (answered, timed out, or dropped). */
+static void query_landed(AuthQuery *q) {
+        if (!q->in_flight)
+                return;
+        q->in_flight = false;
+        q->sender->in_flight--;
+        q->authorizer->n_in_flight--;
+        q->slot = sd_bus_slot_unref(q->slot);
+}
+
 static void query_free(AuthQuery *q) {
         Authorizer *a = q->authorizer;
 
         if (!q->decided)
                 a->n_pending--;
+        query_landed(q);
+        sender_unqueue(q);
         caller_unlink(&q->link);
         tdelete(q, &a->queries, compare_call);
         sd_event_source_disable_unref(q->orphan);
@@ -76,19 +184,10 @@ static int on_orphan(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-/* The verdict is in: dispatch the call again, so its handler reads it. */
-static void query_decide(AuthQuery *q, VpcError verdict, const char *reason) {
+/* The verdict is handed back: the call is dispatched again, so its handler reads it. */
+static void query_dispatch(AuthQuery *q) {
         Authorizer *a = q->authorizer;
         int r;
-
-        if (q->decided)
-                return;
-        q->decided = true;
-        q->verdict = verdict;
-        q->reason = reason;
-        a->n_pending--;
-        caller_unlink(&q->link);
-        q->slot = sd_bus_slot_unref(q->slot);
 
         r = sd_bus_message_rewind(q->call, true);
         if (r >= 0)
@@ -107,6 +206,41 @@ static void query_decide(AuthQuery *q, VpcError verdict, const char *reason) {
                 r = sd_event_source_set_priority(q->orphan, SD_EVENT_PRIORITY_IDLE);
         if (r < 0)
                 log_warning("cannot arm the clean-up of an authorization: %s", strerror(-r));
+}
+
+/* The sender's verdicts that no older check of its waits for go back, in order. */
+static void sender_release(AuthSender *s) {
+        while (s->first && s->first->decided) {
+                AuthQuery *q = s->first;
+                bool last = !q->sender_next;
+
+                sender_unqueue(q);      /* frees s with its last query */
+                query_dispatch(q);
+                if (last)
+                        break;
+        }
+}
+
+static void pump_soon(Authorizer *a) {
+        int r = sd_event_source_set_enabled(a->pump, SD_EVENT_ONESHOT);
+
+        if (r < 0)
+                log_error("cannot schedule the authorization checks: %s", strerror(-r));
+}
+
+static void query_decide(AuthQuery *q, VpcError verdict, const char *reason) {
+        Authorizer *a = q->authorizer;
+
+        if (q->decided)
+                return;
+        q->decided = true;
+        q->verdict = verdict;
+        q->reason = reason;
+        a->n_pending--;
+        caller_unlink(&q->link);
+        query_landed(q);
+        sender_release(q->sender);
+        pump_soon(a);
 }
 
 static void on_caller_left(CallerLink *link) {
@@ -153,7 +287,7 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         return 0;
 }
 
-static int send_check(AuthQuery *q) {
+static int send_check(AuthQuery *q, uint64_t timeout_usec) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         Authorizer *a = q->authorizer;
         int r;
@@ -183,9 +317,61 @@ static int send_check(AuthQuery *q) {
         if (r < 0)
                 return r;
 
-        /* The interaction allowed to a caller (a password prompt) may take long; a plain check may not. */
-        return sd_bus_call_async(a->bus, &q->slot, m, on_check_reply, q,
-                                 q->interactive ? 10 * a->limits.timeout_usec : a->limits.timeout_usec);
+        r = sd_bus_call_async(a->bus, &q->slot, m, on_check_reply, q, timeout_usec);
+        if (r < 0)
+                return r;
+        q->in_flight = true;
+        q->sender->in_flight++;
+        a->n_in_flight++;
+        return 0;
+}
+
+/* Its turn came: to polkitd, with what is left of its time (the wait here counts). */
+static void query_send(AuthQuery *q) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        if (now >= q->deadline) {
+                log_warning("polkit check of %s for %s: no answer in time", q->action,
+                            strempty(sd_bus_message_get_sender(q->call)));
+                query_decide(q, VPC_ERROR_ACCESS_DENIED, "polkit could not be asked");
+                return;
+        }
+        r = send_check(q, q->deadline - now);
+        if (r < 0) {
+                log_warning("cannot ask polkit: %s", strerror(-r));
+                query_decide(q, VPC_ERROR_ACCESS_DENIED, "polkit could not be asked");
+        }
+}
+
+/* The sender's oldest check that waits for its turn, unless it has its share at polkitd already. */
+static AuthQuery *sender_next(AuthSender *s) {
+        if (s->in_flight >= s->authorizer->limits.max_in_flight_per_sender)
+                return NULL;
+        for (AuthQuery *q = s->first; q; q = q->sender_next)
+                if (!q->decided && !q->in_flight && q->creds.uid != UID_INVALID)
+                        return q;
+        return NULL;
+}
+
+/* Sends checks to polkitd while there is room, one per sender in turn. */
+static int on_pump(sd_event_source *source, void *userdata) {
+        Authorizer *a = userdata;
+
+        for (unsigned idle = 0; a->round_first && idle < a->n_senders && a->n_in_flight < a->limits.max_in_flight;) {
+                AuthSender *s = a->round_first;
+                AuthQuery *q = sender_next(s);
+
+                round_remove(a, s);
+                round_append(a, s);
+                if (!q) {
+                        idle++;
+                        continue;
+                }
+                idle = 0;
+                query_send(q);  /* may decide q, and so free s */
+        }
+        return 0;
 }
 
 /* root and the good uid pass; others are polkit's to decide. */
@@ -193,18 +379,13 @@ static bool creds_pass(const CallerCreds *creds, uid_t good_uid) {
         return creds->uid == 0 || (good_uid != UID_INVALID && creds->uid == good_uid);
 }
 
+/* Its credentials are known: it now waits for its turn at polkitd (see on_pump()). */
 static void query_ask_polkit(AuthQuery *q) {
-        int r;
-
         if (creds_pass(&q->creds, q->good_uid)) {
                 query_decide(q, VPC_OK, NULL);
                 return;
         }
-        r = send_check(q);
-        if (r < 0) {
-                log_warning("cannot ask polkit: %s", strerror(-r));
-                query_decide(q, VPC_ERROR_ACCESS_DENIED, "polkit could not be asked");
-        }
+        pump_soon(q->authorizer);
 }
 
 static void on_creds_ready(CallerLink *link) {
@@ -246,6 +427,8 @@ static int query_new(Authorizer *a, sd_bus_message *call, Caller *caller, const 
         q->creds = (CallerCreds) { .uid = UID_INVALID };
         q->good_uid = good_uid;
         q->interactive = sd_bus_message_get_allow_interactive_authorization(call) > 0;
+        /* The interaction allowed to a caller (a password prompt) may take long; a plain check may not. */
+        q->deadline = now_usec(CLOCK_MONOTONIC) + (q->interactive ? 10 : 1) * a->limits.timeout_usec;
         snprintf(q->cancellation_id, sizeof(q->cancellation_id), "vpc-%" PRIu64, ++a->counter);
         q->action = strdup(action);
         while (details && details[n])
@@ -256,7 +439,12 @@ static int query_new(Authorizer *a, sd_bus_message *call, Caller *caller, const 
                         strv_free(q->details);
                         q->details = NULL;
                 }
-        if (!q->action || !q->details || !tsearch(q, &a->queries, compare_call)) {
+        if (q->action && q->details && tsearch(q, &a->queries, compare_call)) {
+                q->sender = sender_get(a, caller);
+                if (!q->sender)
+                        tdelete(q, &a->queries, compare_call);
+        }
+        if (!q->sender) {
                 strv_free(q->details);
                 free(q->action);
                 sd_bus_message_unref(q->call);
@@ -264,6 +452,12 @@ static int query_new(Authorizer *a, sd_bus_message *call, Caller *caller, const 
                 return -ENOMEM;
         }
         a->n_pending++;
+        q->sender_prev = q->sender->last;
+        if (q->sender->last)
+                q->sender->last->sender_next = q;
+        else
+                q->sender->first = q;
+        q->sender->last = q;
         caller_link(caller, &q->link, CALLER_LINK_AUTHORIZATION, on_caller_left, on_creds_ready);
         *ret = q;
         return 0;
@@ -307,6 +501,7 @@ int authorizer_verify_async(Authorizer *a, sd_bus_message *call, const char *act
 int authorizer_new(sd_event *event, sd_bus *bus, CallerRegistry *callers, const AuthorizerLimits *limits,
                    Authorizer **ret) {
         Authorizer *a = calloc(1, sizeof(*a));
+        int r;
 
         if (!a)
                 return -ENOMEM;
@@ -314,6 +509,13 @@ int authorizer_new(sd_event *event, sd_bus *bus, CallerRegistry *callers, const 
         a->bus = sd_bus_ref(bus);
         a->callers = callers;
         a->limits = *limits;
+        r = sd_event_add_defer(event, &a->pump, on_pump, a);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(a->pump, SD_EVENT_OFF);
+        if (r < 0) {
+                authorizer_free(a);
+                return r;
+        }
         *ret = a;
         return 0;
 }
@@ -329,6 +531,7 @@ Authorizer *authorizer_free(Authorizer *a) {
                 (void) vpc_error_reply(q->call, VPC_ERROR_ACCESS_DENIED, "the service is stopping");
                 query_free(q);
         }
+        sd_event_source_disable_unref(a->pump);
         sd_bus_unref(a->bus);
         sd_event_unref(a->event);
         free(a);

@@ -21,6 +21,8 @@ typedef struct AuthorizerLimits {
         uint64_t timeout_usec;          /* a polkit answer later than this denies */
         unsigned max_pending;           /* checks in flight, all callers */
         unsigned max_pending_per_sender;
+        unsigned max_in_flight;         /* checks sent to polkitd and not answered yet, all callers */
+        unsigned max_in_flight_per_sender;      /* the rest wait here for their turn */
 } AuthorizerLimits;
 
 int authorizer_new(sd_event *event, sd_bus *bus, CallerRegistry *callers, const AuthorizerLimits *limits,

@@ -244,10 +244,16 @@ vpc_libvirtd_start() {
                 vpc_die "libvirtd did not start: $(tail -5 "$VPC_ENV_DIR/libvirtd.log")"
         fi
         # libvirtd's test:///default lives only while someone is connected to it: hold one
-        # connection for the environment's life, so domains survive the daemon's restarts.
-        (sleep infinity | virsh -c test+unix:///default >/dev/null 2>&1) &
+        # connection for the environment's life, so domains survive the daemon's restarts. It must be
+        # connected before anything is defined: a domain defined while no other client is connected
+        # goes with the virsh that defined it (under load the first file, db.prod-2, was lost so).
+        # The holder prints its URI once connected. VPC_TEST_HOLDER_DELAY (seconds) holds it back,
+        # for tests/integration/test-driver-holder.sh.
+        (sleep "${VPC_TEST_HOLDER_DELAY:-0}"; (echo uri; exec sleep infinity) | virsh -c test+unix:///default) \
+                >"$VPC_ENV_DIR/test-driver-holder.out" 2>&1 &
         echo $! >"$VPC_ENV_DIR/test-driver-holder.pid"
-        vpc_wait_for 5 virsh -c test+unix:///default version
+        vpc_wait_for 30 grep -qx 'test+unix:///default' "$VPC_ENV_DIR/test-driver-holder.out" ||
+                vpc_die "the test driver's holder did not connect: $(tail -3 "$VPC_ENV_DIR/test-driver-holder.out")"
 }
 
 vpc_libvirtd_stop() {

@@ -4,13 +4,16 @@
    caller (max_pending_auth_per_sender, built into service/main.c), every other call is answered at once
    with org.freedesktop.DBus.Error.LimitsExceeded (0x800705AA); another unprivileged caller still
    gets its own checks, root is served at once, and the daemon's RSS stays bounded; when polkitd
-   continues every held check is answered;
+   continues every held check is answered, and the allowed user's check, sent after the flooder's
+   128, is answered after at most a few of them (at most 2 of a sender are at polkitd at a time,
+   the rest wait in the daemon and the senders take turns);
  - with polkitd running, 5000 calls: every call is answered, and another user's Logoff is served
    promptly meanwhile;
  - root's 120 pipelined calls on a shut-off VM: each answered VmNotRunning (one libvirt state query
    per domain in flight, shared by the calls that wait for it)."""
 
 import os
+import pwd
 import signal
 import sys
 import time
@@ -57,10 +60,12 @@ check(rss1 - rss0 < RSS_BOUND_KIB, f"RSS grew by {rss1 - rss0} KiB (< {RSS_BOUND
 r, t = timed(logoff, WEB)
 check(r.error_name == PASSED and t < 1.0 * SLOW, f"root is served at once during the flood ({t:.2f} s)", r)
 other = in_thread(logoff, WEB, user=OTHER)
+allowed = in_thread(logoff, WEB, user=ALLOWED)
 time.sleep(0.5)
 check(daemon_log().count("error=" + LIMITS) == N - PER_SENDER,
       "another unprivileged caller is not refused: it has its own quota")
 
+log_mark = len(daemon_log().splitlines())
 check(signal_pid(polkitd, signal.SIGCONT), "polkitd continued")
 out = flood_result(flooder, 150)
 answers = out.get("answers", {})
@@ -68,6 +73,17 @@ check(answers.get(LIMITS) == N - PER_SENDER and answers.get(CHALLENGE) == PER_SE
       f"the flooder got {N - PER_SENDER} LimitsExceeded and {PER_SENDER} polkit answers, none lost", out)
 r = other(60)
 check(r is not None and r.error_name == CHALLENGE, "the other caller's held check is answered by polkit", r)
+r = allowed(60)
+check(r is not None and r.error_name == PASSED, "the allowed user's held check is answered by polkit", r)
+# The audit records come in the order of the verdicts: how many of the flooder's checks polkitd
+# answered before the allowed user's. All 128 when every held check was sent to polkitd at once.
+verdicts = [line for line in daemon_log().splitlines()[log_mark:] if "event=logoff-request" in line]
+mine = f"uid={pwd.getpwnam(ALLOWED).pw_uid} "
+ahead = next((i for i, line in enumerate(verdicts) if mine in line), None)
+flooder_ahead = None if ahead is None else sum(f"uid={pwd.getpwnam(DENIED).pw_uid} " in v for v in verdicts[:ahead])
+print(f"# the flooder's checks answered before the allowed user's: {flooder_ahead} of {PER_SENDER}")
+check(flooder_ahead is not None and flooder_ahead <= 16,
+      f"the allowed user waits for at most 16 of the flooder's {PER_SENDER} held checks ({flooder_ahead})")
 
 # --- polkitd running: a flood does not starve anyone ------------------------------------------------
 N = 5000

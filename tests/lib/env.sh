@@ -1,6 +1,7 @@
 # The private test environment, sourced by tests/lib/with-env inside run-isolated's namespaces:
 # a system-bus style dbus-daemon with the project's own policy, the real polkitd with the project's
-# actions and rules, libvirtd with private state (test and QEMU drivers), test users, and the daemon.
+# actions and rules, libvirtd with private state (test and QEMU drivers), test users, and the daemon
+# (as its own user vpc-guestosd, which exists only in the environment's private /etc/passwd).
 # Nothing on the host changes but empty mount points the libvirt packages would create anyway.
 # A libvirt of the host's own (running, stopped, socket-activated, modular) is never read, reached or
 # changed: see vpc_libvirt_dirs; tests/host proves it.
@@ -74,7 +75,7 @@ vpc_setup_polkit_files() {
         cp /usr/share/polkit-1/actions/*.policy "$actions/" 2>/dev/null || true
         cp "$VPC_SOURCE_ROOT/polkit/org.vpc.policy" "$actions/"
         # VPC_POLICY_NO_OWNER: the policy as it was before the daemon had its own user, without the
-        # owner annotation (tests/fault/policy-owner.sh shows what that does).
+        # owner annotation (tests/fault/daemon-user.py shows what that does).
         [ -z "${VPC_POLICY_NO_OWNER:-}" ] ||
                 sed -i '/org.freedesktop.policykit.owner/d' "$actions/org.vpc.policy"
         # The site's example (50-org.vpc.rules) and the daemon's access to libvirtd.

@@ -101,6 +101,8 @@ static virConnectPtr acquire_worker_connection(Hypervisor *h, WorkerState *w) {
                 virConnectClose(w->conn);
                 w->conn = NULL;
         }
+        if (!w->conn)
+                w->conn = hypervisor_take_spare_connection(h);
         if (!w->conn) {
                 w->conn = virConnectOpen(hypervisor_uri(h));
                 if (!w->conn)

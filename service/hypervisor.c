@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "domain-info.h"
 #include "hypervisor.h"
@@ -22,6 +23,8 @@
 #define RECONNECT_MAX_USEC (30 * USEC_PER_SEC)
 /* Shutdown waits this long for the workers and the connection's teardown, then leaves them. */
 #define STOP_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* At most one spare connection per agent worker (--agent-threads is at most 64). */
+#define SPARES_MAX 64
 
 struct Hypervisor {
         sd_event *event;
@@ -42,6 +45,12 @@ struct Hypervisor {
         virConnectPtr conn;
         int lifecycle_callback;
         int event_ids[HYPERVISOR_EVENT_SOURCES_MAX][HYPERVISOR_EVENT_IDS_MAX];  /* callbacks->event_sources */
+        /* Opened for the agent workers right after the shared one: libvirtd asks polkit about every
+         * new connection of a client that is not root (auth_unix_rw = "polkit"), so a worker that
+         * opened its own only at its first call would wait for polkitd there, and a frozen polkitd
+         * would hold even root's Logoff, which needs no polkit check of the daemon's. */
+        virConnectPtr spares[SPARES_MAX];
+        size_t n_spares;
 
         /* Event loop only. */
         bool connected;
@@ -221,14 +230,20 @@ static void on_connection_closed(virConnectPtr conn, int reason, void *opaque) {
         (void) workqueue_submit(h->control, NULL, disconnected_done, h);
 }
 
-/* Control worker: forget the current connection. */
+/* Control worker: forget the current connection, and the spares opened beside it. */
 static void drop_connection(Hypervisor *h) {
-        virConnectPtr c;
+        virConnectPtr c, spares[SPARES_MAX];
+        size_t n_spares;
 
         pthread_mutex_lock(&h->conn_lock);
         c = h->conn;
         h->conn = NULL;
+        n_spares = h->n_spares;
+        memcpy(spares, h->spares, n_spares * sizeof(virConnectPtr));
+        h->n_spares = 0;
         pthread_mutex_unlock(&h->conn_lock);
+        for (size_t i = 0; i < n_spares; i++)
+                virConnectClose(spares[i]);
         if (!c)
                 return;
 
@@ -323,6 +338,51 @@ static void connect_run(void *data) {
                 drop_connection(h);
 }
 
+/* Control worker, after a connection: one spare for each agent worker. A worker whose own connection
+ * survived leaves its spare unused, an idle connection until the next reconnection. */
+static void spares_run(void *data) {
+        Hypervisor *h = data;
+
+        for (unsigned i = 0; i < h->limits.agent_threads && i < SPARES_MAX; i++) {
+                virConnectPtr c;
+                bool wanted;
+
+                pthread_mutex_lock(&h->conn_lock);
+                wanted = h->conn && h->n_spares < h->limits.agent_threads;
+                pthread_mutex_unlock(&h->conn_lock);
+                if (!wanted)
+                        return;
+                c = virConnectOpen(h->uri);
+                if (!c)
+                        return;         /* the workers open their own when they need one */
+                (void) virConnectSetKeepAlive(c, HYPERVISOR_KEEPALIVE_INTERVAL_SEC, HYPERVISOR_KEEPALIVE_COUNT);
+                pthread_mutex_lock(&h->conn_lock);
+                if (h->conn && h->n_spares < SPARES_MAX) {
+                        h->spares[h->n_spares++] = c;
+                        c = NULL;
+                }
+                pthread_mutex_unlock(&h->conn_lock);
+                if (c) {
+                        virConnectClose(c);
+                        return;
+                }
+        }
+}
+
+virConnectPtr hypervisor_take_spare_connection(Hypervisor *h) {
+        for (;;) {
+                virConnectPtr c = NULL;
+
+                pthread_mutex_lock(&h->conn_lock);
+                if (h->n_spares > 0)
+                        c = h->spares[--h->n_spares];
+                pthread_mutex_unlock(&h->conn_lock);
+                if (!c || virConnectIsAlive(c) == 1)
+                        return c;
+                virConnectClose(c);
+        }
+}
+
 static void connect_done(void *data, bool stopping) {
         ConnectJob *j = data;
         Hypervisor *h = j->h;
@@ -338,6 +398,7 @@ static void connect_done(void *data, bool stopping) {
                         schedule_reconnect(h);
                 } else {
                         log_info("connected to %s, %zu domain(s)", h->uri, j->n_domains);
+                        (void) workqueue_submit(h->control, spares_run, NULL, h);
                         h->connected = true;
                         h->warned = false;
                         h->backoff = 0;

@@ -88,6 +88,9 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
  * when they and their queue are full). On the loop: the deadlines of the jobs whose owners wait,
  * answered by hypervisor_stop() when it has to leave their workers behind. */
 virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
+/* For hypervisor-agent.c, on an agent worker: a connection of its own opened ahead (NULL when none
+ * is left; the worker then opens one), to keep and close as if it had opened it. */
+virConnectPtr hypervisor_take_spare_connection(Hypervisor *h);
 /* Thread-safe: a job for the ordered control worker, in order with the lifecycle refreshes (for
  * libvirt calls that change a domain, e.g. its metadata, and for events that must keep their order
  * with the lifecycle events). */

@@ -45,16 +45,17 @@ policy=usr/share/dbus-1/system.d/org.vpc.conf
 check "bus policy installed: /$policy" test -f "$root/$policy"
 check "the system bus includes $(dirname "/$policy") (/usr/share/dbus-1/system.conf)" \
         in_list "$(dirname "/$policy")" "$includedirs"
-check "the bus policy is well-formed XML that lets only root own org.vpc" python3 -c '
+check "the bus policy is well-formed XML that lets only user vpc-guestosd own org.vpc" python3 -c '
 import sys, xml.etree.ElementTree as ET
 t = ET.parse(sys.argv[1]).getroot()
 owners = [(p.attrib, a.attrib) for p in t.iter("policy") for a in p if a.attrib.get("own") == "org.vpc" and a.tag == "allow"]
-assert owners and all(p.get("user") == "root" for p, _ in owners), owners
+assert owners and all(p == {"user": "vpc-guestosd"} for p, _ in owners), owners
 ' "$root/$policy"
 service=usr/share/dbus-1/system-services/org.vpc.service
 check "activation file installed: /$service (system-services, named after org.vpc)" test -f "$root/$service"
-check "the activation file names org.vpc and the unit" \
-        bash -c "grep -qx 'Name=org.vpc' '$root/$service' && grep -qx 'SystemdService=vpc-guestosd.service' '$root/$service'"
+check "the activation file names org.vpc, the unit and the user vpc-guestosd" \
+        bash -c "grep -qx 'Name=org.vpc' '$root/$service' && grep -qx 'SystemdService=vpc-guestosd.service' '$root/$service' &&
+                 grep -qx 'User=vpc-guestosd' '$root/$service'"
 dbus_exec=$(sed -n 's/^Exec=//p' "$root/$service")
 check "the activation file's Exec=$dbus_exec is the installed daemon" test -x "$root$dbus_exec"
 check "the daemon runs: --version" "$root$dbus_exec" --version
@@ -75,12 +76,30 @@ ids = {a.get("id") for a in ET.parse(sys.argv[1]).getroot().iter("action")}
 assert ids == {"org.vpc.guestos.logoff", "org.vpc.guestos.list-users", "org.vpc.task.cancel",
                "org.vpc.guestos.set-policy"}, ids
 ' "$root/$actions"
+check "every polkit action is owned by unix-user:vpc-guestosd (it checks its callers, not being root)" python3 -c '
+import sys, xml.etree.ElementTree as ET
+for a in ET.parse(sys.argv[1]).getroot().iter("action"):
+    owners = [n.text for n in a.iter("annotate") if n.get("key") == "org.freedesktop.policykit.owner"]
+    assert owners == ["unix-user:vpc-guestosd"], (a.get("id"), owners)
+' "$root/$actions"
 check "polkitd looks in /usr/share/polkit-1/actions (as its package installs there)" \
         test -d /usr/share/polkit-1/actions
 rules=usr/share/polkit-1/rules.d/50-org.vpc.rules
 check "polkit rules installed: /$rules" test -f "$root/$rules"
+libvirt_rules=usr/share/polkit-1/rules.d/60-vpc-guestosd-libvirt.rules
+check "polkit rule for libvirt's socket installed: /$libvirt_rules (org.libvirt.unix.manage for vpc-guestosd)" \
+        bash -c "grep -q 'org.libvirt.unix.manage' '$root/$libvirt_rules' && grep -q '\"vpc-guestosd\"' '$root/$libvirt_rules'"
 check "polkitd reads /usr/share/polkit-1/rules.d (string in polkitd)" \
         grep -q /usr/share/polkit-1/rules.d /usr/lib/polkit-1/polkitd
+
+# --- the user: a sysusers.d entry where systemd-sysusers reads it, and one it accepts ------------------
+sysusers=usr/lib/sysusers.d/vpc-guestosd.conf
+check "sysusers.d entry installed: /$sysusers" test -f "$root/$sysusers"
+check "systemd-sysusers would create the system user vpc-guestosd from it (--dry-run)" bash -c \
+        "mkdir -p '$tmp/sysusers-root' && systemd-sysusers --dry-run --root='$tmp/sysusers-root' - <'$root/$sysusers' 2>&1 |
+                grep -q \"Creating user 'vpc-guestosd'\""
+check "the unit runs as User=vpc-guestosd with SupplementaryGroups=libvirt" \
+        bash -c "grep -qx 'User=vpc-guestosd' '$root/$unit' && grep -qx 'SupplementaryGroups=libvirt' '$root/$unit'"
 
 # --- the client, its manual pages and its completion ---------------------------------------------------
 check "vpcctl installed in /usr/bin and runs" bash -c "'$root/usr/bin/vpcctl' --version | grep -q '^vpcctl '"

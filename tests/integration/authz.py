@@ -104,12 +104,17 @@ check(ok, "polkitd restarted")
 expect_error(logoff(WEB, user=ALLOWED), "org.vpc.Error.AdditionsFeatureNotAvailable",
              "with polkitd back the allowed user passes again")
 
-# --- the bus policy: only root owns org.vpc; polkit, not the bus, answers unprivileged calls --------
+# --- the bus policy: only the daemon's user owns org.vpc; polkit, not the bus, answers calls -------
 r = subprocess.run(["setpriv", f"--reuid={DENIED}", f"--regid={DENIED}", "--init-groups", "--",
                     "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
                     "RequestName", "su", "org.vpc", "0"], capture_output=True, text=True,
                    env={"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"], "PATH": "/usr/bin:/bin"})
 check(r.returncode != 0 and "ccess denied" in (r.stderr + r.stdout), "an unprivileged process cannot own org.vpc",
       r.stderr)
+r = subprocess.run(["busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                    "RequestName", "su", "org.vpc", "0"], capture_output=True, text=True,
+                   env={"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"], "PATH": "/usr/bin:/bin"})
+check(r.returncode != 0 and "ccess denied" in (r.stderr + r.stdout),
+      f"root cannot own org.vpc either (only {os.environ['VPC_DAEMON_USER']} may)", r.stderr + r.stdout)
 
 finish()

@@ -1,6 +1,7 @@
 # The private test environment, sourced by tests/lib/with-env inside run-isolated's namespaces:
 # a system-bus style dbus-daemon with the project's own policy, the real polkitd with the project's
-# actions and rules, libvirtd with private state (test and QEMU drivers), test users, and the daemon.
+# actions and rules, libvirtd with private state (test and QEMU drivers), test users, and the daemon
+# (as its own user vpc-guestosd, which exists only in the environment's private /etc/passwd).
 # Nothing on the host changes but empty mount points the libvirt packages would create anyway.
 # A libvirt of the host's own (running, stopped, socket-activated, modular) is never read, reached or
 # changed: see vpc_libvirt_dirs; tests/host proves it.
@@ -9,6 +10,7 @@
 VPC_ALLOWED_USER=vpc-allowed      # member of group libvirt: 50-org.vpc.rules lets it log off
 VPC_DENIED_USER=vpc-denied        # no group: polkit says no
 VPC_OTHER_USER=vpc-other          # another unprivileged user, for Cancel of a foreign task
+VPC_DAEMON_USER=vpc-guestosd      # the daemon's own system user (sysusers.d), as under its unit
 
 vpc_log() { echo "env: $*" >&2; }
 
@@ -48,6 +50,13 @@ vpc_setup_users() {
         grep -q '^kvm:' "$d/group" || echo "kvm:x:30010:" >>"$d/group"
         grep -q '^libvirt-qemu:' "$d/group" || echo "libvirt-qemu:x:30011:" >>"$d/group"
         grep -q '^libvirt-qemu:' "$d/passwd" || echo "libvirt-qemu:x:30011:30011::/var/lib/libvirt:/usr/sbin/nologin" >>"$d/passwd"
+        # The daemon's user, as sysusers.d/vpc-guestosd.conf creates it (kept if the host has it). Not in
+        # group libvirt: the unit gives it that group (SupplementaryGroups=), vpc_daemon_start too.
+        if ! grep -q "^$VPC_DAEMON_USER:" "$d/passwd"; then
+                echo "$VPC_DAEMON_USER:x:30020:30020:vpc-guestosd guest logoff service:/:/usr/sbin/nologin" >>"$d/passwd"
+                echo "$VPC_DAEMON_USER:!*:19000::::::" >>"$d/shadow"
+        fi
+        grep -q "^$VPC_DAEMON_USER:" "$d/group" || echo "$VPC_DAEMON_USER:x:30020:" >>"$d/group"
         local uid=30001 u
         for u in $VPC_ALLOWED_USER $VPC_DENIED_USER $VPC_OTHER_USER; do
                 echo "$u:x:$uid:$uid::/nonexistent:/usr/sbin/nologin" >>"$d/passwd"
@@ -65,7 +74,12 @@ vpc_setup_polkit_files() {
         mkdir -p "$actions" "$rules"
         cp /usr/share/polkit-1/actions/*.policy "$actions/" 2>/dev/null || true
         cp "$VPC_SOURCE_ROOT/polkit/org.vpc.policy" "$actions/"
-        cp "$VPC_SOURCE_ROOT/polkit/50-org.vpc.rules" "$rules/"
+        # VPC_POLICY_NO_OWNER: the policy as it was before the daemon had its own user, without the
+        # owner annotation (tests/fault/daemon-user.py shows what that does).
+        [ -z "${VPC_POLICY_NO_OWNER:-}" ] ||
+                sed -i '/org.freedesktop.policykit.owner/d' "$actions/org.vpc.policy"
+        # The site's example (50-org.vpc.rules) and the daemon's access to libvirtd.
+        cp "$VPC_SOURCE_ROOT"/polkit/*.rules "$rules/"
         chmod 755 "$VPC_ENV_DIR/polkit" "$actions" "$rules"
         chmod 644 "$actions"/* "$rules"/*
         vpc_bind "$actions" /usr/share/polkit-1/actions
@@ -196,11 +210,14 @@ vpc_libvirt_dirs() {
                 vpc_bind "$base/${p%%:*}" "${p#*:}"
         done
         cat >/etc/libvirt/libvirtd.conf <<EOC
-# Root-only socket; no polkit for libvirt itself (only root connects).
+# Debian's own read-write socket: group libvirt, and polkit (org.libvirt.unix.manage) decides for
+# whoever is not root; the daemon's user gets in through 60-vpc-guestosd-libvirt.rules. No read-only
+# socket for anyone but root.
+unix_sock_group = "libvirt"
 unix_sock_ro_perms = "0700"
-unix_sock_rw_perms = "0700"
+unix_sock_rw_perms = "0770"
 auth_unix_ro = "none"
-auth_unix_rw = "none"
+auth_unix_rw = "polkit"
 log_outputs = "3:stderr"
 EOC
         cat >/etc/libvirt/qemu.conf <<EOC
@@ -282,11 +299,23 @@ vpc_daemon_start() {
         : "${VPC_GUESTOSD:?VPC_GUESTOSD must name the daemon binary}"
         : "${VPC_LIBVIRT_URI:?VPC_LIBVIRT_URI must be set}"
         vpc_libvirt_uri_check "$VPC_LIBVIRT_URI"
+        # Not root, libvirt's client takes test+unix:/// for a libvirtd of the user's own (and would
+        # start one): the test driver of the private libvirtd is named by its socket.
+        local uri=$VPC_LIBVIRT_URI
+        [[ $uri != test+unix:* ]] || uri+="?socket=/run/libvirt/libvirt-sock"
+        export VPC_DAEMON_URI=$uri     # what the daemon shows as HypervisorURI
         rm -f "$VPC_ENV_DIR/daemon.status"
+        vpc_daemon_runtime_dir
+        # The daemon runs as its own user with group libvirt, as under its unit (the bus policy lets
+        # no one else own org.vpc); what it runs must be reachable by that user.
+        local as=(setpriv --reuid="$VPC_DAEMON_USER" --regid="$VPC_DAEMON_USER" --groups=libvirt --)
+        "${as[@]}" test -x "$VPC_GUESTOSD" ||
+                vpc_die "$VPC_DAEMON_USER cannot run $VPC_GUESTOSD (a directory on its way not readable by others?)"
         # A small keeper waits for the daemon and records its exit status, so a test can read it
         # even when a different process (envctl) started it.
         (
-                ${VPC_DAEMON_WRAPPER:-} "$VPC_GUESTOSD" --connect "$VPC_LIBVIRT_URI" "$@" &
+                RUNTIME_DIRECTORY=$VPC_ENV_DIR/run-vpc-guestosd \
+                        "${as[@]}" ${VPC_DAEMON_WRAPPER:-} "$VPC_GUESTOSD" --connect "$uri" "$@" &
                 echo $! >"$VPC_ENV_DIR/daemon.pid"
                 wait $! && rc=0 || rc=$?
                 echo "$rc" >"$VPC_ENV_DIR/daemon.status"
@@ -300,6 +329,14 @@ vpc_daemon_start() {
                 tail -20 "$VPC_ENV_DIR/daemon.log" >&2
                 return 1
         fi
+}
+
+# The daemon's runtime directory, as systemd makes it for RuntimeDirectory= (owned by the daemon's
+# user, 0755), kept across the daemon's restarts within one environment (RuntimeDirectoryPreserve=).
+vpc_daemon_runtime_dir() {
+        local d=$VPC_ENV_DIR/run-vpc-guestosd
+        [ -d "$d" ] || mkdir -m 0755 "$d"
+        chown "$VPC_DAEMON_USER:$VPC_DAEMON_USER" "$d"
 }
 
 vpc_daemon_stop() {     # prints the daemon's exit status
@@ -347,7 +384,7 @@ vpc_env_start() {
         [ "$$" -eq 1 ] || [ -n "${VPC_ENV_NO_NAMESPACE_CHECK:-}" ] ||
                 vpc_die "run inside tests/lib/run-isolated (PID namespace), not on the host"
         VPC_ENV_DIR=$(mktemp -d /tmp/vpc-env.XXXXXX)
-        export VPC_ENV_DIR VPC_ALLOWED_USER VPC_DENIED_USER VPC_OTHER_USER
+        export VPC_ENV_DIR VPC_ALLOWED_USER VPC_DENIED_USER VPC_OTHER_USER VPC_DAEMON_USER
         trap vpc_env_stop EXIT
         # libvirt's clients also take a URI, credentials and (non-root) a configuration from the
         # environment and the XDG directories: none of the host's.

@@ -277,10 +277,13 @@ vpc_daemon_start() {
         : "${VPC_LIBVIRT_URI:?VPC_LIBVIRT_URI must be set}"
         vpc_libvirt_uri_check "$VPC_LIBVIRT_URI"
         rm -f "$VPC_ENV_DIR/daemon.status"
+        # The daemon's runtime directory (systemd's RuntimeDirectory=): its task state files live
+        # there and outlive a restart of the daemon within one environment.
+        mkdir -p "$VPC_ENV_DIR/run-vpc-guestosd"
         # A small keeper waits for the daemon and records its exit status, so a test can read it
         # even when a different process (envctl) started it.
         (
-                ${VPC_DAEMON_WRAPPER:-} "$VPC_GUESTOSD" --connect "$VPC_LIBVIRT_URI" "$@" &
+                RUNTIME_DIRECTORY=$VPC_ENV_DIR/run-vpc-guestosd ${VPC_DAEMON_WRAPPER:-} "$VPC_GUESTOSD" --connect "$VPC_LIBVIRT_URI" "$@" &
                 echo $! >"$VPC_ENV_DIR/daemon.pid"
                 wait $! && rc=0 || rc=$?
                 echo "$rc" >"$VPC_ENV_DIR/daemon.status"

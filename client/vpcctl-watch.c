@@ -234,6 +234,24 @@ static int on_task_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
+/* The name has no owner (or lost it during the call): the service is restarting, or stopped. */
+static bool service_gone(const sd_bus_error *e) {
+        return sd_bus_error_has_names(e, "org.freedesktop.DBus.Error.ServiceUnknown",
+                                      "org.freedesktop.DBus.Error.NameHasNoOwner",
+                                      "org.freedesktop.DBus.Error.NoReply");
+}
+
+/* How long a task is followed while org.vpc is away before it counts as not reachable. */
+#define SERVICE_RETURN_USEC (30 * USEC_PER_SEC)
+
+static bool service_gone_too_long(Item *it) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        if (it->lost_usec == 0)
+                it->lost_usec = now;
+        return now - it->lost_usec >= SERVICE_RETURN_USEC;
+}
+
 /* Signals only say "look again"; the properties read from org.vpc itself are what counts, so a
  * signal from anyone else can at most cause an extra read. */
 static void refresh(sd_bus *bus, Watch *w) {
@@ -245,7 +263,12 @@ static void refresh(sd_bus *bus, Watch *w) {
                 if (!item_pending(it))
                         continue;
                 r = task_read(bus, it->task.path, &it->task, &error);
-                if (r < 0) {
+                if (r >= 0)
+                        it->lost_usec = 0;
+                else if (service_gone(&error) && !service_gone_too_long(it)) {
+                        /* A restart of the service: its tasks come back at the same paths. */
+                        continue;
+                } else {
                         _cleanup_free_ char *msg = NULL;
                         if (asprintf(&msg, "lost track of %s before it completed: %s", it->task.path,
                                      sd_bus_error_is_set(&error) ? error.message : strerror(-r)) < 0)
@@ -300,9 +323,22 @@ static void watch_run(sd_bus *bus, Watch *w) {
         render(w, true);
 }
 
+static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        /* org.vpc came back after a restart (or left): read the tasks again at once. */
+        ((Watch *) userdata)->dirty = true;
+        return 0;
+}
+
 int watch_subscribe(sd_bus *bus, Watch *w) {
+        int r;
+
         /* Before any task exists, so no signal of a quick task is missed. */
-        return sd_bus_add_match(bus, NULL, "type='signal',path_namespace='/org/vpc/Task'", on_task_signal, w);
+        r = sd_bus_add_match(bus, NULL, "type='signal',path_namespace='/org/vpc/Task'", on_task_signal, w);
+        if (r < 0)
+                return r;
+        return sd_bus_add_match(bus, NULL,
+                                "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+                                "member='NameOwnerChanged',arg0='org.vpc'", on_name_owner_changed, w);
 }
 
 int watch_finish(sd_bus *bus, Watch *w, bool with_task) {

@@ -14,6 +14,7 @@ typedef struct Item {
         bool announced;
         bool reported;
         uint32_t shown_percent;
+        uint64_t lost_usec;     /* CLOCK_MONOTONIC: org.vpc left the bus while the task ran, or 0 */
 } Item;
 
 typedef struct Watch {

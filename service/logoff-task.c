@@ -1,6 +1,7 @@
 /* See logoff-task.h. The engine holds a task reference while an agent call is in flight, so a task
  * that completes meanwhile (cancel, VM stop) is still there when the stale reply arrives. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "hypervisor-agent.h"
@@ -17,6 +18,7 @@ typedef struct LogoffRun {
         LogoffAction pending;   /* an agent command waiting for room in the agent queue */
         sd_event_source *timer;
         bool agent_busy;
+        bool adopting;          /* restored from the state files, waits for the domain list */
 } LogoffRun;
 
 static void run_perform(LogoffRun *run, int r, const LogoffAction *a);
@@ -34,12 +36,31 @@ static void run_update_progress(LogoffRun *run) {
                 task_set_progress(run->task, run->machine.percent);
 }
 
+/* What a restart needs changed: the program's pid became known, or its exit was read. */
+static void run_save_phase(LogoffRun *run, LogoffPhase before) {
+        LogoffMachine *lm = &run->machine;
+        Task *t = run->task;
+
+        if (lm->phase == before || t->complete)
+                return;
+        if (lm->phase == LOGOFF_PHASE_LOGOFF_STATUS)
+                t->resume.guest_pid = lm->exec_pid;
+        else if (lm->phase == LOGOFF_PHASE_POLL_USERS && before == LOGOFF_PHASE_LOGOFF_STATUS) {
+                t->resume.program_exited = true;
+                t->resume.relogin_expected = lm->relogin_expected;
+        } else
+                return;
+        task_save_state(t);
+}
+
 static void run_reply(LogoffRun *run, const LogoffReply *reply) {
+        LogoffPhase before = run->machine.phase;
         LogoffAction a;
         int r;
 
         r = logoff_machine_reply(&run->machine, now_usec(CLOCK_MONOTONIC), reply, &a);
         run_update_progress(run);
+        run_save_phase(run, before);
         run_perform(run, r, &a);
 }
 
@@ -198,6 +219,11 @@ int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *
         }
         run->task = t;
         task_link(t, &d->logoff_task);
+        t->resume = (TaskResume) {
+                .os = os,
+                .deadline_usec = t->started_usec + (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
+        };
+        task_save_state(t);
 
         /* The caller's reference, taken before the first step: that step may already complete the
          * task (its agent call refused), and with --max-tasks 0 a finished task leaves at once, so
@@ -217,4 +243,81 @@ void logoff_task_domain_stopped(Domain *d) {
                      domain_state_to_string(d->state)) < 0)
                 message = NULL;
         task_complete(d->logoff_task, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
+}
+
+static LogoffRun *run_new(Manager *m, GuestOsKind os, uint64_t timeout_usec) {
+        LogoffRun *run = calloc(1, sizeof(*run));
+
+        if (!run)
+                return NULL;
+        run->manager = m;
+        run->pending = (LogoffAction) { .kind = LOGOFF_ACTION_DONE };
+        logoff_machine_init(&run->machine, os, now_usec(CLOCK_MONOTONIC), timeout_usec,
+                            (uint64_t) m->options.poll_interval_msec * USEC_PER_MSEC);
+        return run;
+}
+
+int logoff_task_restore(Manager *m, const TaskRecord *rec, Task **ret) {
+        uint64_t now = now_usec(CLOCK_REALTIME), left;
+        LogoffRun *run = NULL;
+        Task *t;
+        int r;
+
+        if (!rec->complete) {
+                /* The deadline is wall-clock time: the time the daemon was down counts. */
+                left = rec->resume.deadline_usec > now ? rec->resume.deadline_usec - now : 0;
+                run = run_new(m, rec->resume.os, left);
+                if (!run)
+                        return -ENOMEM;
+                /* Messages name the configured timeout, as for a task that never restarted. */
+                run->machine.timeout = (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC;
+                run->adopting = true;
+        }
+        r = task_restore(&m->tasks, rec, &logoff_task_ops, run, &t);
+        if (r < 0) {
+                if (run) {
+                        logoff_machine_release(&run->machine);
+                        free(run);
+                }
+                return r;
+        }
+        if (run)
+                run->task = t;
+        *ret = t;
+        return 0;
+}
+
+void logoff_task_adopt(Manager *m, Task *t) {
+        LogoffRun *run = t->engine;
+        LogoffAction a;
+        Domain *d;
+        int r;
+
+        if (t->complete || !run || !run->adopting)
+                return;
+        run->adopting = false;
+        d = domain_registry_find_by_uuid(&m->domains, t->vm_uuid);
+        if (!d) {
+                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, "the domain no longer exists (seen after the service restarted)");
+                return;
+        }
+        if (d->state != DOMAIN_STATE_RUNNING) {
+                _cleanup_free_ char *message = NULL;
+
+                if (asprintf(&message, "domain '%s' stopped (%s) while the service restarted", d->name,
+                             domain_state_to_string(d->state)) < 0)
+                        message = NULL;
+                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
+                return;
+        }
+        if (d->logoff_task) {
+                task_complete(t, VPC_ERROR_EXCEPTION, "another Logoff of the domain runs");
+                return;
+        }
+        task_link(t, &d->logoff_task);
+        log_info("%s: taking up the Logoff of '%s' again (guest pid %" PRIi64 "%s)", t->path, d->name,
+                 t->resume.guest_pid, t->resume.program_exited ? ", exited" : "");
+        r = logoff_machine_resume(&run->machine, t->resume.guest_pid, t->resume.program_exited,
+                                  t->resume.relogin_expected, t->percent, &a);
+        run_perform(run, r, &a);
 }

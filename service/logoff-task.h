@@ -16,3 +16,10 @@ int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *
 
 /* The domain stopped or vanished under its running Logoff task (if any): it ends with VmNotRunning. */
 void logoff_task_domain_stopped(Domain *d);
+
+/* A task a previous run of the daemon left in the state files: published again at once (a running
+ * one waits for logoff_task_adopt()). *ret is the registry's. */
+int logoff_task_restore(Manager *m, const TaskRecord *rec, Task **ret);
+/* Once the domain list is known: the restored running task t takes up its Logoff where the guest
+ * is now, or ends with VmNotRunning when its domain stopped or is gone. */
+void logoff_task_adopt(Manager *m, Task *t);

@@ -102,6 +102,21 @@ int logoff_machine_start(LogoffMachine *m, LogoffAction *ret) {
         return send_command(m, LOGOFF_PHASE_LIST_INITIAL, strdup(AGENT_COMMAND_GET_USERS), ret);
 }
 
+int logoff_machine_resume(LogoffMachine *m, int64_t exec_pid, bool program_exited, bool relogin_expected,
+                          unsigned percent, LogoffAction *ret) {
+        m->resumed = true;
+        m->percent = percent < 100 ? percent : 99;
+        if (exec_pid <= 0)
+                return logoff_machine_start(m, ret);
+        m->strategy = logoff_strategy_get(m->os == GUEST_OS_WINDOWS ? LOGOFF_STRATEGY_WINDOWS : LOGOFF_STRATEGY_LINUX);
+        m->exec_pid = exec_pid;
+        if (program_exited) {
+                m->relogin_expected = relogin_expected;
+                return send_command(m, LOGOFF_PHASE_POLL_USERS, strdup(AGENT_COMMAND_GET_USERS), ret);
+        }
+        return send_command(m, LOGOFF_PHASE_LOGOFF_STATUS, agent_command_exec_status(exec_pid), ret);
+}
+
 static bool user_in(char **users, const char *name) {
         for (char **u = users; u && *u; u++)
                 if (streq_ptr(*u, name))
@@ -127,6 +142,11 @@ static int on_initial_users(LogoffMachine *m, const char *json, LogoffAction *re
 
         m->initial_users = users;
         m->n_initial = m->n_remaining = m->n_listed = strv_length(users);
+        /* Resumed: the previous run may have started the program already and it did its work. */
+        if (m->n_initial == 0 && m->resumed) {
+                m->percent = 100;
+                return finish(m, VPC_OK, ret, NULL);
+        }
         if (m->n_initial == 0)
                 return finish(m, VPC_ERROR_NO_SUCH_LOGON_SESSION, ret, "no user is logged on to the guest");
 
@@ -175,6 +195,13 @@ static int on_remaining_users(LogoffMachine *m, uint64_t now, const char *json, 
         if (r < 0)
                 return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error ?: "guest-get-users failed");
 
+        /* Resumed without the first list: the users of this one are those the Logoff waits for. */
+        if (m->resumed && !m->initial_users && users[0]) {
+                m->initial_users = strv_copy(users);
+                if (!m->initial_users)
+                        return -ENOMEM;
+                m->n_initial = m->n_listed = strv_length(users);
+        }
         for (size_t i = 0; i < m->n_initial; i++)
                 if (user_in(users, m->initial_users[i]))
                         remaining++;
@@ -250,6 +277,12 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
         if (m->phase == LOGOFF_PHASE_DONE)
                 return -ESTALE;
 
+        if (reply->error != VPC_OK && m->resumed && m->phase == LOGOFF_PHASE_LOGOFF_STATUS &&
+            reply->error == VPC_ERROR_EXCEPTION) {
+                /* The agent no longer knows the pid: what counts now is whether the users are gone. */
+                poll_changed(m, now);
+                return send_command(m, LOGOFF_PHASE_POLL_USERS, strdup(AGENT_COMMAND_GET_USERS), ret);
+        }
         if (reply->error != VPC_OK) {
                 /* The VM stopping or the agent going silent keep their own codes; anything else the
                  * transport reports mid-sequence is unexpected. */

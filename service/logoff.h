@@ -61,6 +61,9 @@ typedef struct LogoffMachine {
         bool relogin_expected;
         uint64_t empty_since;   /* CLOCK_MONOTONIC µs of the first empty list of a run of them, or 0 */
 
+        /* Taken up after a restart of the daemon (logoff_machine_resume()). */
+        bool resumed;
+
         VpcError result;
         char *message;
 } LogoffMachine;
@@ -70,6 +73,15 @@ void logoff_machine_init(LogoffMachine *m, GuestOsKind os, uint64_t now, uint64_
 void logoff_machine_release(LogoffMachine *m);
 
 int logoff_machine_start(LogoffMachine *m, LogoffAction *ret);
+/* Takes up a Logoff that a previous run of the daemon started, after logoff_machine_init() (its
+ * timeout the time left): exec_pid 0 runs the sequence again from the start (the program may not
+ * have been started), else the program's guest-exec-status is read, or with program_exited the
+ * users are polled. The initial users are those of the first list read; progress never goes below
+ * percent. A resumed machine whose program the agent no longer knows (qemu-ga forgets a pid once
+ * its exit was read, and on its own restart) polls the users, and an empty first list is success:
+ * the users it was started for are gone. */
+int logoff_machine_resume(LogoffMachine *m, int64_t exec_pid, bool program_exited, bool relogin_expected,
+                          unsigned percent, LogoffAction *ret);
 int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *reply, LogoffAction *ret);
 int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret);
 

@@ -1,6 +1,7 @@
 /* The Manager (see manager.h): owns the daemon's state (vpc-guestosd.h), keeps the domain registry in
  * step with libvirt, and registers every bus object once. */
 #include <errno.h>
+#include <inttypes.h>
 
 #include "console-policy.h"
 #include "guestos-agent.h"
@@ -123,6 +124,17 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
         domain_set_agent(m, d, info);
 }
 
+/* The running tasks the previous run left take up their Logoffs once libvirt's list is in. */
+static void adopt_restored(Manager *m) {
+        for (size_t i = 0; i < m->n_restored; i++) {
+                logoff_task_adopt(m, m->restored[i]);
+                task_unref(m->restored[i]);
+        }
+        free(m->restored);
+        m->restored = NULL;
+        m->n_restored = 0;
+}
+
 static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
         Manager *m = userdata;
         _cleanup_free_ Domain **all = NULL;
@@ -138,6 +150,7 @@ static void on_connected(const DomainInfo *domains, size_t n, void *userdata) {
         for (size_t i = 0; i < n_all; i++)
                 if (all[i]->generation != m->generation)
                         domain_drop(m, all[i], "not listed by libvirt after a (re)connection");
+        adopt_restored(m);
         manager_announce(m);
 }
 
@@ -201,6 +214,49 @@ static const HypervisorCallbacks hypervisor_callbacks = {
 
 /* --- life --- */
 
+static void on_task_record(const TaskRecord *rec, void *userdata) {
+        Manager *m = userdata;
+        Task *t, **n;
+        int r;
+
+        r = logoff_task_restore(m, rec, &t);
+        if (r == -ESTALE) {
+                /* Its retention passed while the daemon was down. */
+                (void) task_store_delete(&m->store, rec->id);
+                return;
+        }
+        if (r < 0) {
+                log_warning("cannot restore task %" PRIu64 ": %s", rec->id, strerror(-r));
+                return;
+        }
+        if (t->complete)
+                return;
+        n = realloc(m->restored, (m->n_restored + 1) * sizeof(Task *));
+        if (!n) {
+                task_complete(t, VPC_ERROR_EXCEPTION, "out of memory while restoring the task");
+                return;
+        }
+        m->restored = n;
+        m->restored[m->n_restored++] = task_ref(t);
+}
+
+static int manager_restore_tasks(Manager *m) {
+        uint64_t next;
+        int r;
+
+        r = task_store_load(&m->store, on_task_record, m, &next);
+        if (r < 0) {
+                log_warning("cannot read the task state files in %s: %s", m->store.path, strerror(-r));
+                return 0;
+        }
+        if (next - 1 > m->tasks.last_task_id)
+                m->tasks.last_task_id = next - 1;
+        if (task_store_usable(&m->store))
+                log_info("task state in %s: %zu task(s) to take up, %zu finished, next id %" PRIu64, m->store.path,
+                         m->n_restored, m->tasks.n_finished, m->tasks.last_task_id + 1);
+        return 0;
+}
+
 int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -211,6 +267,7 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
         m->event = sd_event_ref(event);
         m->bus = sd_bus_ref(bus);
         m->options = *options;
+        m->store.dir_fd = -1;
 
         r = caller_registry_new(bus, &m->callers);
         if (r < 0)
@@ -232,6 +289,9 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
                         .max_waiters = options->max_waiters,
                         .max_waiters_per_sender = options->max_waiters_per_sender,
                 });
+        /* Without the directory the daemon serves all the same; it said why. */
+        (void) task_store_open(&m->store);
+        m->tasks.store = &m->store;
 
         r = hypervisor_new(event, options->uri, &(HypervisorLimits) {
                         .agent_threads = options->agent_threads,
@@ -271,6 +331,9 @@ int manager_start(Manager *m) {
                 if (r < 0)
                         return r;
         }
+        r = manager_restore_tasks(m);
+        if (r < 0)
+                return r;
         return hypervisor_start(m->hypervisor);
 }
 
@@ -280,7 +343,11 @@ Manager *manager_free(Manager *m) {
 
         /* Workers first, so no completion arrives for a task that is gone. */
         m->hypervisor = hypervisor_free(m->hypervisor);
+        for (size_t i = 0; i < m->n_restored; i++)
+                task_unref(m->restored[i]);
+        free(m->restored);
         task_remove_all(&m->tasks);
+        task_store_close(&m->store);
         m->authorizer = authorizer_free(m->authorizer);
         m->callers = caller_registry_free(m->callers);
         domain_registry_clear(&m->domains);

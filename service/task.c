@@ -168,6 +168,8 @@ int task_new(TaskRegistry *reg, const char *description, const Domain *d, uid_t 
         t->n_ref = 1;
         t->registry = reg;
         t->id = ++reg->last_task_id;
+        /* Before the id is seen anywhere: a restart must never hand it out again. */
+        (void) task_store_reserve(reg->store, t->id);
         t->owner = owner;
         t->started_usec = now_usec(CLOCK_REALTIME);
         strcpy(t->vm_uuid, d->uuid);
@@ -188,6 +190,107 @@ int task_new(TaskRegistry *reg, const char *description, const Domain *d, uid_t 
         t->engine = engine;
 
         (void) sd_bus_emit_object_added(reg->bus, t->path);
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static int task_to_record(const Task *t, TaskRecord *rec) {
+        *rec = (TaskRecord) {
+                .id = t->id,
+                .owner = t->owner,
+                .started_usec = t->started_usec,
+                .percent = t->percent,
+                .complete = t->complete,
+                .resume = t->resume,
+                .error = t->error,
+                .finished_usec = t->finished_usec,
+        };
+        strcpy(rec->vm_uuid, t->vm_uuid);
+        rec->vm_name = strdup(t->vm_name);
+        rec->description = strdup(t->description);
+        if (t->error_message)
+                rec->error_message = strdup(t->error_message);
+        if (!rec->vm_name || !rec->description || (t->error_message && !rec->error_message)) {
+                task_record_done(rec);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void task_save_state(Task *t) {
+        _cleanup_(task_record_done) TaskRecord rec = {};
+
+        if (!task_store_usable(t->registry->store) || !t->published)
+                return;
+        if (task_to_record(t, &rec) < 0) {
+                log_warning("cannot save the state of %s: out of memory", t->path);
+                return;
+        }
+        (void) task_store_save(t->registry->store, &rec);
+}
+
+static void task_retain(Task *t, uint64_t retention_usec);
+
+int task_restore(TaskRegistry *reg, const TaskRecord *rec, const TaskOps *ops, void *engine, Task **ret) {
+        _cleanup_(task_unrefp) Task *t = NULL;
+        uint64_t retention = (uint64_t) reg->options.task_retention_sec * USEC_PER_SEC, now = 0, until = 0;
+        Task key = { .id = rec->id };
+
+        if (tfind(&key, &reg->tasks, compare_id))
+                return -EEXIST;
+        if (rec->complete) {
+                now = now_usec(CLOCK_REALTIME);
+                until = rec->finished_usec + retention;
+                if (until <= now || until < rec->finished_usec)
+                        return -ESTALE;
+        }
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->n_ref = 1;
+        t->registry = reg;
+        t->id = rec->id;
+        t->owner = rec->owner;
+        t->started_usec = rec->started_usec;
+        t->percent = rec->percent;
+        t->resume = rec->resume;
+        strcpy(t->vm_uuid, rec->vm_uuid);
+        if (asprintf(&t->path, TASK_PATH_PREFIX "/%" PRIu64, t->id) < 0)
+                return -ENOMEM;
+        t->description = strdup(rec->description);
+        t->vm_name = strdup(rec->vm_name);
+        if (!t->description || !t->vm_name || guestos_path_from_name(t->vm_name, &t->target_path) < 0)
+                return -ENOMEM;
+        if (rec->complete) {
+                t->complete = true;
+                t->error = rec->error;
+                t->finished_usec = rec->finished_usec;
+                if (rec->error_message && !(t->error_message = strdup(rec->error_message)))
+                        return -ENOMEM;
+        }
+
+        if (!tsearch(t, &reg->tasks, compare_id))
+                return -ENOMEM;
+        reg->n_tasks++;
+        t->published = true;
+        if (t->id > reg->last_task_id)
+                reg->last_task_id = t->id;
+        (void) sd_bus_emit_object_added(reg->bus, t->path);
+
+        if (rec->complete) {
+                /* The list may let it go at once (max-tasks); *ret, as task_new()'s, is the registry's. */
+                _cleanup_(task_unrefp) Task *hold = task_ref(t);
+                Task *kept = TAKE_PTR(t);
+
+                task_retain(kept, until - now);
+                if (!kept->published)
+                        return -ESTALE;
+                *ret = kept;
+                return 0;
+        }
+        t->ops = ops;
+        t->engine = engine;
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -231,6 +334,7 @@ void task_remove(Task *t) {
         tdelete(t, &reg->tasks, compare_id);
         reg->n_tasks--;
         t->retention_timer = sd_event_source_disable_unref(t->retention_timer);
+        (void) task_store_delete(reg->store, t->id);
         task_unref(t);
 }
 
@@ -245,9 +349,41 @@ void task_link(Task *t, Task **link) {
         *link = t;
 }
 
+/* Keeps a finished task for retention_usec, and at most max_tasks finished ones: oldest out first. */
+static void task_retain(Task *t, uint64_t retention_usec) {
+        TaskRegistry *reg = t->registry;
+        Task *after = reg->finished_newest;
+        int r;
+
+        /* By FinishedUSec: tasks restored at start come in any order. */
+        while (after && after->finished_usec > t->finished_usec)
+                after = after->finished_prev;
+        t->finished_prev = after;
+        t->finished_next = after ? after->finished_next : reg->finished_oldest;
+        if (t->finished_next)
+                t->finished_next->finished_prev = t;
+        else
+                reg->finished_newest = t;
+        if (after)
+                after->finished_next = t;
+        else
+                reg->finished_oldest = t;
+        reg->n_finished++;
+        while (reg->n_finished > reg->options.max_tasks && reg->finished_oldest)
+                task_remove(reg->finished_oldest);
+
+        if (t->published) {
+                r = sd_event_add_time_relative(reg->event, &t->retention_timer, CLOCK_MONOTONIC, retention_usec, 0,
+                                               on_retention_timeout, t);
+                if (r < 0) {
+                        log_error("cannot arm the retention timer of %s: %s", t->path, strerror(-r));
+                        task_remove(t);
+                }
+        }
+}
+
 void task_complete(Task *t, VpcError error, const char *message) {
         TaskRegistry *reg = t->registry;
-        int r;
 
         if (t->complete)
                 return;
@@ -296,26 +432,8 @@ void task_complete(Task *t, VpcError error, const char *message) {
                                   error == VPC_OK ? "" : vpc_error_name(error), strempty(t->error_message));
         task_answer_waiters(t);
 
-        /* Keep it for the retention time, and at most max_tasks finished ones: oldest out first. */
-        t->finished_prev = reg->finished_newest;
-        if (reg->finished_newest)
-                reg->finished_newest->finished_next = t;
-        else
-                reg->finished_oldest = t;
-        reg->finished_newest = t;
-        reg->n_finished++;
-        while (reg->n_finished > reg->options.max_tasks && reg->finished_oldest)
-                task_remove(reg->finished_oldest);
-
-        if (t->published) {
-                r = sd_event_add_time_relative(reg->event, &t->retention_timer, CLOCK_MONOTONIC,
-                                               (uint64_t) reg->options.task_retention_sec * USEC_PER_SEC, 0,
-                                               on_retention_timeout, t);
-                if (r < 0) {
-                        log_error("cannot arm the retention timer of %s: %s", t->path, strerror(-r));
-                        task_remove(t);
-                }
-        }
+        task_retain(t, (uint64_t) reg->options.task_retention_sec * USEC_PER_SEC);
+        task_save_state(t);
 }
 
 static void collect_task(const void *node, VISIT which, void *closure) {
@@ -325,8 +443,30 @@ static void collect_task(const void *node, VISIT which, void *closure) {
                 *(*next)++ = *(Task *const *) node;
 }
 
+/* Shutdown with a usable store: the task leaves the bus quietly and its file stays for the next start. */
+static void task_detach(Task *t) {
+        TaskRegistry *reg = t->registry;
+
+        if (!t->complete && t->ops && t->ops->stop)
+                t->ops->stop(t);
+        if (t->link && *t->link == t)
+                *t->link = NULL;
+        t->link = NULL;
+        while (t->waiters)
+                waiter_free(t->waiters);
+        if (!t->published)
+                return;
+        t->published = false;
+        finished_unlink(t);
+        tdelete(t, &reg->tasks, compare_id);
+        reg->n_tasks--;
+        t->retention_timer = sd_event_source_disable_unref(t->retention_timer);
+        task_unref(t);
+}
+
 void task_remove_all(TaskRegistry *reg) {
         _cleanup_free_ Task **all = NULL;
+        bool keep = task_store_usable(reg->store);
         Task **end;
 
         all = calloc(reg->n_tasks + 1, sizeof(Task *));
@@ -338,8 +478,12 @@ void task_remove_all(TaskRegistry *reg) {
         for (Task **t = all; t < end; t++)
                 task_ref(*t);
         for (Task **t = all; t < end; t++) {
-                task_complete(*t, VPC_ERROR_CANCELLED, "the service is stopping");
-                task_remove(*t);
+                if (keep)
+                        task_detach(*t);
+                else {
+                        task_complete(*t, VPC_ERROR_CANCELLED, "the service is stopping");
+                        task_remove(*t);
+                }
                 task_unref(*t);
         }
 }

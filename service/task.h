@@ -13,6 +13,7 @@
 #include "domain.h"
 #include "errors.h"
 #include "polkit.h"
+#include "task-state.h"
 
 #define TASK_PATH_PREFIX "/org/vpc/Task"
 
@@ -52,6 +53,8 @@ struct Task {
         Task **link;                            /* the owner's pointer to this running task, see task_link() */
         Waiter *waiters;                        /* parked WaitForCompletion calls */
 
+        TaskResume resume;                      /* what the engine keeps for a restart (task-state.h) */
+
         const TaskOps *ops;
         void *engine;
 };
@@ -76,6 +79,7 @@ struct TaskRegistry {
         Task *finished_oldest, *finished_newest;
         size_t n_finished;
         uint64_t last_task_id;
+        TaskStore *store;               /* the state files, NULL or unusable: tasks die with the daemon */
 
         size_t n_waiters;               /* parked WaitForCompletion calls, all tasks */
 };
@@ -96,6 +100,12 @@ void task_registry_init(TaskRegistry *r, sd_event *event, sd_bus *bus, Authorize
 /* Creates and publishes a running task for domain d, owned by uid owner. */
 int task_new(TaskRegistry *reg, const char *description, const Domain *d, uid_t owner, const TaskOps *ops,
              void *engine, Task **ret);
+/* Publishes a task a previous run of the daemon left in the store, with its id and, when finished,
+ * its outcome (its retention counted from its FinishedUSec). A running one gets ops and engine
+ * and must be taken up by its engine. -EEXIST: the id is taken; -ESTALE: its retention is over. */
+int task_restore(TaskRegistry *reg, const TaskRecord *rec, const TaskOps *ops, void *engine, Task **ret);
+/* Writes the task's state file (the engine calls it when what t->resume says changed). */
+void task_save_state(Task *t);
 Task *task_ref(Task *t);
 Task *task_unref(Task *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Task *, task_unref);
@@ -112,7 +122,9 @@ void task_remove(Task *t);
 Task *task_find_by_path(TaskRegistry *reg, const char *path);
 int task_path_to_id(const char *path, uint64_t *ret_id);
 
-/* On shutdown: every task removed, every waiter answered. */
+/* On shutdown: every task removed, every waiter answered. With a usable store the running tasks
+ * are left to the next start instead (their state files stay, no Completed goes out, parked
+ * WaitForCompletion calls are dropped: the bus answers them as the connection closes). */
 void task_remove_all(TaskRegistry *reg);
 
 /* Parks a WaitForCompletion call until the task ends (then it gets true) or timeout_usec passes

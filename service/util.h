@@ -66,3 +66,5 @@ void strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 size_t strv_length(char * const *l);
+/* A deep copy; NULL when out of memory. */
+char **strv_copy(char * const *l);

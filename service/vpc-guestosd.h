@@ -44,6 +44,9 @@ typedef struct Manager {
         Authorizer *authorizer;
 
         TaskRegistry tasks;
+        TaskStore store;                /* the tasks' state files (task-state.h) */
+        Task **restored;                /* running tasks of the previous run, until the domains are known */
+        size_t n_restored;
 
         bool announced;                 /* org.vpc requested: from now on objects are announced */
         unsigned os_name_reads;         /* OSName reads in flight, all domains (guestos-agent.c) */

@@ -594,6 +594,13 @@
     function drawAll(generation) {
         if (generation !== connection)
             return;
+        /* The task each row followed: the service keeps its tasks across a restart, at the same
+         * paths (a path never names another task), so a row goes on following its task if the new
+         * list has it. */
+        const followed = new Map();
+        for (const [path, vm] of vmRows)
+            if (vm.task)
+                followed.set(path, vm.task);
         $("vpc-vm-rows").replaceChildren();
         $("vpc-task-rows").replaceChildren();
         vmRows.clear();
@@ -602,6 +609,9 @@
         const names = Object.keys(vms).filter(p => vms[p] && vms[p].data && vms[p].valid !== false);
         for (const path of names)
             createVmRow(vms[path]);
+        for (const [path, task] of followed)
+            if (vmRows.has(path) && tasks[task])
+                vmRows.get(path).task = task;
         for (const path of Object.keys(tasks))
             createTaskRow(tasks[path]);
         ready = true;

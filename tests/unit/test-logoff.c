@@ -48,11 +48,27 @@ typedef struct FakeRun {
 
 /* Runs the machine against the script; the last step repeats when the script runs out, so "the
  * users never leave" is a one-step tail. */
+static void fake_agent_loop(LogoffMachine *m, LogoffAction a, const FakeStep *steps, size_t n_steps, FakeRun *run);
+
 static void fake_agent_run(LogoffMachine *m, const FakeStep *steps, size_t n_steps, FakeRun *run) {
         LogoffAction a;
-        unsigned last = 0;
 
         assert_int_equal(logoff_machine_start(m, &a), 0);
+        fake_agent_loop(m, a, steps, n_steps, run);
+}
+
+/* The same for a Logoff taken up after a restart of the daemon (task-state.h). */
+static void fake_agent_resume(LogoffMachine *m, int64_t pid, bool exited, unsigned percent, const FakeStep *steps,
+                              size_t n_steps, FakeRun *run) {
+        LogoffAction a;
+
+        assert_int_equal(logoff_machine_resume(m, pid, exited, false, percent, &a), 0);
+        fake_agent_loop(m, a, steps, n_steps, run);
+}
+
+static void fake_agent_loop(LogoffMachine *m, LogoffAction a, const FakeStep *steps, size_t n_steps, FakeRun *run) {
+        unsigned last = m->percent;
+
         for (unsigned guard = 0; guard < 10000; guard++) {
                 const FakeStep *s;
 
@@ -782,6 +798,116 @@ static void test_progress_formula(void **state) {
         assert_int_equal(logoff_progress(0, 0), 100);
 }
 
+/* --- taken up after a restart of the daemon --- */
+
+/* The program still runs: its status is read by the stored pid, then the users polled; progress
+ * starts from the stored percent and never goes below it. */
+static void test_resume_program_running(void **state) {
+        static const FakeStep script[] = {
+                { "\"pid\":1234", RUNNING_STATUS },
+                { "\"pid\":1234", EXITED(0) },
+                { "guest-get-users", USERS(U("alice") "," U("carol")) },
+                { "guest-get-users", USERS(U("carol")) },
+                { "guest-get-users", USERS() },
+        };
+        LogoffMachine m;
+        FakeRun run = {};
+
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_resume(&m, 1234, false, 40, script, ELEMENTSOF(script), &run);
+        assert_int_equal(m.result, VPC_OK);
+        assert_int_equal(run.steps_used, 5);
+        assert_int_equal(run.n_percents, 2);
+        assert_int_equal(run.percents[0], 50);
+        assert_int_equal(run.percents[1], 100);
+        logoff_machine_release(&m);
+}
+
+/* qemu-ga no longer knows the pid (it forgets one once its exit was read, and on its own restart):
+ * the users are what counts, and a machine that never restarted keeps the error. */
+static void test_resume_program_gone(void **state) {
+        static const FakeStep script[] = {
+                { "guest-exec-status", NULL, VPC_ERROR_EXCEPTION, "Invalid parameter 'pid'" },
+                { "guest-get-users", USERS(U("carol")) },
+                { "guest-get-users", USERS() },
+        };
+        static const FakeStep fresh[] = {
+                { "guest-get-users", USERS(U("alice")) },
+                { "guest-exec", EXEC_PID },
+                { "guest-exec-status", NULL, VPC_ERROR_EXCEPTION, "Invalid parameter 'pid'" },
+        };
+        LogoffMachine m;
+        FakeRun run = {};
+
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_resume(&m, 99, false, 0, script, ELEMENTSOF(script), &run);
+        assert_int_equal(m.result, VPC_OK);
+        assert_int_equal(run.polls, 2);
+        logoff_machine_release(&m);
+
+        run = (FakeRun) {};
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_run(&m, fresh, ELEMENTSOF(fresh), &run);
+        assert_int_equal(m.result, VPC_ERROR_EXCEPTION);
+        logoff_machine_release(&m);
+}
+
+/* The program had exited: the users are polled at once; the time the daemon was down counted
+ * (no time left: the users still there end it with Timeout). */
+static void test_resume_polling(void **state) {
+        static const FakeStep gone[] = { { "guest-get-users", USERS() } };
+        static const FakeStep stay[] = { { "guest-get-users", USERS(U("carol")) } };
+        LogoffMachine m;
+        FakeRun run = {};
+
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_resume(&m, 5, true, 50, gone, ELEMENTSOF(gone), &run);
+        assert_int_equal(m.result, VPC_OK);
+        assert_int_equal(run.steps_used, 1);
+        logoff_machine_release(&m);
+
+        run = (FakeRun) {};
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, 0, POLL);
+        fake_agent_resume(&m, 5, true, 50, stay, ELEMENTSOF(stay), &run);
+        assert_int_equal(m.result, VPC_ERROR_TIMEOUT);
+        assert_non_null(strstr(m.message, "carol"));
+        logoff_machine_release(&m);
+}
+
+/* No pid was stored: the sequence runs again; nobody logged on then means the first run's program
+ * did its work (success, not NoSuchLogonSession). A VM that stops ends it with VmNotRunning. */
+static void test_resume_without_pid(void **state) {
+        static const FakeStep empty[] = { { "guest-get-users", USERS() } };
+        static const FakeStep again[] = {
+                { "guest-get-users", USERS(U("alice")) },
+                PROGRAM_RAN,
+                { "guest-get-users", USERS() },
+        };
+        static const FakeStep stopped[] = {
+                { "guest-exec-status", NULL, VPC_ERROR_VM_NOT_RUNNING, "domain is not running" },
+        };
+        LogoffMachine m;
+        FakeRun run = {};
+
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_resume(&m, 0, false, 0, empty, ELEMENTSOF(empty), &run);
+        assert_int_equal(m.result, VPC_OK);
+        logoff_machine_release(&m);
+
+        run = (FakeRun) {};
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_resume(&m, 0, false, 0, again, ELEMENTSOF(again), &run);
+        assert_int_equal(m.result, VPC_OK);
+        assert_non_null(strstr(run.last_exec, "USER_PROCESS record"));
+        logoff_machine_release(&m);
+
+        run = (FakeRun) {};
+        logoff_machine_init(&m, GUEST_OS_LINUX, 0, TIMEOUT, POLL);
+        fake_agent_resume(&m, 7, false, 0, stopped, ELEMENTSOF(stopped), &run);
+        assert_int_equal(m.result, VPC_ERROR_VM_NOT_RUNNING);
+        logoff_machine_release(&m);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_users_leave_one_by_one),
@@ -807,6 +933,10 @@ int main(void) {
                 cmocka_unit_test(test_agent_call_rate_is_bounded),
                 cmocka_unit_test(test_windows_program),
                 cmocka_unit_test(test_progress_formula),
+                cmocka_unit_test(test_resume_program_running),
+                cmocka_unit_test(test_resume_program_gone),
+                cmocka_unit_test(test_resume_polling),
+                cmocka_unit_test(test_resume_without_pid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -234,6 +234,8 @@
         else
             button.title = state === "running" ? format(_("Log off every user of $0"), d.Name || "")
                 : format(_("The VM is not running ($0)"), STATES[state] || state);
+        /* Every row's button says "Log off": for a screen reader, whose. */
+        button.setAttribute("aria-label", format(_("Log off every user of $0"), d.Name || vm.proxy.path));
 
         updateConsole(vm);
 

@@ -303,7 +303,7 @@ def theme(page):
     shell's menu stores shell:style, which a page in its frame hears as a storage event; "auto" or
     nothing follows the browser's prefers-color-scheme; the shell's window gets cockpit-style."""
     origin_page = page.ws.url.replace("index.html", "manifest.json")
-    shell = lambda style: page.browser.in_other_document(  # noqa: E731
+    shell = lambda style: page.browser.in_other_document(  # noqa: E731 (no wait: the checks wait)
         origin_page, f"localStorage.setItem('shell:style', {js(style)}), true")
     check(is_dark(page) is False, "the page starts light (no shell:style, the browser prefers light)")
     light = colours(page)

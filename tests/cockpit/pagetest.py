@@ -191,6 +191,16 @@ class Page:
     def evaluate(self, expr):
         return self.browser.evaluate(expr)
 
+    def shell_style(self, style):
+        """Sets the shell's style ("light", "dark", "auto") as the Cockpit shell does, from another
+        document of the origin (localStorage shell:style), and waits for the page to follow when
+        it is "light" or "dark"."""
+        other = self.ws.url.replace("index.html", "manifest.json")
+        self.browser.in_other_document(other, f"localStorage.setItem('shell:style', {js(style)}), true")
+        if style in ("light", "dark"):
+            self.wait(f"document.documentElement.classList.contains('pf-theme-dark') === {js(style == 'dark')}",
+                      10, f"the page to turn {style}")
+
     def wait(self, expr, timeout=60, what=None):
         return self.browser.wait(expr, timeout, what)
 

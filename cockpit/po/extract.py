@@ -5,7 +5,9 @@ output (for a translator's msgmerge), and as a list for the cockpit suite's tran
 - index.html: the elements cockpit.translate() handles: translate="yes" (their text) and
   translate="ATTR ..." (those attributes' values), translate-context="..." as the context.
 - *.js: the literal first arguments of _("..."), cockpit.gettext("..."), and both of
-  cockpit.ngettext("...", "...", n). A string built at run time cannot be extracted: the page
+  cockpit.ngettext("...", "...", n).
+- manifest.json: the tools' labels, which the shell's menu shows through cockpit.gettext (the
+  shell loads every package's po.js, ../*/po.js, this one's too). A string built at run time cannot be extracted: the page
   passes literals only (numbers and names go in with cockpit.format's $0)."""
 
 import html.parser
@@ -83,6 +85,13 @@ def messages(page=PAGE):
                 p.feed(f.read())
             p.close()
             out += p.out
+        elif name == "manifest.json":
+            with open(path, encoding="utf-8") as f:
+                manifest = json.load(f)
+            for section in ("tools", "menu", "dashboard"):
+                for key, item in sorted(manifest.get(section, {}).items()):
+                    if item.get("label"):
+                        out.append(Message(item["label"], where=f"{name} ({section}.{key}.label)"))
         elif name.endswith(".js") and not name.startswith("po."):
             with open(path, encoding="utf-8") as f:
                 src = f.read()

@@ -22,6 +22,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pagetest import *  # noqa: E402,F403
+import cdp  # noqa: E402
 sys.path.insert(0, os.path.join(os.environ["VPC_SOURCE_ROOT"], "cockpit", "po"))
 import pofile  # noqa: E402
 
@@ -295,7 +296,18 @@ def colours(page):
 
 
 def wait_theme(page, dark, what):
-    return page.wait(f"document.documentElement.classList.contains('pf-theme-dark') === {js(dark)}", 10, what)
+    """Whether the page's theme became `dark` within 10 s (a check of its own, not an abort)."""
+    try:
+        return page.wait(f"document.documentElement.classList.contains('pf-theme-dark') === {js(dark)}", 10, what)
+    except cdp.CDPError:
+        return False
+
+
+def dialog_closed(page):
+    try:
+        return bool(page.wait("document.getElementById('vpc-confirm').hidden", 5, "the confirmation to close"))
+    except cdp.CDPError:
+        return False
 
 
 def theme(page):
@@ -375,7 +387,7 @@ def keyboard(page):
     check({x["id"] for x in inside if x} == {"vpc-confirm-ok", "vpc-confirm-cancel"},
           "and goes round its two buttons", inside)
     page.browser.press("Escape")
-    check(page.dialog()["shown"] is False, "Escape closes the confirmation")
+    check(dialog_closed(page), "Escape closes the confirmation")
     f = page.evaluate(FOCUS)
     check(f is not None and f["row"] == name and "vpc-vm-logoff" in f["cls"],
           "and the focus is back on the Log off that opened it", f)
@@ -396,7 +408,7 @@ def keyboard(page):
 def narrow(page):
     """A phone's width: the tables become PatternFly's grid (each cell labelled), nothing is wider
     than the screen, and every enabled Log off can be pressed and its confirmation fits."""
-    page.browser.set_viewport(360, 760, mobile=True)
+    page.browser.set_viewport(360, 760)
     try:
         page.wait("window.innerWidth === 360", 10, "the 360 px viewport")
         over = page.evaluate("""(() => { const w = document.documentElement.clientWidth;
@@ -414,7 +426,10 @@ def narrow(page):
         running = [r["name"] for r in page.rows() if not r["disabled"]]
         for name in running:
             page.click(page.row_selector(name) + " .vpc-vm-logoff")     # fails if covered or off screen
-            page.wait("!document.getElementById('vpc-confirm').hidden", 10, f"the confirmation of {name}")
+            # Complete (who is logged on asked): its answer changes the box's height, and so where
+            # its buttons are.
+            page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
+                      30, f"the confirmation of {name}")
             box = page.evaluate("""(() => { const m = document.querySelector('.vpc-modal').getBoundingClientRect();
                 const b = ['vpc-confirm-ok', 'vpc-confirm-cancel'].map(id => document.getElementById(id).getBoundingClientRect());
                 return { left: m.left, right: m.right, buttons: b.every(r => r.left >= 0 && r.right <= innerWidth
@@ -422,7 +437,7 @@ def narrow(page):
             check(box["left"] >= 0 and box["right"] <= 360 and box["buttons"],
                   f"at 360 px the Log off of '{name}' opens a confirmation that fits, its buttons on screen", box)
             page.click("#vpc-confirm-cancel")
-            check(page.dialog()["shown"] is False, f"and its Cancel closes it ('{name}')")
+            check(dialog_closed(page), f"and its Cancel closes it ('{name}')", page.dialog())
     finally:
         page.browser.clear_viewport()
 

@@ -212,8 +212,15 @@ class Browser:
             mine = self.session
             self.session = session
             try:
+                # The new tab is about:blank (an opaque origin, no storage) until url commits.
                 end = time.monotonic() + 30
-                while self.evaluate("document.readyState") != "complete":
+                loaded = f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+                while True:
+                    try:
+                        if self.evaluate(loaded):
+                            break
+                    except CDPError:
+                        pass    # the context went with the navigation
                     if time.monotonic() > end:
                         raise CDPError(f"{url} did not load")
                     time.sleep(0.05)

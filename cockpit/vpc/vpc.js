@@ -9,7 +9,11 @@
  *   GetManagedObjects is in, and then changed row by row: no empty or flickering list.
  * - Every string from the bus goes into the page as text (textContent, attributes), never as HTML.
  * - The GuestOS properties that not every daemon has (AgentConnected, OSName, ListUsers, the
- *   console-disconnect policy) are used only where the object has them. */
+ *   console-disconnect policy) are used only where the object has them.
+ * - Every word shown goes through cockpit.gettext (_ below; index.html's marked elements through
+ *   cockpit.translate()), with po.js of the package in the language the bridge picked. Strings
+ *   with numbers or names are cockpit.format() patterns ("$0"), whole sentences, so that a
+ *   translation can order them; the service's own messages stay as it sent them (English). */
 
 "use strict";
 
@@ -18,6 +22,8 @@
     const GUESTOS = "org.vpc.GuestOS";
     const TASK = "org.vpc.Task";
     const NOT_KNOWN = "—";
+    const _ = cockpit.gettext;
+    const format = cockpit.format;
 
     /* The HRESULT of each D-Bus error name (docs/dbus-api.md), for errors whose message does not
      * start with one (errors of the bus or the bridge rather than of the daemon). */
@@ -37,33 +43,39 @@
 
     /* What an outcome means, in words. */
     const WORDS = {
-        "": "all users logged off",
-        "org.vpc.Error.NoSuchLogonSession": "nobody was logged on",
-        "org.vpc.Error.Cancelled": "cancelled",
-        "org.vpc.Error.Timeout": "did not finish in time",
-        "org.vpc.Error.VmNotRunning": "the VM is not running",
-        "org.vpc.Error.VmUnknown": "the VM is not known",
-        "org.vpc.Error.AdditionsFeatureNotAvailable": "no guest agent to do it",
-        "org.vpc.Error.Exception": "failed",
-        "org.freedesktop.DBus.Error.AccessDenied": "not allowed",
-        "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": "not allowed without authentication",
-        "org.freedesktop.DBus.Error.InvalidArgs": "invalid request",
-        "org.freedesktop.DBus.Error.LimitsExceeded": "too many requests",
-        "org.freedesktop.DBus.Error.Failed": "failed",
-        "org.freedesktop.DBus.Error.UnknownMethod": "not offered by this version of the service",
-        "org.freedesktop.DBus.Error.ServiceUnknown": "the service is not running",
-        "org.freedesktop.DBus.Error.NoReply": "the service did not answer",
+        "": _("all users logged off"),
+        "org.vpc.Error.NoSuchLogonSession": _("nobody was logged on"),
+        "org.vpc.Error.Cancelled": _("cancelled"),
+        "org.vpc.Error.Timeout": _("did not finish in time"),
+        "org.vpc.Error.VmNotRunning": _("the VM is not running"),
+        "org.vpc.Error.VmUnknown": _("the VM is not known"),
+        "org.vpc.Error.AdditionsFeatureNotAvailable": _("no guest agent to do it"),
+        "org.vpc.Error.Exception": _("failed"),
+        "org.freedesktop.DBus.Error.AccessDenied": _("not allowed"),
+        "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": _("not allowed without authentication"),
+        "org.freedesktop.DBus.Error.InvalidArgs": _("invalid request"),
+        "org.freedesktop.DBus.Error.LimitsExceeded": _("too many requests"),
+        "org.freedesktop.DBus.Error.Failed": _("failed"),
+        "org.freedesktop.DBus.Error.UnknownMethod": _("not offered by this version of the service"),
+        "org.freedesktop.DBus.Error.ServiceUnknown": _("the service is not running"),
+        "org.freedesktop.DBus.Error.NoReply": _("the service did not answer"),
     };
 
     const STATES = {
-        running: "running",
-        paused: "paused",
-        shutoff: "shut off",
-        crashed: "crashed",
-        pmsuspended: "suspended",
-        blocked: "blocked",
-        shutdown: "shutting down",
-        nostate: "no state",
+        running: _("running"),
+        paused: _("paused"),
+        shutoff: _("shut off"),
+        crashed: _("crashed"),
+        pmsuspended: _("suspended"),
+        blocked: _("blocked"),
+        shutdown: _("shutting down"),
+        nostate: _("no state"),
+    };
+
+    /* The service's task descriptions (its words, in English on the bus), for the task list. */
+    const DESCRIPTIONS = {
+        Logoff: _("Logoff"),
+        "Logoff (console disconnected)": _("Logoff (console disconnected)"),
     };
 
     let client = null;
@@ -76,6 +88,7 @@
     const taskRows = new Map();  // Task path -> row
     const taskInfo = new Map();  // Task path -> what its signals and properties said
     let confirmAction = null;
+    let confirmOpener = null;    // what had the focus when the confirmation opened
 
     function $(id) {
         return document.getElementById(id);
@@ -83,6 +96,24 @@
 
     function part(row, cls) {
         return row.querySelector("." + cls);
+    }
+
+    /* A time of the bus (µs since the epoch) in the page's language. */
+    function when(usec) {
+        return new Date(usec / 1000).toLocaleString(cockpit.language);
+    }
+
+    function taskDescription(description) {
+        if (!description)
+            return _("Task");
+        return DESCRIPTIONS[description] || description;
+    }
+
+    /* A PatternFly progress bar (role=progressbar): its value for assistive technology and its
+     * indicator's width (set through the CSSOM, which Cockpit's CSP allows, unlike style=""). */
+    function setBar(bar, percent) {
+        bar.setAttribute("aria-valuenow", String(percent));
+        bar.querySelector(".pf-c-progress__indicator").style.width = percent + "%";
     }
 
     function hex(code) {
@@ -122,10 +153,10 @@
 
     /* "nobody was logged on — 0x80070520" and, as the detail, the service's message. */
     function outcomeText(name, code, message) {
-        const words = WORDS[name] !== undefined ? WORDS[name] : (name || "failed");
+        const words = WORDS[name] !== undefined ? WORDS[name] : (name || _("failed"));
         let text = words;
         if (code !== null && code !== undefined)
-            text += " — " + hex(code);
+            text = format(_("$0 — $1"), text, hex(code));
         let detail = message || "";
         if (code !== null && code !== undefined && detail.startsWith(hex(code) + ": "))
             detail = detail.substring(hex(code).length + 2);
@@ -138,13 +169,14 @@
     function errorLine(error) {
         const e = describeError(error);
         const o = outcomeText(e.name, e.code, e.message);
-        return o.text + (o.detail ? ": " + o.detail : "");
+        return o.detail ? format(_("$0: $1"), o.text, o.detail) : o.text;
     }
 
     function showService(text, isError) {
         const p = $("vpc-service");
         p.textContent = text;
         p.classList.toggle("vpc-error", !!isError);
+        $("vpc-service-alert").hidden = !text;
     }
 
     /* --- the VM list ------------------------------------------------------------------------ */
@@ -192,16 +224,18 @@
         part(row, "vpc-vm-name").textContent = d.Name || vm.proxy.path;
         part(row, "vpc-vm-state").textContent = STATES[state] || state || NOT_KNOWN;
         row.dataset.state = state;
-        part(row, "vpc-vm-agent").textContent = agent === null ? NOT_KNOWN : (agent ? "connected" : "not connected");
+        part(row, "vpc-vm-agent").textContent = agent === null ? NOT_KNOWN : (agent ? _("connected") : _("not connected"));
         part(row, "vpc-vm-os").textContent = hasProp(d, "OSName") && d.OSName ? d.OSName : NOT_KNOWN;
 
         const button = part(row, "vpc-vm-logoff");
         button.disabled = state !== "running" || !serviceUp;
         if (!serviceUp)
-            button.title = "The vpc-guestosd service is not running";
+            button.title = _("The vpc-guestosd service is not running");
         else
-            button.title = state === "running" ? "Log off every user of " + (d.Name || "")
-                : "The VM is not running (" + (STATES[state] || state) + ")";
+            button.title = state === "running" ? format(_("Log off every user of $0"), d.Name || "")
+                : format(_("The VM is not running ($0)"), STATES[state] || state);
+        /* Every row's button says "Log off": for a screen reader, whose. */
+        button.setAttribute("aria-label", format(_("Log off every user of $0"), d.Name || vm.proxy.path));
 
         updateConsole(vm);
 
@@ -226,7 +260,7 @@
     }
 
     function usersText(users) {
-        return users.length ? users.map(userLabel).join(", ") : "nobody";
+        return users.length ? users.map(userLabel).join(", ") : _("nobody");
     }
 
     /* Who is logged on, by name (the agent lists them in no particular order). */
@@ -244,14 +278,14 @@
         }
         /* The first answer is awaited with a word; later ones replace the list in place. */
         if (part(vm.row, "vpc-vm-users").textContent === "" || part(vm.row, "vpc-vm-users").textContent === NOT_KNOWN)
-            showUsers(vm, "asking…", "");
+            showUsers(vm, _("asking…"), "");
         const asked = vm.usersAsked = (vm.usersAsked || 0) + 1;
         listUsers(vm.proxy.path)
                 .then(users => {
                     if (asked !== vm.usersAsked)
                         return;
                     showUsers(vm, usersText(users),
-                              users.map(u => userLabel(u) + " since " + new Date(u[2] / 1000).toLocaleString()).join("\n"));
+                              users.map(u => format(_("$0 since $1"), userLabel(u), when(u[2]))).join("\n"));
                 })
                 .catch(error => {
                     if (asked !== vm.usersAsked)
@@ -299,10 +333,11 @@
         }
         $("vpc-vms").classList.add("vpc-has-console");
         let text = d.ConsoleDisconnectPolicy === "logoff"
-            ? "log off after " + (d.ConsoleDisconnectDelaySec || 0) + " s"
-            : (d.ConsoleDisconnectPolicy === "none" ? "nothing" : String(d.ConsoleDisconnectPolicy));
+            ? format(_("log off after $0 s"), d.ConsoleDisconnectDelaySec || 0)
+            : (d.ConsoleDisconnectPolicy === "none" ? _("nothing") : String(d.ConsoleDisconnectPolicy));
         if (hasProp(d, "ConsoleClients"))
-            text += " (" + d.ConsoleClients + (d.ConsoleClients === 1 ? " console client)" : " console clients)");
+            text += " " + format(cockpit.ngettext("($0 console client)", "($0 console clients)", d.ConsoleClients),
+                                 d.ConsoleClients);
         part(row, "vpc-console-text").textContent = text;
     }
 
@@ -323,7 +358,7 @@
         const policy = part(row, "vpc-console-policy").value;
         const delay = Number(part(row, "vpc-console-delay").value);
         if (!Number.isInteger(delay) || delay < 0 || delay > 86400) {
-            part(row, "vpc-console-error").textContent = "The delay is a whole number of seconds, 0 to 86400.";
+            part(row, "vpc-console-error").textContent = _("The delay is a whole number of seconds, 0 to 86400.");
             return;
         }
         part(row, "vpc-console-save").disabled = true;
@@ -342,6 +377,24 @@
     function closeConfirm() {
         $("vpc-confirm").hidden = true;
         confirmAction = null;
+        /* Back to where the keyboard was, if that is still there to take it. */
+        const opener = confirmOpener;
+        confirmOpener = null;
+        if (opener && opener.isConnected)
+            opener.focus();
+    }
+
+    /* Tab and Shift+Tab go round the confirmation's buttons while it is open (aria-modal). */
+    function trapFocus(ev) {
+        const buttons = Array.from($("vpc-confirm").querySelectorAll("button")).filter(b => !b.disabled);
+        if (buttons.length === 0) {
+            ev.preventDefault();
+            return;
+        }
+        const i = buttons.indexOf(document.activeElement);
+        const next = ev.shiftKey ? (i <= 0 ? buttons.length - 1 : i - 1) : (i + 1) % buttons.length;
+        buttons[next].focus();
+        ev.preventDefault();
     }
 
     /* Shows who will be logged off (ListUsers, per VM) and asks before it starts. */
@@ -351,42 +404,44 @@
             return;
         const single = !all;
         if (single)
-            $("vpc-confirm-title").textContent = "Log off every user of " + vmName(paths[0]) + "?";
-        else if (paths.length === 1)
-            $("vpc-confirm-title").textContent = "Log off every user of the one running VM?";
+            $("vpc-confirm-title").textContent = format(_("Log off every user of $0?"), vmName(paths[0]));
         else
-            $("vpc-confirm-title").textContent = "Log off every user of the " + paths.length + " running VMs?";
-        $("vpc-confirm-text").textContent = "Asking who is logged on…";
+            $("vpc-confirm-title").textContent = format(cockpit.ngettext("Log off every user of the one running VM?",
+                                                                         "Log off every user of the $0 running VMs?",
+                                                                         paths.length), paths.length);
+        $("vpc-confirm-text").textContent = _("Asking who is logged on…");
         const list = $("vpc-confirm-list");
         list.replaceChildren();
         $("vpc-confirm-ok").disabled = true;
         const token = {};
         confirmAction = { token, paths };
+        if (!confirmOpener)
+            confirmOpener = document.activeElement;
         $("vpc-confirm").hidden = false;
+        $("vpc-confirm-cancel").focus();
 
         const items = paths.map(path => {
             const li = document.createElement("li");
             li.dataset.path = path;
-            li.textContent = (single ? "" : vmName(path) + ": ") + "asking…";
+            const prefix = text => single ? text : format(_("$0: $1"), vmName(path), text);
+            li.textContent = prefix(_("asking…"));
             list.appendChild(li);
             return listUsers(path)
                     .then(users => {
                         const who = users.length
-                            ? users.map(u => userLabel(u) + " (logged on since " +
-                                        new Date(u[2] / 1000).toLocaleString() + ")").join(", ")
-                            : "nobody is logged on";
-                        li.textContent = (single ? "" : vmName(path) + ": ") + who;
+                            ? users.map(u => format(_("$0 (logged on since $1)"), userLabel(u), when(u[2]))).join(", ")
+                            : _("nobody is logged on");
+                        li.textContent = prefix(who);
                         li.classList.add("vpc-confirm-users");
                     })
                     .catch(error => {
                         const e = describeError(error);
-                        const prefix = single ? "" : vmName(path) + ": ";
                         if (e.name === "org.freedesktop.DBus.Error.UnknownMethod") {
                             /* a daemon from before ListUsers */
-                            li.textContent = prefix + "this version of the service cannot say who is logged on";
+                            li.textContent = prefix(_("this version of the service cannot say who is logged on"));
                             return;
                         }
-                        li.textContent = prefix + "cannot tell who is logged on: " + errorLine(error);
+                        li.textContent = prefix(format(_("cannot tell who is logged on: $0"), errorLine(error)));
                         li.classList.add("vpc-error");
                     });
         });
@@ -394,8 +449,8 @@
             if (!confirmAction || confirmAction.token !== token)
                 return;
             $("vpc-confirm-text").textContent = single
-                ? "These users will be logged off:"
-                : "The users of these VMs will be logged off:";
+                ? _("These users will be logged off:")
+                : _("The users of these VMs will be logged off:");
             $("vpc-confirm-ok").disabled = false;
             $("vpc-confirm-ok").focus();
         });
@@ -406,7 +461,7 @@
         const bar = part(row, "vpc-vm-progress");
         bar.hidden = percent === null;
         if (percent !== null)
-            bar.value = percent;
+            setBar(bar, percent);
         const outcome = part(row, "vpc-vm-outcome");
         outcome.textContent = text || "";
         outcome.classList.toggle("vpc-failed", kind === "failed");
@@ -420,7 +475,7 @@
         if (!vm)
             return;
         vm.task = null;
-        setVmStatus(vm, 0, "starting…", "", null);
+        setVmStatus(vm, 0, _("starting…"), "", null);
         client.call(path, GUESTOS, "Logoff", [])
                 .then(reply => {
                     vm.task = reply[0];
@@ -480,7 +535,7 @@
 
     function taskOutcome(t) {
         if (!t.complete)
-            return { text: "running — " + t.percent + " %", detail: "", kind: null };
+            return { text: format(_("running — $0 %"), t.percent), detail: "", kind: null };
         const o = outcomeText(t.name, t.code, t.message);
         /* Nobody to log off and a cancel asked for are no failures. */
         const benign = t.name === "org.vpc.Error.NoSuchLogonSession" || t.name === "org.vpc.Error.Cancelled";
@@ -514,8 +569,8 @@
             const d = tasks[path] ? tasks[path].data : {};
             const targetPath = t.target || d.Target || "";
             part(row, "vpc-task-vm").textContent = vmName(targetPath) || targetPath || NOT_KNOWN;
-            part(row, "vpc-task-progress").value = t.percent;
-            part(row, "vpc-task-percent").textContent = t.percent + " %";
+            setBar(part(row, "vpc-task-progress"), t.percent);
+            part(row, "vpc-task-percent").textContent = format(_("$0 %"), t.percent);
             const o = taskOutcome(t);
             const outcome = part(row, "vpc-task-outcome");
             outcome.textContent = o.text;
@@ -541,8 +596,9 @@
         absorbTaskProps(path, d);
         const row = $("vpc-task-row").content.firstElementChild.cloneNode(true);
         row.dataset.path = path;
-        part(row, "vpc-task-id").textContent = (d.Description || "Task") + " #" + taskNumber(path);
-        part(row, "vpc-task-started").textContent = d.StartedUSec ? new Date(d.StartedUSec / 1000).toLocaleTimeString() : "";
+        part(row, "vpc-task-id").textContent = format(_("$0 #$1"), taskDescription(d.Description), taskNumber(path));
+        part(row, "vpc-task-started").textContent = d.StartedUSec
+            ? new Date(d.StartedUSec / 1000).toLocaleTimeString(cockpit.language) : "";
         part(row, "vpc-task-cancel").addEventListener("click", () => cancelTask(path, row));
         taskRows.set(path, row);
         /* newest first */
@@ -579,7 +635,7 @@
         client.call(path, TASK, "Cancel", [])
                 .catch(error => {
                     row.cancelError = true;
-                    part(row, "vpc-task-detail").textContent = "Cancel: " + errorLine(error);
+                    part(row, "vpc-task-detail").textContent = format(_("Cancel: $0"), errorLine(error));
                     part(row, "vpc-task-detail").classList.add("vpc-error");
                 })
                 .finally(() => {
@@ -643,7 +699,7 @@
         client.addEventListener("close", (ev, options) => {
             if (generation !== connection)
                 return;
-            showService("The connection to the system bus is gone: " + cockpit.message(options), true);
+            showService(format(_("The connection to the system bus is gone: $0"), cockpit.message(options)), true);
             setServiceUp(false);
         });
         client.addEventListener("owner", (ev, owner) => {
@@ -651,7 +707,7 @@
                 return;
             if (owner === null) {
                 hadOwner = false;
-                showService("The vpc-guestosd service (" + BUS_NAME + ") is not running.", true);
+                showService(format(_("The vpc-guestosd service ($0) is not running."), BUS_NAME), true);
                 setServiceUp(false);
             } else if (!hadOwner) {
                 showService("", false);
@@ -712,11 +768,21 @@
                     if (generation !== connection)
                         return;
                     $("vpc-loading").hidden = true;
-                    showService("Cannot reach the vpc-guestosd service: " + describeError(error).message, true);
+                    showService(format(_("Cannot reach the vpc-guestosd service: $0"), describeError(error).message), true);
                 });
     }
 
+    /* index.html's words in the page's language; the row templates too (their content is not
+     * part of the document that cockpit.translate() walks). */
+    function translatePage() {
+        cockpit.translate();
+        for (const id of ["vpc-vm-row", "vpc-task-row"])
+            cockpit.translate($(id).content);
+        document.documentElement.lang = cockpit.language;
+    }
+
     function init() {
+        translatePage();
         $("vpc-confirm-cancel").addEventListener("click", closeConfirm);
         $("vpc-confirm-ok").addEventListener("click", () => {
             const action = confirmAction;
@@ -725,8 +791,12 @@
                 action.paths.forEach(startLogoff);
         });
         document.addEventListener("keydown", ev => {
-            if (ev.key === "Escape" && !$("vpc-confirm").hidden)
+            if ($("vpc-confirm").hidden)
+                return;
+            if (ev.key === "Escape")
                 closeConfirm();
+            else if (ev.key === "Tab")
+                trapFocus(ev);
         });
         $("vpc-logoff-all").addEventListener("click", () => confirmLogoff(runningVms().map(vm => vm.proxy.path), true));
         connect();

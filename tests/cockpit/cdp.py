@@ -148,9 +148,11 @@ class Browser:
                 raise CDPError(f"timed out after {timeout} s waiting for {what or expression} (last: {last!r})")
             time.sleep(0.1)
 
-    def click(self, selector):
+    def click(self, selector, covered_ok=False):
         """Clicks the first element matching selector with the mouse, as a person would: scrolled into
-        view, at its centre, and only if it is the element there (not covered by another)."""
+        view, at its centre, and only if it is the element there (not covered by another) unless
+        covered_ok: a disabled PatternFly button takes no pointer events, so what is under it gets
+        the click, as it would from a person."""
         sel = json.dumps(selector)
         box = self.evaluate(f"""(() => {{
             const e = document.querySelector({sel});
@@ -163,11 +165,70 @@ class Browser:
         }})()""")
         if not box:
             raise CDPError(f"click: no element {selector}")
-        if not box["hit"]:
+        if not box["hit"] and not covered_ok:
             raise CDPError(f"click: {selector} is covered by another element")
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"],
                                                    "button": "left", "clickCount": 1})
+
+    def press(self, key):
+        """One key pressed and released as a keyboard does it (keyDown with its text where it has
+        one, then keyUp): "Tab", "Shift+Tab", "Enter", "Escape". The page's own handlers and the
+        browser's default actions (focus moves, a focused button's activation) both run."""
+        shift = key.startswith("Shift+")
+        name = key[len("Shift+"):] if shift else key
+        codes = {"Tab": (9, ""), "Enter": (13, "\r"), "Escape": (27, "")}
+        code, text = codes[name]
+        base = {"key": name, "code": name, "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code,
+                "modifiers": 8 if shift else 0}
+        self.send("Input.dispatchKeyEvent", {**base, "type": "keyDown", **({"text": text} if text else {})})
+        self.send("Input.dispatchKeyEvent", {**base, "type": "keyUp"})
+
+    def set_viewport(self, width, height, mobile=False):
+        """The page's viewport, as on a device of that size (CSS media queries follow)."""
+        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                         "deviceScaleFactor": 1, "mobile": mobile})
+
+    def clear_viewport(self):
+        self.send("Emulation.clearDeviceMetricsOverride")
+
+    def set_color_scheme(self, scheme):
+        """The browser's prefers-color-scheme ("light" or "dark"), as the desktop's setting sets it."""
+        self.send("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+
+    def set_language(self, accept_language):
+        """The browser's language: its Accept-Language header and navigator.language, for the
+        documents loaded from now on (as the browser's language setting does)."""
+        ua = self.send("Browser.getVersion", session=False)["userAgent"]
+        self.send("Emulation.setUserAgentOverride", {"userAgent": ua, "acceptLanguage": accept_language})
+
+    def in_other_document(self, url, expression):
+        """Evaluates expression in another tab on url (of the page's origin, like the Cockpit shell
+        around a page) and closes it: what it does to the origin's storage, the page hears."""
+        target = self.send("Target.createTarget", {"url": url}, session=False)["targetId"]
+        try:
+            session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
+                                session=False)["sessionId"]
+            mine = self.session
+            self.session = session
+            try:
+                # The new tab is about:blank (an opaque origin, no storage) until url commits.
+                end = time.monotonic() + 30
+                loaded = f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+                while True:
+                    try:
+                        if self.evaluate(loaded):
+                            break
+                    except CDPError:
+                        pass    # the context went with the navigation
+                    if time.monotonic() > end:
+                        raise CDPError(f"{url} did not load")
+                    time.sleep(0.05)
+                return self.evaluate(expression)
+            finally:
+                self.session = mine
+        finally:
+            self.send("Target.closeTarget", {"targetId": target}, session=False)
 
     def type_text(self, selector, text):
         self.evaluate(f"document.querySelector({json.dumps(selector)}).focus()")

@@ -165,8 +165,14 @@ def cancel(page):
           "the task list shows it running, for g1, with Cancel", t)
     page.screenshot("cockpit-guest-running.png")
     if DOCS_SCREENSHOT:
+        # The light one, then the same moment in the shell's dark theme (NAME-dark.png beside it).
         page.browser.screenshot(DOCS_SCREENSHOT)
         print(f"# docs screenshot: {DOCS_SCREENSHOT}")
+        base, ext = os.path.splitext(DOCS_SCREENSHOT)
+        page.shell_style("dark")
+        page.browser.screenshot(base + "-dark" + ext)
+        print(f"# docs screenshot: {base}-dark{ext}")
+        page.shell_style("light")
     page.click(f"#vpc-task-rows tr[data-path={js(running)}] .vpc-task-cancel")
     r = page.wait_row(VM, "r.outcome !== '' && !r.outcome.startsWith('running')", 60, "the cancelled outcome")
     check(r is not None and r["outcome"] == "cancelled — 0x800704C7", "Cancel: the row says cancelled — 0x800704C7", r)

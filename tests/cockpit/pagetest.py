@@ -4,8 +4,9 @@ chromium on it (cdp.py); and reading the page as a person sees it.
 
 cockpit-ws runs with --no-tls --local-session=cockpit-bridge: no systemd, no PAM, no password; the
 bridge runs as whoever started cockpit-ws (runuser -u USER) and talks to DBUS_SYSTEM_BUS_ADDRESS,
-the environment's private bus. The page is found as $XDG_DATA_HOME/cockpit/vpc, a symlink to
-cockpit/vpc of the source tree. DBUS_SESSION_BUS_ADDRESS and SSH_AUTH_SOCK are set (to sockets that
+the environment's private bus. The page is found as $XDG_DATA_HOME/cockpit/vpc, a directory of
+symlinks to cockpit/vpc of the source tree and to the translations the build made of cockpit/po
+(po.LANG.js, in VPC_COCKPIT_BUILT), as meson install lays them out. DBUS_SESSION_BUS_ADDRESS and SSH_AUTH_SOCK are set (to sockets that
 do not exist) so that the bridge neither starts a session bus nor an ssh-agent of its own."""
 
 import contextlib
@@ -31,6 +32,7 @@ COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
 SOURCE = os.environ.get("VPC_SOURCE_ROOT", os.path.join(HERE, "..", ".."))
 ARTIFACTS = os.environ.get("VPC_COCKPIT_ARTIFACTS") or tempfile.gettempdir()
 TEST_NAME = os.environ.get("VPC_COCKPIT_TEST", os.path.splitext(os.path.basename(sys.argv[0]))[0])
+BUILT = os.environ.get("VPC_COCKPIT_BUILT")
 ALLOWED = os.environ.get("VPC_ALLOWED_USER", "vpc-allowed")
 DENIED = os.environ.get("VPC_DENIED_USER", "vpc-denied")
 
@@ -54,8 +56,15 @@ class CockpitWS:
         self.dir = tempfile.mkdtemp(prefix=f"vpc-cockpit-{user}.")
         for d in ("home", "data/cockpit", "runtime", "config", "cache"):
             os.makedirs(os.path.join(self.dir, d), exist_ok=True)
-        os.symlink(os.path.realpath(os.path.join(SOURCE, "cockpit", "vpc")),
-                   os.path.join(self.dir, "data", "cockpit", "vpc"))
+        page = os.path.join(self.dir, "data", "cockpit", "vpc")
+        os.makedirs(page)
+        src = os.path.realpath(os.path.join(SOURCE, "cockpit", "vpc"))
+        for name in os.listdir(src):
+            os.symlink(os.path.join(src, name), os.path.join(page, name))
+        if BUILT:
+            for name in os.listdir(BUILT):
+                if name.startswith("po.") and name.endswith(".js"):
+                    os.symlink(os.path.join(BUILT, name), os.path.join(page, name))
         for root, dirs, files in os.walk(self.dir):
             for n in dirs + files + [""]:
                 p = os.path.join(root, n)
@@ -149,11 +158,13 @@ def js(value):
 class Page:
     """The page in chromium, logged in as the user of a cockpit-ws."""
 
-    def __init__(self, user, observe_rows=False):
+    def __init__(self, user, observe_rows=False, language=None):
         self.ws = CockpitWS(user)
         self.browser = None
         try:
             self.browser = cdp.Browser()
+            if language:
+                self.browser.set_language(language)
             if observe_rows:
                 # Records, from the very first moment of every document, each state of the VM list
                 # a person could have seen: the number of rows and whether "No virtual machines"
@@ -180,11 +191,21 @@ class Page:
     def evaluate(self, expr):
         return self.browser.evaluate(expr)
 
+    def shell_style(self, style):
+        """Sets the shell's style ("light", "dark", "auto") as the Cockpit shell does, from another
+        document of the origin (localStorage shell:style), and waits for the page to follow when
+        it is "light" or "dark"."""
+        other = self.ws.url.replace("index.html", "manifest.json")
+        self.browser.in_other_document(other, f"localStorage.setItem('shell:style', {js(style)}), true")
+        if style in ("light", "dark"):
+            self.wait(f"document.documentElement.classList.contains('pf-theme-dark') === {js(style == 'dark')}",
+                      10, f"the page to turn {style}")
+
     def wait(self, expr, timeout=60, what=None):
         return self.browser.wait(expr, timeout, what)
 
-    def click(self, selector):
-        self.browser.click(selector)
+    def click(self, selector, covered_ok=False):
+        self.browser.click(selector, covered_ok)
 
     def rows(self):
         """The VM rows as a person reads them: [{name, state, agent, os, users, disabled, status}]."""
@@ -198,7 +219,7 @@ class Page:
             console_shown: getComputedStyle(r.querySelector('.vpc-vm-console')).display !== 'none',
             disabled: r.querySelector('.vpc-vm-logoff').disabled,
             progress_shown: !r.querySelector('.vpc-vm-progress').hidden,
-            progress: r.querySelector('.vpc-vm-progress').value,
+            progress: Number(r.querySelector('.vpc-vm-progress').getAttribute('aria-valuenow')),
             outcome: r.querySelector('.vpc-vm-outcome').textContent,
             detail: r.querySelector('.vpc-vm-detail').textContent,
             visible: r.offsetParent !== null,
@@ -226,7 +247,7 @@ class Page:
                 users: tr.querySelector('.vpc-vm-users').textContent,
                 console: tr.querySelector('.vpc-console-text').textContent,
                 disabled: tr.querySelector('.vpc-vm-logoff').disabled,
-                progress: tr.querySelector('.vpc-vm-progress').value,
+                progress: Number(tr.querySelector('.vpc-vm-progress').getAttribute('aria-valuenow')),
                 progress_shown: !tr.querySelector('.vpc-vm-progress').hidden,
                 outcome: tr.querySelector('.vpc-vm-outcome').textContent,
                 detail: tr.querySelector('.vpc-vm-detail').textContent,
@@ -295,8 +316,9 @@ document.addEventListener('DOMContentLoaded', () => {
         const bar = m.target;
         if (!bar.classList || !bar.classList.contains('vpc-vm-progress') || bar.hidden) return;
         const tr = bar.closest('tr');
-        window.__vpcProgress.push({ name: tr.querySelector('.vpc-vm-name').textContent, value: bar.value });
-    })).observe(rows, { subtree: true, attributes: true, attributeFilter: ['value', 'hidden'] });
+        window.__vpcProgress.push({ name: tr.querySelector('.vpc-vm-name').textContent,
+                                    value: Number(bar.getAttribute('aria-valuenow')) });
+    })).observe(rows, { subtree: true, attributes: true, attributeFilter: ['aria-valuenow', 'hidden'] });
 });
 """
 

@@ -115,7 +115,7 @@ check "the completion loads and registers _vpcctl for vpcctl" \
 
 # --- the Cockpit page: where cockpit-bridge finds system packages, shown where the service is -------
 page=usr/share/cockpit/vpc
-for f in manifest.json index.html vpc.js vpc.css; do
+for f in manifest.json index.html vpc.js vpc.css vpc-theme.js po.es.js patternfly/patternfly.css patternfly/LICENSE; do
         check "Cockpit page installed: /$page/$f" test -f "$root/$page/$f"
 done
 check "its manifest's conditions name files this install puts in place (the bus activation file)" python3 -c '
@@ -125,14 +125,18 @@ paths = [c["path-exists"] for c in m["conditions"]]
 assert paths and all(os.path.exists(sys.argv[1] + p) for p in paths), paths
 assert "index" in m["tools"], m
 ' "$root" "$page"
-check "what index.html loads is installed (its own files; ../base1/cockpit.js from cockpit-bridge)" python3 -c '
-import os, re, sys
+check "what index.html loads is installed (its own files; ../base1/cockpit.js from cockpit-bridge; po.js as po.LANG.js)" python3 -c '
+import glob, os, re, sys
 page = sys.argv[1] + "/" + sys.argv[2]
 refs = re.findall(r"(?:src|href)=\"([^\"]+)\"", open(page + "/index.html").read())
 assert refs, refs
 for r in refs:
     p = os.path.normpath(page + "/" + r)
-    if r.startswith("../base1/"):
+    if r.endswith("po.js"):
+        # The bridge serves po.LANG.js (or .js.gz) of the negotiated language for po.js.
+        d = "/usr/share/cockpit/base1" if r.startswith("../base1/") else os.path.dirname(p)
+        assert glob.glob(d + "/po.*.js") + glob.glob(d + "/po.*.js.gz"), (r, d)
+    elif r.startswith("../base1/"):
         p = "/usr/share/cockpit/base1/" + r[len("../base1/"):]
         assert os.path.exists(p) or os.path.exists(p + ".gz"), p
     else:

@@ -222,7 +222,15 @@ def playbook(book, *args, show=True):
     if show:
         print(f"# ansible-playbook {book} {' '.join(args)}: exit {r.returncode}, play {play:.2f} s, wall {wall:.2f} s")
         print("\n".join("#   " + line for line in r.stdout.splitlines() if re.match(r"^(host-\w+)\s+:", line)))
+    playbook.tasks = timer.get("tasks", [])
     return r.returncode, recap, play, wall, r.stdout + r.stderr
+
+
+def overlap(tasks, name):
+    """The three hosts ran task `name` at one moment: each started before any of them ended (with
+    --forks 1 a host starts only after the one before it ended)."""
+    runs = [t for t in tasks if t["task"] == name and t["end"] is not None]
+    return len(runs) == len(HOSTS) and max(t["start"] for t in runs) < min(t["end"] for t in runs)
 
 
 def fails_of(out):
@@ -244,6 +252,7 @@ check(rc == 0 and all(recap.get(h, {}).get("changed", 0) > 0 and recap[h]["faile
       "nightly.yml, first run: each host changed something (host-a's users logged off, the console policies set)",
       (rc, recap, fails_of(out)))
 rc, recap, t_par, wall_par, out = playbook("nightly.yml")
+par_tasks = playbook.tasks
 check(rc == 0 and all(recap.get(h) == dict(recap.get(h, {}), changed=0, failed=0) for h in HOSTS),
       "nightly.yml, second run: changed=0 and failed=0 on every host", (rc, recap, fails_of(out)))
 
@@ -259,9 +268,14 @@ print(f"# play time, --forks 3 on the three hosts: {t_par:.2f} s; the slowest ho
       f"); --forks 1: {t_serial:.2f} s")
 print(f"# ratio all hosts / slowest alone: {t_par / slowest:.2f} (the issue asks <= 1.5); "
       f"--forks 3 / --forks 1: {t_par / t_serial:.2f}")
-# A pass/fail bound with margin: the hosts in parallel take clearly less than one after the other
-# (three hosts in turn cost ~3x one; the 1.5x figure above is the measurement, printed).
-check(t_par < 0.8 * t_serial, f"--forks 3 runs the hosts in parallel: {t_par:.2f} s < 0.8 x {t_serial:.2f} s (--forks 1)")
+# Pass/fail on what a loaded machine cannot blur: the hosts' runs of a task overlap with --forks 3
+# and not with --forks 1. The times above are the measurement (on 2 shared cores the ratio
+# depends on the load: the modules' Python start-up is CPU, not waiting).
+serial_tasks = playbook.tasks
+check(overlap(par_tasks, "Who is where") and overlap(par_tasks, "Log off when the console's last client leaves"),
+      "--forks 3: the three hosts ran each task at the same time", par_tasks)
+check(not overlap(serial_tasks, "Who is where"), "--forks 1: one host after the other (the check above can fail)",
+      serial_tasks)
 
 stop_hosts()
 for name, p in procs.items():

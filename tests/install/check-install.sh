@@ -146,6 +146,18 @@ check "cockpit-bridge lists the installed page as package vpc" \
         bash -c "XDG_DATA_DIRS='$root/usr/share' XDG_DATA_HOME='$tmp/no-data-home' cockpit-bridge --packages |
                 grep -E '^vpc +Guest logoff +$root/$page\$'"
 
+# --- the Ansible collection: in ansible-core's default collections path, found by ansible-doc -----------
+coll=usr/share/ansible/collections/ansible_collections/vpc/guestos
+for f in galaxy.yml README.md meta/runtime.yml plugins/module_utils/vpcctl.py \
+        plugins/modules/logoff.py plugins/modules/guest_info.py plugins/modules/console_policy.py; do
+        check "Ansible collection installed: /$coll/$f" test -f "$root/$coll/$f"
+done
+if command -v ansible-doc >/dev/null; then
+        check "ansible-doc finds vpc.guestos.logoff in the installed collection" bash -c \
+                "HOME='$tmp/ansible-home' ANSIBLE_COLLECTIONS_PATH='$root/usr/share/ansible/collections' ansible-doc vpc.guestos.logoff |
+                 grep -q '$root/$coll/plugins/modules/logoff.py'"
+fi
+
 # --- systemd-analyze on the installed unit and the docs' example units --------------------------------
 # verify --root needs the distribution's own units (sysinit.target, dbus.service, ...) beside ours, and
 # checks ExecStart= inside that root; /usr/local/sbin/backup-guests is a stub standing for the site's

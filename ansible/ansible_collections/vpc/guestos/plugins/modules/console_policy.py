@@ -1,0 +1,135 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vpc-guestosd contributors
+# GNU Lesser General Public License v2.1 or later (see https://www.gnu.org/licenses/lgpl-2.1.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: console_policy
+short_description: What vpc-guestosd does when a VM's last console client leaves
+version_added: "0.1.0"
+description:
+  - Sets a VM's console-disconnect policy (C(SetConsoleDisconnectPolicy)) on the managed host;
+    C(logoff) logs the guest's users off C(delay) seconds after the last VNC or SPICE client left,
+    C(none) does nothing. The policy is kept in the domain's libvirt metadata.
+  - Idempotent; C(changed) only when the stored policy differs from the one asked for. In check
+    mode it reports what would change and stores nothing.
+  - polkit action C(org.vpc.guestos.set-policy); uid 0 always may, C(50-org.vpc.rules) lets group
+    C(libvirt) in; others fail with C(0x80070005).
+options:
+  name:
+    description:
+      - The VM, by libvirt domain name or UUID.
+    type: str
+    required: true
+  action:
+    description:
+      - What happens when the last console client leaves.
+    type: str
+    choices: [none, logoff]
+    required: true
+  delay:
+    description:
+      - Seconds between the last client leaving and the Logoff, 0 to 86400. Without it the VM's
+        current delay stays.
+    type: int
+requirements:
+  - vpc-guestosd (with the console-disconnect policy) and its client C(vpcctl) on the managed host
+author:
+  - vpc-guestosd contributors
+notes:
+  - Supports check mode.
+'''
+
+EXAMPLES = r'''
+- name: Log the lab's kiosk VM off a minute after its viewer closes
+  vpc.guestos.console_policy:
+    name: kiosk-01
+    action: logoff
+    delay: 60
+  become: true
+'''
+
+RETURN = r'''
+old:
+  description: The policy before, C(action) and C(delay).
+  returned: success
+  type: dict
+  sample: {action: none, delay: 30}
+new:
+  description: The policy after (in check mode, the one that would be stored).
+  returned: success
+  type: dict
+  sample: {action: logoff, delay: 60}
+name:
+  description: The VM's libvirt domain name.
+  returned: success
+  type: str
+error_name:
+  description: The D-Bus error name of a failure.
+  returned: failure
+  type: str
+  sample: org.vpc.Error.VmUnknown
+error_code:
+  description: The HRESULT of a failure.
+  returned: failure
+  type: int
+hresult:
+  description: The HRESULT as C(0x%08X) text.
+  returned: failure
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vpc.guestos.plugins.module_utils.vpcctl import Vpcctl, VpcError, find_guest
+
+DELAY_MAX = 86400
+
+
+def policy_of(vpcctl, name):
+    vm = find_guest(vpcctl.guests(), name)
+    if vm['console_policy'] is None:
+        raise VpcError('the vpc-guestosd on this host has no console-disconnect policy')
+    return vm
+
+
+def run(module, vpcctl):
+    p = module.params
+    vm = policy_of(vpcctl, p['name'])
+    old = vm['console_policy']
+    want = dict(action=p['action'], delay=old['delay'] if p['delay'] is None else p['delay'])
+    if want == old:
+        return dict(changed=False, name=vm['name'], old=old, new=old)
+    if module.check_mode:
+        return dict(changed=True, name=vm['name'], old=old, new=want)
+    # The VM by its UUID: a rename meanwhile cannot make the call reach another VM.
+    vpcctl.run(['--console-disconnect=' + want['action'], '--delay', str(want['delay'])], 'set-policy',
+               [vm['uuid']], 'none')
+    new = policy_of(vpcctl, vm['uuid'])['console_policy']
+    return dict(changed=new != old, name=vm['name'], old=old, new=new)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            action=dict(type='str', required=True, choices=['none', 'logoff']),
+            delay=dict(type='int'),
+        ),
+        supports_check_mode=True,
+    )
+    delay = module.params['delay']
+    if delay is not None and not 0 <= delay <= DELAY_MAX:
+        module.fail_json(msg='delay must be 0..%d seconds, not %d' % (DELAY_MAX, delay))
+    try:
+        result = run(module, Vpcctl(module))
+    except VpcError as e:
+        module.fail_json(msg=e.msg, **e.fields())
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -115,7 +115,7 @@ check "the completion loads and registers _vpcctl for vpcctl" \
 
 # --- the Cockpit page: where cockpit-bridge finds system packages, shown where the service is -------
 page=usr/share/cockpit/vpc
-for f in manifest.json index.html vpc.js vpc.css vpc-theme.js po.es.js patternfly/patternfly.css patternfly/LICENSE; do
+for f in manifest.json index.html vpc.js vpc-errors.js vpc.css vpc-theme.js po.es.js patternfly/patternfly.css patternfly/LICENSE; do
         check "Cockpit page installed: /$page/$f" test -f "$root/$page/$f"
 done
 check "its manifest's conditions name files this install puts in place (the bus activation file)" python3 -c '

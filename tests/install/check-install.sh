@@ -148,7 +148,7 @@ check "cockpit-bridge lists the installed page as package vpc" \
 
 # --- the Ansible collection: in ansible-core's default collections path, found by ansible-doc -----------
 coll=usr/share/ansible/collections/ansible_collections/vpc/guestos
-for f in galaxy.yml README.md meta/runtime.yml plugins/module_utils/vpcctl.py \
+for f in galaxy.yml README.md meta/runtime.yml plugins/module_utils/vpcctl.py plugins/module_utils/vpc_errors.py \
         plugins/modules/logoff.py plugins/modules/guest_info.py plugins/modules/console_policy.py; do
         check "Ansible collection installed: /$coll/$f" test -f "$root/$coll/$f"
 done

@@ -5,7 +5,7 @@ collection's module_utils/vpc_errors.py) and the build's outputs given as argume
 vpcctl-error-exits.h, vpc-errors.js) are generated into a temporary directory and compared byte for
 byte; docs/dbus-api.md's "Errors" table has the same names and HRESULTs; and any other pair of an
 error name and an HRESULT written in the source tree (a test's expectations, a copy by hand) agrees
-with the table."""
+with the table. A broken table is refused with the line at fault."""
 
 import difflib
 import os
@@ -70,6 +70,25 @@ def source_files():
     return names
 
 
+def refused(tmp):
+    """A broken table stops the build with the line at fault, not with a copy that is wrong."""
+    with open(TABLE, encoding="utf-8") as f:
+        good = [line for line in f if line.strip() and not line.startswith("#")]
+    broken = {
+        "a name twice": good + [good[0].replace(good[0].split()[0], "OTHER", 1)],
+        "five columns": good[:1] + [" ".join(good[1].split()[:5]) + "\n"],
+        "an HRESULT that is not 0x and eight hex digits": good[:1] + [good[1].replace("0x", "0X", 1)],
+        "words with a quote": good[:1] + [good[1].rstrip("\n") + ' "x"\n'],
+    }
+    for what, lines in broken.items():
+        path = os.path.join(tmp, "broken.table")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(lines)
+        r = subprocess.run([sys.executable, GENERATE, path, "c", "-"], capture_output=True, text=True)
+        check(r.returncode != 0 and r.stdout == "" and f"{path}:{len(lines)}:" in r.stderr,
+              f"errors-generate.py refuses a table with {what}, naming the line", (r.returncode, r.stderr))
+
+
 def main():
     rows = table()
     check("org.freedesktop.DBus.Error.LimitsExceeded" in rows, "the table has LimitsExceeded", sorted(rows))
@@ -83,6 +102,7 @@ def main():
             check(kind is not None, f"{path} is a copy of the table this test knows", sorted(BUILT_KIND))
             if kind:
                 same(path, generate(kind, tmp), f"the build's {os.path.basename(path)}")
+        refused(tmp)
 
     with open(os.path.join(SOURCE, "docs", "dbus-api.md"), encoding="utf-8") as f:
         api = f.read()

@@ -7,29 +7,25 @@
 #include "errors.h"
 #include "vpcctl.h"
 
-/* What vpcctl does with each outcome of the service's own error table (service/errors.c, the one
- * table of names and HRESULTs): the exit status of vpcctl(1) and a hint shown once. */
+/* What vpcctl does with each outcome of the service's own error table (service/errors.table, the
+ * one table of names and HRESULTs): the exit status of vpcctl(1) comes with the table
+ * (service_exit_statuses), the hint shown once is vpcctl's. */
 typedef struct ErrorClass {
         int exit_status;
         const char *hint;
 } ErrorClass;
 
-static const ErrorClass service_error_classes[_VPC_ERROR_MAX] = {
-        [VPC_OK] = { VPCCTL_EXIT_OK, NULL },
-        [VPC_ERROR_ACCESS_DENIED] = { VPCCTL_EXIT_ACCESS_DENIED,
-          "polkit did not allow this (actions org.vpc.guestos.logoff, org.vpc.task.cancel); see vpcctl(1), AUTHORIZATION" },
-        [VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED] = { VPCCTL_EXIT_ACCESS_DENIED,
-          "authentication is needed: run vpcctl on a terminal without --no-ask-password" },
-        [VPC_ERROR_INVALID_ARGS] = { VPCCTL_EXIT_FAILED, NULL },
-        [VPC_ERROR_EXCEPTION] = { VPCCTL_EXIT_FAILED, NULL },
-        [VPC_ERROR_TIMEOUT] = { VPCCTL_EXIT_TIMEOUT, "the guest agent or the guest did not answer in time" },
-        [VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE] = { VPCCTL_EXIT_NO_GUEST_AGENT,
-          "the guest needs the QEMU guest agent (qemu-ga) running and an org.qemu.guest_agent.0 channel" },
-        [VPC_ERROR_VM_NOT_RUNNING] = { VPCCTL_EXIT_VM_NOT_RUNNING, NULL },
-        [VPC_ERROR_VM_UNKNOWN] = { VPCCTL_EXIT_UNKNOWN, "'vpcctl list' shows the VMs" },
-        [VPC_ERROR_NO_SUCH_LOGON_SESSION] = { VPCCTL_EXIT_NO_LOGON_SESSION, NULL },
-        [VPC_ERROR_CANCELLED] = { VPCCTL_EXIT_CANCELLED, NULL },
-        [VPC_ERROR_LIMITS_EXCEEDED] = { VPCCTL_EXIT_FAILED, NULL },
+#include "vpcctl-error-exits.h"
+
+static const char *const service_error_hints[_VPC_ERROR_MAX] = {
+        [VPC_ERROR_ACCESS_DENIED] =
+          "polkit did not allow this (actions org.vpc.guestos.logoff, org.vpc.task.cancel); see vpcctl(1), AUTHORIZATION",
+        [VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED] =
+          "authentication is needed: run vpcctl on a terminal without --no-ask-password",
+        [VPC_ERROR_TIMEOUT] = "the guest agent or the guest did not answer in time",
+        [VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE] =
+          "the guest needs the QEMU guest agent (qemu-ga) running and an org.qemu.guest_agent.0 channel",
+        [VPC_ERROR_VM_UNKNOWN] = "'vpcctl list' shows the VMs",
 };
 
 /* The bus's own errors a client meets, which the service never sends (no HRESULT). */
@@ -66,17 +62,21 @@ static int errno_from_system_error(const char *name) {
         return 0;
 }
 
-static const ErrorClass *error_class(const char *name) {
+static bool error_class(const char *name, ErrorClass *ret) {
         VpcError e;
 
         if (!name)
-                return NULL;
-        if (vpc_error_lookup(name, &e))
-                return &service_error_classes[e];
+                return false;
+        if (vpc_error_lookup(name, &e)) {
+                *ret = (ErrorClass) { service_exit_statuses[e], service_error_hints[e] };
+                return true;
+        }
         for (size_t i = 0; i < ELEMENTSOF(bus_error_classes); i++)
-                if (streq_ptr(bus_error_classes[i].name, name))
-                        return &bus_error_classes[i].class;
-        return NULL;
+                if (streq_ptr(bus_error_classes[i].name, name)) {
+                        *ret = bus_error_classes[i].class;
+                        return true;
+                }
+        return false;
 }
 
 /* sd-bus names errors of its own (a dead SSH transport, a refused socket) System.Error.E<NAME>. */
@@ -85,7 +85,7 @@ static bool startswith_system_error(const char *name) {
 }
 
 int exit_status_from_error_name(const char *name) {
-        const ErrorClass *c = error_class(name);
+        ErrorClass c;
 
         if (!name || !*name)
                 return VPCCTL_EXIT_OK;
@@ -93,7 +93,7 @@ int exit_status_from_error_name(const char *name) {
                 int e = errno_from_system_error(name);
                 return e > 0 ? exit_status_from_errno(-e) : VPCCTL_EXIT_FAILED;
         }
-        return c ? c->exit_status : VPCCTL_EXIT_FAILED;
+        return error_class(name, &c) ? c.exit_status : VPCCTL_EXIT_FAILED;
 }
 
 uint32_t hresult_from_error_name(const char *name) {
@@ -145,7 +145,7 @@ char *error_text(const char *name, const char *message) {
 }
 
 static bool hint_seen(const char *hint) {
-        static const char *shown[ELEMENTSOF(service_error_classes) + ELEMENTSOF(bus_error_classes)];
+        static const char *shown[ELEMENTSOF(service_error_hints) + ELEMENTSOF(bus_error_classes)];
         size_t i;
 
         for (i = 0; i < ELEMENTSOF(shown) && shown[i]; i++)
@@ -157,14 +157,14 @@ static bool hint_seen(const char *hint) {
 }
 
 void print_failure(const char *what, const char *name, const char *message) {
-        const ErrorClass *c = error_class(name);
+        ErrorClass c;
         _cleanup_free_ char *text = error_text(name, message);
         _cleanup_free_ char *what_shown = display_escape(what), *text_shown = display_escape(text ?: message);
 
         fprintf(stderr, "vpcctl: %s: %s\n", strempty(what_shown), strempty(text_shown));
         /* Each hint once per run: --all may fail the same way on many VMs. */
-        if (c && c->hint && !arg.quiet && !hint_seen(c->hint))
-                fprintf(stderr, "vpcctl: hint: %s\n", c->hint);
+        if (error_class(name, &c) && c.hint && !arg.quiet && !hint_seen(c.hint))
+                fprintf(stderr, "vpcctl: hint: %s\n", c.hint);
 }
 
 json_object *json_hresult(uint32_t h) {

@@ -1,5 +1,6 @@
-/* The error table of DESIGN.md, and helpers that turn an entry into a D-Bus error whose message
- * starts with the HRESULT, so clients that only see the message still get the Virtual PC code. */
+/* The error table (service/errors.table, docs/dbus-api.md), and helpers that turn an entry into a
+ * D-Bus error whose message starts with the HRESULT, so clients that only see the message still get
+ * the Virtual PC code. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,23 +15,8 @@ typedef struct VpcErrorInfo {
         int errno_value;
 } VpcErrorInfo;
 
-static const VpcErrorInfo error_table[_VPC_ERROR_MAX] = {
-        [VPC_OK] = { "", VPC_HRESULT_S_OK, 0 },
-        [VPC_ERROR_ACCESS_DENIED] = { "org.freedesktop.DBus.Error.AccessDenied", 0x80070005U, EACCES },
-        [VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED] = {
-                "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", 0x80070005U, EACCES },
-        [VPC_ERROR_INVALID_ARGS] = { "org.freedesktop.DBus.Error.InvalidArgs", 0x80004003U, EINVAL },
-        [VPC_ERROR_EXCEPTION] = { "org.vpc.Error.Exception", 0x80020009U, EIO },
-        [VPC_ERROR_TIMEOUT] = { "org.vpc.Error.Timeout", 0xA0040202U, ETIMEDOUT },
-        [VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE] = {
-                "org.vpc.Error.AdditionsFeatureNotAvailable", 0xA0040505U, EOPNOTSUPP },
-        [VPC_ERROR_VM_NOT_RUNNING] = { "org.vpc.Error.VmNotRunning", 0xA0040206U, ESRCH },
-        [VPC_ERROR_VM_UNKNOWN] = { "org.vpc.Error.VmUnknown", 0xA0040207U, ENXIO },
-        [VPC_ERROR_NO_SUCH_LOGON_SESSION] = { "org.vpc.Error.NoSuchLogonSession", 0x80070520U, ENOENT },
-        [VPC_ERROR_CANCELLED] = { "org.vpc.Error.Cancelled", 0x800704C7U, ECANCELED },
-        /* Not in Virtual PC's table: the per-caller bounds of security.md. ERROR_NO_SYSTEM_RESOURCES. */
-        [VPC_ERROR_LIMITS_EXCEEDED] = { "org.freedesktop.DBus.Error.LimitsExceeded", 0x800705AAU, ENOBUFS },
-};
+/* The rows come from service/errors.table, the one source of every copy of the table. */
+#include "errors-table.h"
 
 const char *vpc_error_name(VpcError e) {
         if (e < 0 || e >= _VPC_ERROR_MAX)

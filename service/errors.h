@@ -1,5 +1,5 @@
-/* The error table of DESIGN.md: every outcome the service reports, its D-Bus error name and the
- * HRESULT of Windows Virtual PC it stands for. Messages always start with the HRESULT in hex. */
+/* The error table (service/errors.table): every outcome the service reports, its D-Bus error name
+ * and the HRESULT of Windows Virtual PC it stands for. Messages always start with the HRESULT in hex. */
 #pragma once
 
 #include <stdarg.h>
@@ -8,6 +8,8 @@
 
 #include "util.h"
 
+/* One value per row of service/errors.table: the build fails on a row without a value or a value
+ * without a row. */
 typedef enum VpcError {
         VPC_OK = 0,
         VPC_ERROR_ACCESS_DENIED,

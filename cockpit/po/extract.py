@@ -5,12 +5,14 @@ output (for a translator's msgmerge), and as a list for the cockpit suite's tran
 - index.html: the elements cockpit.translate() handles: translate="yes" (their text) and
   translate="ATTR ..." (those attributes' values), translate-context="..." as the context.
 - *.js: the literal first arguments of _("..."), cockpit.gettext("..."), and both of
-  cockpit.ngettext("...", "...", n).
+  cockpit.ngettext("...", "...", n); also in vpc-errors.js, which the build makes from
+  service/errors.table (service/errors-generate.py).
 - manifest.json: the tools' labels, which the shell's menu shows through cockpit.gettext (the
   shell loads every package's po.js, ../*/po.js, this one's too). A string built at run time cannot be extracted: the page
   passes literals only (numbers and names go in with cockpit.format's $0)."""
 
 import html.parser
+import importlib.util
 import json
 import os
 import re
@@ -18,6 +20,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAGE = os.path.join(HERE, "..", "vpc")
+ERRORS_GENERATE = os.path.join(HERE, "..", "..", "service", "errors-generate.py")
+ERRORS_TABLE = os.path.join(HERE, "..", "..", "service", "errors.table")
+ERRORS_JS = "vpc-errors.js"
 
 STRING = r'"((?:[^"\\\n]|\\.)*)"'
 CALL = re.compile(r'(?<![\w.])(?:_|cockpit\.gettext)\(\s*' + STRING + r'\s*[,)]')
@@ -94,14 +99,28 @@ def messages(page=PAGE):
                         out.append(Message(item["label"], where=f"{name} ({section}.{key}.label)"))
         elif name.endswith(".js") and not name.startswith("po."):
             with open(path, encoding="utf-8") as f:
-                src = f.read()
-            for m in CALL.finditer(src):
-                line = src.count("\n", 0, m.start()) + 1
-                out.append(Message(_js_string(m.group(1)), where=f"{name}:{line}"))
-            for m in NCALL.finditer(src):
-                line = src.count("\n", 0, m.start()) + 1
-                out.append(Message(_js_string(m.group(1)), _js_string(m.group(2)), where=f"{name}:{line}"))
+                out += _js_messages(name, f.read())
+    out += _js_messages(ERRORS_JS, _errors_js())
     return out
+
+
+def _js_messages(name, src):
+    out = []
+    for m in CALL.finditer(src):
+        line = src.count("\n", 0, m.start()) + 1
+        out.append(Message(_js_string(m.group(1)), where=f"{name}:{line}"))
+    for m in NCALL.finditer(src):
+        line = src.count("\n", 0, m.start()) + 1
+        out.append(Message(_js_string(m.group(1)), _js_string(m.group(2)), where=f"{name}:{line}"))
+    return out
+
+
+def _errors_js():
+    """The page's vpc-errors.js as the build makes it from the error table (not in the source tree)."""
+    spec = importlib.util.spec_from_file_location("errors_generate", ERRORS_GENERATE)
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    return gen.generate(ERRORS_TABLE, "js")
 
 
 def _po_string(s):

@@ -25,41 +25,23 @@
     const _ = cockpit.gettext;
     const format = cockpit.format;
 
-    /* The HRESULT of each D-Bus error name (docs/dbus-api.md), for errors whose message does not
-     * start with one (errors of the bus or the bridge rather than of the daemon). */
-    const HRESULTS = {
-        "org.freedesktop.DBus.Error.AccessDenied": 0x80070005,
-        "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": 0x80070005,
-        "org.freedesktop.DBus.Error.InvalidArgs": 0x80004003,
-        "org.freedesktop.DBus.Error.LimitsExceeded": 0x800705AA,
-        "org.vpc.Error.Exception": 0x80020009,
-        "org.vpc.Error.Timeout": 0xA0040202,
-        "org.vpc.Error.AdditionsFeatureNotAvailable": 0xA0040505,
-        "org.vpc.Error.VmNotRunning": 0xA0040206,
-        "org.vpc.Error.VmUnknown": 0xA0040207,
-        "org.vpc.Error.NoSuchLogonSession": 0x80070520,
-        "org.vpc.Error.Cancelled": 0x800704C7,
-    };
+    /* The HRESULT of each of the service's D-Bus error names (vpc-errors.js, made from
+     * service/errors.table), for errors whose message does not start with one (errors of the bus
+     * or the bridge rather than of the daemon). */
+    const HRESULTS = {};
 
-    /* What an outcome means, in words. */
+    /* What an outcome means, in words: the bus's own errors here, the service's from vpc-errors.js. */
     const WORDS = {
         "": _("all users logged off"),
-        "org.vpc.Error.NoSuchLogonSession": _("nobody was logged on"),
-        "org.vpc.Error.Cancelled": _("cancelled"),
-        "org.vpc.Error.Timeout": _("did not finish in time"),
-        "org.vpc.Error.VmNotRunning": _("the VM is not running"),
-        "org.vpc.Error.VmUnknown": _("the VM is not known"),
-        "org.vpc.Error.AdditionsFeatureNotAvailable": _("no guest agent to do it"),
-        "org.vpc.Error.Exception": _("failed"),
-        "org.freedesktop.DBus.Error.AccessDenied": _("not allowed"),
-        "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": _("not allowed without authentication"),
-        "org.freedesktop.DBus.Error.InvalidArgs": _("invalid request"),
-        "org.freedesktop.DBus.Error.LimitsExceeded": _("too many requests"),
         "org.freedesktop.DBus.Error.Failed": _("failed"),
         "org.freedesktop.DBus.Error.UnknownMethod": _("not offered by this version of the service"),
         "org.freedesktop.DBus.Error.ServiceUnknown": _("the service is not running"),
         "org.freedesktop.DBus.Error.NoReply": _("the service did not answer"),
     };
+    for (const name of Object.keys(window.VPC_ERRORS)) {
+        HRESULTS[name] = window.VPC_ERRORS[name].hresult;
+        WORDS[name] = window.VPC_ERRORS[name].words;
+    }
 
     const STATES = {
         running: _("running"),

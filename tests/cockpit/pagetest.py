@@ -6,7 +6,7 @@ cockpit-ws runs with --no-tls --local-session=cockpit-bridge: no systemd, no PAM
 bridge runs as whoever started cockpit-ws (runuser -u USER) and talks to DBUS_SYSTEM_BUS_ADDRESS,
 the environment's private bus. The page is found as $XDG_DATA_HOME/cockpit/vpc, a directory of
 symlinks to cockpit/vpc of the source tree and to the translations the build made of cockpit/po
-(po.LANG.js, in VPC_COCKPIT_BUILT), as meson install lays them out. DBUS_SESSION_BUS_ADDRESS and SSH_AUTH_SOCK are set (to sockets that
+(po.LANG.js, in VPC_COCKPIT_BUILT) and its vpc-errors.js, as meson install lays them out. DBUS_SESSION_BUS_ADDRESS and SSH_AUTH_SOCK are set (to sockets that
 do not exist) so that the bridge neither starts a session bus nor an ssh-agent of its own."""
 
 import contextlib
@@ -63,7 +63,7 @@ class CockpitWS:
             os.symlink(os.path.join(src, name), os.path.join(page, name))
         if BUILT:
             for name in os.listdir(BUILT):
-                if name.startswith("po.") and name.endswith(".js"):
+                if (name.startswith("po.") and name.endswith(".js")) or name == "vpc-errors.js":
                     os.symlink(os.path.join(BUILT, name), os.path.join(page, name))
         for root, dirs, files in os.walk(self.dir):
             for n in dirs + files + [""]:

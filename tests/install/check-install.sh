@@ -115,7 +115,7 @@ check "the completion loads and registers _vpcctl for vpcctl" \
 
 # --- the Cockpit page: where cockpit-bridge finds system packages, shown where the service is -------
 page=usr/share/cockpit/vpc
-for f in manifest.json index.html vpc.js vpc.css vpc-theme.js po.es.js patternfly/patternfly.css patternfly/LICENSE; do
+for f in manifest.json index.html vpc.js vpc-errors.js vpc.css vpc-theme.js po.es.js patternfly/patternfly.css patternfly/LICENSE; do
         check "Cockpit page installed: /$page/$f" test -f "$root/$page/$f"
 done
 check "its manifest's conditions name files this install puts in place (the bus activation file)" python3 -c '
@@ -148,7 +148,7 @@ check "cockpit-bridge lists the installed page as package vpc" \
 
 # --- the Ansible collection: in ansible-core's default collections path, found by ansible-doc -----------
 coll=usr/share/ansible/collections/ansible_collections/vpc/guestos
-for f in galaxy.yml README.md meta/runtime.yml plugins/module_utils/vpcctl.py \
+for f in galaxy.yml README.md meta/runtime.yml plugins/module_utils/vpcctl.py plugins/module_utils/vpc_errors.py \
         plugins/modules/logoff.py plugins/modules/guest_info.py plugins/modules/console_policy.py; do
         check "Ansible collection installed: /$coll/$f" test -f "$root/$coll/$f"
 done

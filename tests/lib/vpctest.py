@@ -13,23 +13,15 @@ import dbus
 from gi.repository import GLib
 from dbus.mainloop.glib import DBusGMainLoop
 
+import vpc_errors
+
 DBusGMainLoop(set_as_default=True)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "org.vpc"
 MANAGER = "/org/vpc"
-HRESULT = {
-    "org.freedesktop.DBus.Error.AccessDenied": 0x80070005,
-    "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired": 0x80070005,
-    "org.freedesktop.DBus.Error.InvalidArgs": 0x80004003,
-    "org.vpc.Error.Exception": 0x80020009,
-    "org.vpc.Error.Timeout": 0xA0040202,
-    "org.vpc.Error.AdditionsFeatureNotAvailable": 0xA0040505,
-    "org.vpc.Error.VmNotRunning": 0xA0040206,
-    "org.vpc.Error.VmUnknown": 0xA0040207,
-    "org.vpc.Error.NoSuchLogonSession": 0x80070520,
-    "org.vpc.Error.Cancelled": 0x800704C7,
-}
+# The error table's names and HRESULTs, generated from service/errors.table.
+HRESULT = vpc_errors.HRESULTS
 
 failures = 0
 passes = 0

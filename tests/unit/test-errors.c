@@ -25,6 +25,7 @@ static void test_table_matches_design(void **state) {
                 { VPC_ERROR_VM_UNKNOWN, "org.vpc.Error.VmUnknown", 0xA0040207 },
                 { VPC_ERROR_NO_SUCH_LOGON_SESSION, "org.vpc.Error.NoSuchLogonSession", 0x80070520 },
                 { VPC_ERROR_CANCELLED, "org.vpc.Error.Cancelled", 0x800704C7 },
+                { VPC_ERROR_LIMITS_EXCEEDED, "org.freedesktop.DBus.Error.LimitsExceeded", 0x800705AA },
         };
 
         assert_int_equal(vpc_error_hresult(VPC_OK), 0);

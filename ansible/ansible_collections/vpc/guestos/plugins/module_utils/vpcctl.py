@@ -9,20 +9,9 @@ __metaclass__ = type
 
 import json
 
-# docs/dbus-api.md, "Errors": the D-Bus error names and their HRESULTs.
-HRESULTS = {
-    'org.freedesktop.DBus.Error.AccessDenied': 0x80070005,
-    'org.freedesktop.DBus.Error.InteractiveAuthorizationRequired': 0x80070005,
-    'org.freedesktop.DBus.Error.InvalidArgs': 0x80004003,
-    'org.vpc.Error.Exception': 0x80020009,
-    'org.vpc.Error.Timeout': 0xA0040202,
-    'org.vpc.Error.AdditionsFeatureNotAvailable': 0xA0040505,
-    'org.vpc.Error.VmNotRunning': 0xA0040206,
-    'org.vpc.Error.VmUnknown': 0xA0040207,
-    'org.vpc.Error.NoSuchLogonSession': 0x80070520,
-    'org.vpc.Error.Cancelled': 0x800704C7,
-    'org.freedesktop.DBus.Error.LimitsExceeded': 0x800705AA,
-}
+# The D-Bus error names and their HRESULTs (vpc_errors.py is generated from service/errors.table).
+from ansible_collections.vpc.guestos.plugins.module_utils.vpc_errors import HRESULTS
+
 NO_LOGON_SESSION = 'org.vpc.Error.NoSuchLogonSession'
 VM_UNKNOWN = 'org.vpc.Error.VmUnknown'
 # What a result quotes of output that is not vpcctl's JSON.

@@ -516,6 +516,11 @@
     }
 
     function taskOutcome(t) {
+        /* Nobody reports on a task while the service is away: say so rather than "running". */
+        if (!t.complete && !serviceUp)
+            return { text: format(_("waiting for the service — $0 %"), t.percent),
+                     detail: _("The service is not running; the task is followed again when it is back."),
+                     kind: "neutral" };
         if (!t.complete)
             return { text: format(_("running — $0 %"), t.percent), detail: "", kind: null };
         const o = outcomeText(t.name, t.code, t.message);
@@ -562,6 +567,7 @@
             if (!row.cancelError)
                 part(row, "vpc-task-detail").textContent = o.detail;
             part(row, "vpc-task-cancel").hidden = t.complete;
+            part(row, "vpc-task-cancel").disabled = !serviceUp || !!row.cancelling;
             row.dataset.complete = t.complete ? "true" : "false";
         }
         showTaskOnVm(path);
@@ -614,6 +620,7 @@
     function cancelTask(path, row) {
         const button = part(row, "vpc-task-cancel");
         button.disabled = true;
+        row.cancelling = true;
         client.call(path, TASK, "Cancel", [])
                 .catch(error => {
                     row.cancelError = true;
@@ -621,7 +628,8 @@
                     part(row, "vpc-task-detail").classList.add("vpc-error");
                 })
                 .finally(() => {
-                    button.disabled = false;
+                    row.cancelling = false;
+                    button.disabled = !serviceUp;
                 });
     }
 
@@ -643,7 +651,11 @@
         $("vpc-task-rows").replaceChildren();
         vmRows.clear();
         taskRows.clear();
-        taskInfo.clear();
+        /* What the page knew of a task the new list still has stays (the same task): its progress
+         * never goes back, also where the service restored an older PercentCompleted. */
+        for (const path of Array.from(taskInfo.keys()))
+            if (!tasks[path])
+                taskInfo.delete(path);
         const names = Object.keys(vms).filter(p => vms[p] && vms[p].data && vms[p].valid !== false);
         for (const path of names)
             createVmRow(vms[path]);
@@ -665,6 +677,8 @@
         document.body.dataset.service = up ? "up" : "down";
         for (const vm of vmRows.values())
             updateVm(vm);
+        for (const path of taskRows.keys())
+            redrawTask(path);
         updateLogoffAll();
     }
 

@@ -6,13 +6,18 @@ shows who will be logged off, then a progress bar that rises to 100, the outcome
 HRESULT, and the users gone (in the page and in the guest, asked of its own qemu-ga); again, with
 nobody left, "nobody was logged on — 0x80070520"; "Log off all running VMs"; a user outside the
 rules' group sees 0x80070005 and the guest's users stay; a task kept running by a user who ignores
-SIGTERM shows in the task list and Cancel ends it with 0x800704C7; the guest destroyed and started
-again while the page is open (state, agent, OS follow without a reload); no console errors. The daemon
-runs with --logoff-timeout 300 (the stubborn user's task runs until it is cancelled)."""
+SIGTERM shows in the task list and Cancel ends it with 0x800704C7; the daemon stopped (SIGTERM, then
+SIGKILL) and started again during a Log off that waits for the stubborn user: while it is away the
+row and the task list say they wait for the service, when it is back they follow the same task to
+its real end (all users logged off — 0x00000000, nobody left), the progress never going back; the
+guest destroyed and started again while the page is open (state, agent, OS follow without a reload);
+no console errors. The daemon runs with --logoff-timeout 300 (the stubborn user's task runs until it
+is cancelled, or the test kills her)."""
 
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pagetest import *  # noqa: E402,F403
@@ -21,6 +26,11 @@ import vpcguest  # noqa: E402
 VM = "g1"
 USERS = ["alice", "bob"]
 DOCS_SCREENSHOT = os.environ.get("VPC_COCKPIT_DOCS_SCREENSHOT")
+ENVCTL = os.path.join(os.environ.get("VPC_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", "..")),
+                      "tests", "lib", "envctl")
+ENV_DIR = os.environ["VPC_ENV_DIR"]
+DAEMON_ARGS = os.environ.get("VPC_DAEMON_ARGS", "").split()
+CAROL_UID = 1003
 
 
 def login(user, tty, stubborn=False):
@@ -70,6 +80,9 @@ def body():
     check(wait_guest_users(USERS + ["carol"]) == USERS + ["carol"], "alice, bob and stubborn carol are logged on")
     with open_page(ALLOWED, "cancel and restart", observe_rows=True) as page:
         cancel(page)
+        t0 = time.monotonic()
+        reattach(page)
+        print(f"# reattach: {time.monotonic() - t0:.1f} s")
         restart(page)
 
 
@@ -183,6 +196,97 @@ def cancel(page):
     check(t == "cancelled — 0x800704C7", "the task list says cancelled — 0x800704C7 too", t)
     check(props_of(running).get("ErrorName") == "org.vpc.Error.Cancelled", "and the task did end Cancelled on the bus")
     check("carol" in vpcguest.users(VM), "carol is still logged on (a cancelled Logoff stops trying)")
+
+
+def envctl(*args):
+    r = subprocess.run([ENVCTL, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    return r.returncode == 0, r.stdout.strip()
+
+
+def stop_daemon(how):
+    """SIGTERM through envctl (as a service manager stops it), or SIGKILL (a crash); True once it
+    is gone with the status that says so."""
+    if how == "TERM":
+        ok, status = envctl("daemon-stop")
+        return ok and status == "0"
+    with open(os.path.join(ENV_DIR, "daemon.pid")) as f:
+        os.kill(int(f.read()), 9)
+    status = os.path.join(ENV_DIR, "daemon.status")
+    return wait_until(lambda: os.path.exists(status) and open(status).read().strip() == "137", 30, 0.1)
+
+
+def kill_carol():
+    pids = [str(pid) for pid, _ in vpcguest.processes_of(VM, {CAROL_UID})]
+    if pids:
+        vpcguest.sh(VM, "kill -KILL " + " ".join(pids) + " 2>/dev/null; true")
+
+
+def reattach(page):
+    """A Log off of alice and stubborn carol, and the daemon stopped while it waits for carol, with
+    SIGTERM and then with SIGKILL, and started again each time: while it is away the page says so
+    (the alert, the row and the task list: waiting for the service, Log off and Cancel disabled),
+    when it is back the row follows the same task (the service keeps it at its path), and once
+    carol is gone it shows the real end: all users logged off — 0x00000000, nobody left. No reload."""
+    login("alice", "pts/9")
+    check(wait_guest_users(["alice", "carol"]) == ["alice", "carol"], "alice and stubborn carol are logged on")
+    open_confirm(page, page.row_selector(VM) + " .vpc-vm-logoff")
+    page.evaluate("window.__vpcProgress = []; window.__vpcNoReload = 21")
+    page.click("#vpc-confirm-ok")
+    r = page.wait_row(VM, "r.outcome.startsWith('running') && r.progress > 0", 120, "the task to run with alice gone")
+    running = page.wait("""(() => { const r = Array.from(document.querySelectorAll('#vpc-task-rows tr'))
+            .find(t => t.dataset.complete === 'false'); return r ? r.dataset.path : null; })()""", 30,
+                        "the running task in the task list")
+    if not check(r is not None and running is not None, "the row and the task list show the task running", page.row(VM)):
+        return
+    task_sel = f"#vpc-task-rows tr[data-path={js(running)}]"
+    percent = r["progress"]
+    paths = sorted(t["path"] for t in page.tasks())
+    for how in ("TERM", "KILL"):
+        if not check(stop_daemon(how), f"{how}: the daemon stopped mid-task"):
+            return
+        away = page.wait_row(VM, "document.body.dataset.service === 'down' && r.disabled"
+                             " && r.outcome.startsWith('waiting for the service')", 30,
+                             "the page to show the service away")
+        alert = page.evaluate("document.getElementById('vpc-service-alert').hidden ? '' :"
+                              " document.getElementById('vpc-service').textContent")
+        check(away is not None and alert == "The vpc-guestosd service (org.vpc) is not running."
+              and away["outcome"] == f"waiting for the service — {percent} %" and away["progress_shown"],
+              f"{how}: while the service is away the page says so: the alert, the row waits for the service"
+              f" at {percent} %, Log off disabled", (alert, away or page.row(VM)))
+        cancel_disabled = page.evaluate(f"document.querySelector({js(task_sel + ' .vpc-task-cancel')}).disabled")
+        outcome = page.evaluate(f"document.querySelector({js(task_sel + ' .vpc-task-outcome')}).textContent")
+        check(away is not None and cancel_disabled and outcome == away["outcome"],
+              f"{how}: the task list too (its Cancel disabled)", (cancel_disabled, outcome))
+        if how == "TERM":
+            page.screenshot("cockpit-guest-service-away.png")
+        if not check(envctl("daemon-start", *DAEMON_ARGS)[0], f"{how}: the daemon started again"):
+            return
+        back = page.wait_row(VM, "document.body.dataset.service === 'up' && !r.disabled"
+                             " && r.outcome.startsWith('running')", 60, "the page to follow the task again")
+        check(back is not None and back["progress"] >= percent
+              and page.evaluate("document.getElementById('vpc-service-alert').hidden"),
+              f"{how}: the service back, the row follows the running task again (no alert)", back or page.row(VM))
+        tasks = page.wait(f"""(() => {{ const r = document.querySelector({js(task_sel)});
+                return r && r.dataset.complete === 'false' ? true : null; }})()""", 30, "the task list to have it")
+        check(tasks and sorted(t["path"] for t in page.tasks()) == paths,
+              f"{how}: the task list has the same task, running, and no other new one", page.tasks())
+    kill_carol()
+    r = page.wait_row(VM, "r.outcome !== '' && !r.outcome.startsWith('running')", 120, "the task's end")
+    check(r is not None and r["outcome"] == "all users logged off — 0x00000000" and r["progress"] == 100,
+          "once carol is gone the row shows the task's real end: all users logged off — 0x00000000, 100 %", r)
+    done = props_of(running)
+    check(done.get("IsComplete") is True and done.get("ErrorCode") == 0 and done.get("ErrorName") == "",
+          "the task that ran across both restarts ended with Completed(0) on the bus", done)
+    t = page.wait(f"""(() => {{ const r = document.querySelector({js(task_sel)});
+            return r && r.dataset.complete === 'true' ? r.querySelector('.vpc-task-outcome').textContent : null; }})()""",
+                  30, "the task list to show the end")
+    check(t == "all users logged off — 0x00000000", "the task list shows the same end", t)
+    check(page.wait_row(VM, "r.users === 'nobody'", 60) is not None, "the users column says nobody", page.row(VM))
+    check(wait_guest_users([]) == [], "and the guest's qemu-ga lists nobody", vpcguest.users(VM))
+    progress = [p["value"] for p in page.evaluate("window.__vpcProgress") if p["name"] == VM]
+    check(progress and progress == sorted(progress) and progress[-1] == 100,
+          "the row's progress bar never went back across the restarts, and ended full", progress)
+    check(page.evaluate("window.__vpcNoReload") == 21, "all without a reload of the page")
 
 
 def restart(page):

@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e import *  # noqa: E402,F403
 from PyQt5.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, QXmlStreamReader, pyqtSlot  # noqa: E402
-from PyQt5.QtDBus import (QDBusConnection, QDBusInterface, QDBusMessage, QDBusPendingCallWatcher,  # noqa: E402
+from PyQt5.QtDBus import (QDBus, QDBusConnection, QDBusInterface, QDBusMessage, QDBusPendingCallWatcher,  # noqa: E402
                           QDBusPendingReply)
 
 VM = "g1"
@@ -53,10 +53,11 @@ def run_until(cond, timeout):
 
 
 def qcall(path, interface, method, *args, timeout=30):
-    """A blocking QtDBus call: (True, arguments) or (False, "name: message")."""
-    iface = QDBusInterface(SERVICE, path, interface, bus)
-    iface.setTimeout(timeout * 1000)
-    reply = iface.call(method, *args)
+    """A blocking QtDBus call, a message of its own as Solid builds them (a QDBusInterface would
+    introspect the object first): (True, arguments) or (False, "name: message")."""
+    msg = QDBusMessage.createMethodCall(SERVICE, path, interface, method)
+    msg.setArguments(list(args))
+    reply = bus.call(msg, QDBus.Block, timeout * 1000)
     if reply.type() == QDBusMessage.ErrorMessage:
         return False, f"{reply.errorName()}: {reply.errorMessage()}"
     return True, reply.arguments()

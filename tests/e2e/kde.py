@@ -3,12 +3,13 @@
 through Qt's own D-Bus module (QtDBus from python3-pyqt5, headless under QCoreApplication). QtDBus
 has no ObjectManager client, so the VMs are found both ways Qt code does: GetManagedObjects, and
 walking Introspect's child nodes from /org/vpc as Solid's udisks2 backend does (/org/vpc lists
-GuestOS and Task, /org/vpc/GuestOS every VM, /org/vpc/Task every task). The client calls Logoff on
-the real guest and follows the task without polling: it appears through InterfacesAdded and among
-/org/vpc/Task's child nodes, PropertiesChanged brings PercentCompleted 100 and IsComplete, and
-Completed(0, "", "") comes once. A domain defined and undefined meanwhile comes as InterfacesAdded
-and InterfacesRemoved and in the child nodes. Every wait runs Qt's event loop with a generous
-bound."""
+GuestOS and Task, /org/vpc/GuestOS every VM, /org/vpc/Task every task). ListUsers is read through
+QtDBus and through the C++ proxy qdbusxml2cpp generates (tests/unit/test-qt-proxies --users, when
+built). The client calls Logoff on the real guest and follows the task without polling: it
+appears through InterfacesAdded and among /org/vpc/Task's child nodes, PropertiesChanged brings
+PercentCompleted 100 and IsComplete, and Completed(0, "", "") comes once. A domain defined and
+undefined meanwhile comes as InterfacesAdded and InterfacesRemoved and in the child nodes. Every
+wait runs Qt's event loop with a generous bound."""
 
 import functools
 import os
@@ -183,6 +184,15 @@ ok, value = qcall(g1, PROPERTIES, "Get", GUESTOS, "AgentConnected")
 check(agent and ok and value == [True], "g1's agent is connected (PropertiesChanged, Properties.Get)", value)
 ok, value = qcall(g1, GUESTOS, "ListUsers")
 check(ok and sorted(u[0] for u in value[0]) == ["alice", "bob"], "ListUsers through QtDBus: alice and bob", value)
+# The C++ proxy qdbusxml2cpp generates, demarshalling the real a(sst) into VpcUserList.
+client = os.environ.get("VPC_QT_PROXY_CLIENT")
+if client:
+    r = subprocess.run([client, "--users", g1], capture_output=True, text=True, timeout=60)
+    rows = sorted(line.split("\t") for line in r.stdout.splitlines())
+    want = sorted([u, d, str(t)] for u, d, t in value[0]) if ok else None
+    check(r.returncode == 0 and rows == want, "... and through the C++ proxy (VpcUserList)", (r.returncode, r.stderr, rows))
+else:
+    print("# tests/unit/test-qt-proxies is not built (qtbase5-dev): the C++ proxy's ListUsers is not run")
 
 # --- Logoff, followed through the signals -----------------------------------------------------------------
 reply = {}

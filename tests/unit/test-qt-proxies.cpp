@@ -1,7 +1,8 @@
 // The C++ proxies that qdbusxml2cpp generates from introspection/*.xml build against QtDBus with
 // introspection/vpc-qt-types.h: their replies have the annotated types, and those types marshal to
 // exactly the files' signatures. With --list it is a Qt client of the running daemon (the
-// integration test qt-proxies): ListGuestOS, GetGuestOS and Version through the proxies.
+// integration test qt-proxies): ListGuestOS, GetGuestOS and Version through the proxies; with
+// --users PATH it lists a real guest's users through ListUsers (tests/e2e/kde.py).
 #include <cstdio>
 #include <type_traits>
 #include <utility>
@@ -77,11 +78,29 @@ static int list() {
         return 0;
 }
 
+// One line per user logged on in the guest at path: user, domain, login time, tab-separated.
+static int users(const char *path) {
+        OrgVpcGuestOSInterface guest(QStringLiteral("org.vpc"), QString::fromUtf8(path), QDBusConnection::systemBus());
+        QDBusPendingReply<VpcUserList> reply = guest.ListUsers();
+
+        reply.waitForFinished();
+        if (reply.isError()) {
+                std::fprintf(stderr, "ListUsers: %s\n", qPrintable(reply.error().message()));
+                return 1;
+        }
+        for (const VpcUser &u : reply.value())
+                std::printf("%s\t%s\t%llu\n", u.user.toUtf8().constData(), u.domain.toUtf8().constData(),
+                            (unsigned long long) u.loginUSec);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         QCoreApplication app(argc, argv);
 
         vpcRegisterQtTypes();
         if (argc > 1 && qstrcmp(argv[1], "--list") == 0)
                 return list();
+        if (argc > 2 && qstrcmp(argv[1], "--users") == 0)
+                return users(argv[2]);
         return signatures() ? 1 : 0;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """GuestOS objects follow libvirt: GetManagedObjects lists exactly the domains, names that need
-escaping round-trip, GetGuestOS finds by name and UUID, live Introspect matches introspection/*.xml,
+escaping round-trip, GetGuestOS finds by name and UUID, live Introspect matches introspection/*.xml
+(their Qt annotations aside) and lists the child nodes (/org/vpc: GuestOS and Task; every domain),
 and define / start / suspend / destroy / rename / undefine while the daemon runs are seen as
-InterfacesAdded / PropertiesChanged / InterfacesRemoved. Real dbus-daemon, polkitd, libvirtd."""
+InterfacesAdded / PropertiesChanged / InterfacesRemoved (and in the child nodes). Real dbus-daemon, polkitd, libvirtd."""
 
 import os
 import subprocess
@@ -121,6 +122,11 @@ def interface_of(xml_text, name):
     root = ET.fromstring(xml_text)
     for iface in root.iter("interface"):
         if iface.get("name") == name:
+            # The files' Qt type names (for qdbusxml2cpp) are not live: an sd-bus vtable only
+            # carries the annotations its flags stand for.
+            for parent in iface.iter():
+                for a in [a for a in parent.findall("annotation") if a.get("name", "").startswith("org.qtproject.")]:
+                    parent.remove(a)
             return ET.tostring(iface, encoding="unicode").replace("\n", "").replace(" ", "")
     return None
 
@@ -133,6 +139,21 @@ for path, iface, fname in [(MANAGER, "org.vpc.Manager", "org.vpc.Manager.xml"),
     # ElementTree drops comments: the two <interface> elements must be the same XML.
     check(live.ok and interface_of(live.value, iface) == interface_of(text, iface),
           f"live Introspect of {iface} matches introspection/{fname}")
+
+# --- Introspect's child nodes: how KDE's Solid finds objects (no ObjectManager client in QtDBus) -----
+
+
+def child_nodes(path):
+    r = call(path, "org.freedesktop.DBus.Introspectable", "Introspect")
+    return sorted(n.get("name") for n in ET.fromstring(r.value).findall("node")) if r.ok else None
+
+
+labels = sorted(encode_path(n).rsplit("/", 1)[1] for n in EXPECTED)
+check(child_nodes(MANAGER) == ["GuestOS", "Task"], "/org/vpc lists GuestOS and Task", child_nodes(MANAGER))
+check(child_nodes("/org/vpc/GuestOS") == labels, "/org/vpc/GuestOS lists every domain",
+      child_nodes("/org/vpc/GuestOS"))
+check(child_nodes("/org/vpc/Task") == [], "/org/vpc/Task lists no task: there is none",
+      child_nodes("/org/vpc/Task"))
 
 # --- lifecycle while the daemon runs ---------------------------------------------------------------
 rec = SignalRecorder()
@@ -147,6 +168,7 @@ e = rec.wait_for(lambda e: e[2] == "InterfacesAdded" and e[3][0] == late)
 check(e is not None and "org.vpc.GuestOS" in e[3][1], "InterfacesAdded for a defined domain", rec.events)
 check(e is not None and e[3][1]["org.vpc.GuestOS"].get("State") == "shutoff", "it is shut off", e)
 check(late in guest_objects(), "GetManagedObjects lists it")
+check(late.rsplit("/", 1)[1] in child_nodes("/org/vpc/GuestOS"), "Introspect of /org/vpc/GuestOS lists it")
 
 for verb, state in [("start", "running"), ("suspend", "paused"), ("resume", "running"), ("destroy", "shutoff")]:
     mark = rec.mark()
@@ -170,6 +192,7 @@ check(virsh("undefine", "late.renamed"), "virsh undefine")
 e = rec.wait_for(lambda e: e[2] == "InterfacesRemoved" and e[3][0] == renamed)
 check(e is not None, "InterfacesRemoved for an undefined domain")
 check(renamed not in guest_objects(), "GetManagedObjects no longer lists it")
+check(child_nodes("/org/vpc/GuestOS") == labels, "nor does Introspect of /org/vpc/GuestOS")
 r = call(renamed, "org.vpc.GuestOS", "Logoff")
 expect_error(r, "org.vpc.Error.VmUnknown", "Logoff on the path of an undefined domain")
 check(len(guest_objects()) == len(EXPECTED), "back to exactly the initial domains")

@@ -78,7 +78,7 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
 }
 
 /* "running 40%", "done", "failed 0x80070520 org.vpc.Error.NoSuchLogonSession" */
-static void print_task_state(const Task *t) {
+static void print_task_state(const TaskRecord *t) {
         _cleanup_free_ char *name = display_escape(t->error_name);
 
         if (!t->complete)
@@ -164,7 +164,7 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                         printf("; %" PRIu32 " client(s) connected\n", g->console_clients);
                 }
                 for (size_t i = 0; i < inv.n_tasks; i++) {
-                        const Task *t = &inv.tasks[i];
+                        const TaskRecord *t = &inv.tasks[i];
                         if (!streq_ptr(t->target, path))
                                 continue;
                         _cleanup_free_ char *description = display_escape(t->description);
@@ -215,7 +215,7 @@ int verb_tasks(sd_bus *bus, int argc, char **argv) {
                         puts("STATE");
                 }
                 for (size_t i = 0; i < inv.n_tasks; i++) {
-                        const Task *t = &inv.tasks[i];
+                        const TaskRecord *t = &inv.tasks[i];
                         print_padded(strempty(t->path), wp + 2);
                         print_padded(guest_name_of(&inv, t->target) ?: "-", wv + 2);
                         print_padded(strempty(t->description), 8);

@@ -87,7 +87,7 @@ int verb_logoff(sd_bus *bus, int argc, char **argv) {
 }
 
 /* The VM a task works on, by name, for labels; the path when it cannot be read. */
-static char *task_label(sd_bus *bus, const Task *t) {
+static char *task_label(sd_bus *bus, const TaskRecord *t) {
         Guest g = {};
         char *label;
 
@@ -105,7 +105,7 @@ static char *task_label(sd_bus *bus, const Task *t) {
 static int watch_add_task(sd_bus *bus, Watch *w, const char *arg_task, Item **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = task_path_from_arg(arg_task), *what = NULL;
-        Task t = {};
+        TaskRecord t = {};
         int r;
 
         if (!path) {

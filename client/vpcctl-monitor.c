@@ -119,7 +119,7 @@ static int on_interfaces_added(Monitor *mon, sd_bus_message *m) {
         while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
                 const char *iface;
                 Guest g = {};
-                Task t = {};
+                TaskRecord t = {};
 
                 r = sd_bus_message_read(m, "s", &iface);
                 if (r < 0)

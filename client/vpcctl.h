@@ -67,7 +67,8 @@ typedef struct GuestUser {
         uint64_t login_usec;
 } GuestUser;
 
-typedef struct Task {
+/* An org.vpc.Task object as vpcctl read it (the service's own task is service/task.h's Task). */
+typedef struct TaskRecord {
         char *path;
         char *description;
         char *target;
@@ -79,12 +80,12 @@ typedef struct Task {
         char *error_message;
         uint64_t started_usec;
         uint64_t finished_usec;
-} Task;
+} TaskRecord;
 
 typedef struct Inventory {
         Guest *guests;
         size_t n_guests;
-        Task *tasks;
+        TaskRecord *tasks;
         size_t n_tasks;
 } Inventory;
 
@@ -92,14 +93,14 @@ typedef struct Inventory {
 int inventory_read(sd_bus *bus, Inventory *ret, sd_bus_error *error);
 void inventory_done(Inventory *inv);
 const Guest *inventory_guest(const Inventory *inv, const char *path);
-int task_read(sd_bus *bus, const char *path, Task *t, sd_bus_error *error);
+int task_read(sd_bus *bus, const char *path, TaskRecord *t, sd_bus_error *error);
 int guest_read(sd_bus *bus, const char *path, Guest *g, sd_bus_error *error);
 /* Reads an a{sv} of org.vpc.GuestOS into g, or of org.vpc.Task into t. */
-int properties_read(sd_bus_message *m, Guest *g, Task *t);
-void task_done(Task *t);
+int properties_read(sd_bus_message *m, Guest *g, TaskRecord *t);
+void task_done(TaskRecord *t);
 void guest_done(Guest *g);
 json_object *guest_to_json(const Guest *g);
-json_object *task_to_json(const Task *t, const char *target_name);
+json_object *task_to_json(const TaskRecord *t, const char *target_name);
 char *task_path_from_arg(const char *s);
 size_t utf8_width(const char *s);
 
@@ -126,7 +127,7 @@ int report_bus_error(const char *what, const sd_bus_error *e, int r);
 void json_print(json_object *o);
 json_object *json_hresult(uint32_t h);
 
-/* vpcctl-agent.c: pkttyagent for interactive authorization. */
+/* vpcctl-polkit-agent.c: pkttyagent for interactive authorization. */
 void polkit_agent_open_if_enabled(void);
 void polkit_agent_close(void);
 

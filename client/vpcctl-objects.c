@@ -225,7 +225,7 @@ int inventory_read(sd_bus *bus, Inventory *ret, sd_bus_error *error) {
         if (r < 0) {
                 /* A reply vpcctl cannot read is the service's fault, not the caller's. */
                 inventory_done(&inv);
-                return sd_bus_error_set_errnof(error, -r, "cannot parse the GetManagedObjects reply: %s", strerror(-r));
+                return sd_bus_error_set_errnof(error, -r, "cannot parse the GetManagedObjects reply: %s", strerror_english(r));
         }
         if (inv.n_guests > 0)
                 qsort(inv.guests, inv.n_guests, sizeof(Guest), guest_cmp);

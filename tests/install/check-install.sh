@@ -108,6 +108,9 @@ for page in man1/vpcctl.1 man8/vpc-guestosd.8 man5/org.vpc.5; do
                 "MANWIDTH=80 man -l '$root/usr/share/man/$page' 2>/dev/null | grep -q '^NAME'"
 done
 check "man searches /usr/share/man" bash -c "manpath 2>/dev/null | tr : '\n' | grep -qx /usr/share/man"
+mo=usr/share/locale/es/LC_MESSAGES/vpcctl.mo
+check "vpcctl's Spanish catalogue installed: /$mo (the locale directory it binds to)" bash -c \
+        "test -f '$root/$mo' && strings '$root/usr/bin/vpcctl' | grep -qx /usr/share/locale"
 completion=usr/share/bash-completion/completions/vpcctl
 check "bash completion installed: /$completion (bash-completion's completions dir)" test -f "$root/$completion"
 check "the completion loads and registers _vpcctl for vpcctl" \

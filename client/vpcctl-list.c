@@ -175,8 +175,7 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                         else
                                 /* TRANSLATORS: %s is the policy's name as the service says it (none). */
                                 printf(_("%s on disconnect"), strempty(policy));
-                        printf(ngettext("; %" PRIu32 " client connected\n", "; %" PRIu32 " clients connected\n",
-                                        g->console_clients), g->console_clients);
+                        printf(_("; %" PRIu32 " client(s) connected\n"), g->console_clients);
                 }
                 for (size_t i = 0; i < inv.n_tasks; i++) {
                         const TaskRecord *t = &inv.tasks[i];

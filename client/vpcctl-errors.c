@@ -1,6 +1,7 @@
 /* How vpcctl turns D-Bus errors into exit statuses and words: every failure shows the HRESULT and
  * the D-Bus error name, with the service's message as received (busctl drops AccessDenied's). */
 #include <errno.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,13 +20,13 @@ typedef struct ErrorClass {
 
 static const char *const service_error_hints[_VPC_ERROR_MAX] = {
         [VPC_ERROR_ACCESS_DENIED] =
-          "polkit did not allow this (actions org.vpc.guestos.logoff, org.vpc.task.cancel); see vpcctl(1), AUTHORIZATION",
+          N_("polkit did not allow this (actions org.vpc.guestos.logoff, org.vpc.task.cancel); see vpcctl(1), AUTHORIZATION"),
         [VPC_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED] =
-          "authentication is needed: run vpcctl on a terminal without --no-ask-password",
-        [VPC_ERROR_TIMEOUT] = "the guest agent or the guest did not answer in time",
+          N_("authentication is needed: run vpcctl on a terminal without --no-ask-password"),
+        [VPC_ERROR_TIMEOUT] = N_("the guest agent or the guest did not answer in time"),
         [VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE] =
-          "the guest needs the QEMU guest agent (qemu-ga) running and an org.qemu.guest_agent.0 channel",
-        [VPC_ERROR_VM_UNKNOWN] = "'vpcctl list' shows the VMs",
+          N_("the guest needs the QEMU guest agent (qemu-ga) running and an org.qemu.guest_agent.0 channel"),
+        [VPC_ERROR_VM_UNKNOWN] = N_("'vpcctl list' shows the VMs"),
 };
 
 /* The bus's own errors a client meets, which the service never sends (no HRESULT). */
@@ -34,11 +35,11 @@ typedef struct BusErrorClass {
         ErrorClass class;
 } BusErrorClass;
 
-#define HINT_NOT_RUNNING "is vpc-guestosd running? (systemctl status vpc-guestosd)"
+#define HINT_NOT_RUNNING N_("is vpc-guestosd running? (systemctl status vpc-guestosd)")
 
 static const BusErrorClass bus_error_classes[] = {
         { "org.freedesktop.DBus.Error.UnknownObject", { VPCCTL_EXIT_UNKNOWN,
-          "'vpcctl tasks' shows the tasks; finished ones go after the service's --task-retention" } },
+          N_("'vpcctl tasks' shows the tasks; finished ones go after the service's --task-retention") } },
         { "org.freedesktop.DBus.Error.UnknownInterface", { VPCCTL_EXIT_UNKNOWN, NULL } },
         { "org.freedesktop.DBus.Error.ServiceUnknown", { VPCCTL_EXIT_UNREACHABLE, HINT_NOT_RUNNING } },
         { "org.freedesktop.DBus.Error.NameHasNoOwner", { VPCCTL_EXIT_UNREACHABLE, HINT_NOT_RUNNING } },
@@ -136,7 +137,7 @@ char *error_text(const char *name, const char *message) {
         char *s = NULL;
         int r;
 
-        message = message && *message ? message : "(no message)";
+        message = message && *message ? message : _("(no message)");
         if (h != 0 && strncmp(message, "0x", 2) != 0)
                 r = asprintf(&s, "0x%08X: %s [%s]", h, message, strempty(name));
         else
@@ -164,7 +165,15 @@ void print_failure(const char *what, const char *name, const char *message) {
         fprintf(stderr, "vpcctl: %s: %s\n", strempty(what_shown), strempty(text_shown));
         /* Each hint once per run: --all may fail the same way on many VMs. */
         if (error_class(name, &c) && c.hint && !arg.quiet && !hint_seen(c.hint))
-                fprintf(stderr, "vpcctl: hint: %s\n", c.hint);
+                fprintf(stderr, _("vpcctl: hint: %s\n"), _(c.hint));
+}
+
+const char *strerror_english(int r) {
+        static locale_t c_locale = (locale_t) 0;
+
+        if (c_locale == (locale_t) 0)
+                c_locale = newlocale(LC_ALL_MASK, "C", (locale_t) 0);
+        return c_locale != (locale_t) 0 ? strerror_l(r < 0 ? -r : r, c_locale) : strerror(r < 0 ? -r : r);
 }
 
 json_object *json_hresult(uint32_t h) {
@@ -196,9 +205,9 @@ int report_bus_error(const char *what, const sd_bus_error *e, int r) {
                 fprintf(stderr, "vpcctl: %s: %s\n", strempty(what_shown), strempty(errno_text));
         }
         if ((!name || startswith_system_error(name)) && status == VPCCTL_EXIT_UNREACHABLE && !arg.quiet)
-                fprintf(stderr, "vpcctl: hint: %s\n", arg.host ?
-                        "check that 'ssh HOST systemd-stdio-bridge' works, and that vpc-guestosd runs there" :
-                        "is the bus there, and vpc-guestosd running? (systemctl status vpc-guestosd)");
+                fprintf(stderr, _("vpcctl: hint: %s\n"), arg.host ?
+                        _("check that 'ssh HOST systemd-stdio-bridge' works, and that vpc-guestosd runs there") :
+                        _("is the bus there, and vpc-guestosd running? (systemctl status vpc-guestosd)"));
 
         if (arg.json) {
                 json_object *o = json_object_new_object();
@@ -208,7 +217,7 @@ int report_bus_error(const char *what, const sd_bus_error *e, int r) {
                 json_object_object_add(o, "error_code", json_object_new_int64(h));
                 json_object_object_add(o, "hresult", json_hresult(h));
                 json_object_object_add(o, "error_message",
-                                       json_object_new_string(name ? strempty(message) : strempty(errno_text)));
+                                       json_object_new_string(name ? strempty(message) : strerror_english(r)));
                 json_object_object_add(o, "exit_status", json_object_new_int(status));
                 json_object *top = json_object_new_object();
                 json_object_object_add(top, "error", o);

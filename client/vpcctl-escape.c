@@ -2,40 +2,24 @@
  * on vpcctl's text output: every control character (C0, DEL, C1), every byte that is not valid
  * UTF-8 and the Unicode controls that reorder a line (bidirectional overrides and isolates) written as
  * \xNN or \uNNNN, as machinectl does with systemd's xescape(), so no service text can move the
- * cursor, recolour or retitle the terminal, or forge a line. --json prints the exact strings. */
+ * cursor, recolour or retitle the terminal, or forge a line. --json prints the exact strings.
+ * Valid UTF-8 is what service/text.c's decoder says (noncharacters too are invalid), so client and
+ * service agree on every byte. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "vpcctl.h"
 
-/* Length of the valid UTF-8 character at s (shortest form, no surrogates, at most U+10FFFF) and its
- * code point, or 0. */
-static size_t utf8_char(const unsigned char *s, uint32_t *ret) {
-        size_t len;
-        uint32_t c;
+/* The code point of the k-byte character at s, which text_utf8_char_length() found valid. */
+static uint32_t utf8_code_point(const unsigned char *s, size_t k) {
+        static const unsigned char lead_mask[] = { 0, 0x7F, 0x1F, 0x0F, 0x07 };
+        uint32_t c = s[0] & lead_mask[k];
 
-        if (s[0] < 0x80) {
-                *ret = s[0];
-                return 1;
-        }
-        if (s[0] >= 0xC2 && s[0] <= 0xDF)
-                len = 2, c = s[0] & 0x1F;
-        else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-                len = 3, c = s[0] & 0x0F;
-        else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-                len = 4, c = s[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xC0) != 0x80)      /* also stops at the NUL */
-                        return 0;
+        for (size_t i = 1; i < k; i++)
                 c = (c << 6) | (s[i] & 0x3F);
-        }
-        if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-                return 0;
-        *ret = c;
-        return len;
+        return c;
 }
 
 static bool is_hostile(uint32_t c) {
@@ -47,6 +31,7 @@ static bool is_hostile(uint32_t c) {
 char *display_escape(const char *s) {
         const unsigned char *p = (const unsigned char *) strempty(s);
         size_t n = strlen((const char *) p);
+        const unsigned char *end = p + n;
         char *out, *o;
 
         /* At most 6 bytes out ("\u202e") for each byte in. */
@@ -55,8 +40,9 @@ char *display_escape(const char *s) {
                 return NULL;
         o = out;
         while (*p) {
-                uint32_t c;
-                size_t k = utf8_char(p, &c);
+                /* The service's own decoder (text.c): what it calls valid is shown as is. */
+                size_t k = text_utf8_char_length((const char *) p, (size_t) (end - p));
+                uint32_t c = k > 0 ? utf8_code_point(p, k) : 0;
 
                 if (k == 0) {
                         o += sprintf(o, "\\x%02x", *p);

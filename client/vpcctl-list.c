@@ -23,6 +23,15 @@ static void print_padded(const char *s, size_t width) {
                 putchar(' ');
 }
 
+void print_status_label(const char *label) {
+        size_t w = utf8_width(label);
+
+        for (; w < 10; w++)
+                putchar(' ');
+        fputs(label, stdout);
+        fputs(*label ? ": " : "  ", stdout);
+}
+
 static void print_line(const char *s) {
         _cleanup_free_ char *e = display_escape(s);
 
@@ -41,7 +50,7 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
 
         r = inventory_read(bus, &inv, &error);
         if (r < 0)
-                return report_bus_error("cannot list the VMs", &error, r);
+                return report_bus_error(_("cannot list the VMs"), &error, r);
 
         if (arg.json) {
                 json_object *a = json_object_new_array();
@@ -54,16 +63,18 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
                 for (size_t i = 0; i < inv.n_guests; i++)
                         print_line(inv.guests[i].name);
         } else {
-                size_t wn = strlen("NAME"), ws = strlen("STATE");
+                /* TRANSLATORS: the column headers of list, upper case as systemctl's. */
+                const char *h_name = _("NAME"), *h_state = _("STATE"), *h_uuid = _("UUID");
+                size_t wn = utf8_width(h_name), ws = utf8_width(h_state);
                 for (size_t i = 0; i < inv.n_guests; i++) {
                         size_t a = display_width(inv.guests[i].name), b = display_width(inv.guests[i].state);
                         wn = a > wn ? a : wn;
                         ws = b > ws ? b : ws;
                 }
                 if (arg.legend) {
-                        print_padded("NAME", wn + 2);
-                        print_padded("STATE", ws + 2);
-                        puts("UUID");
+                        print_padded(h_name, wn + 2);
+                        print_padded(h_state, ws + 2);
+                        puts(h_uuid);
                 }
                 for (size_t i = 0; i < inv.n_guests; i++) {
                         print_padded(strempty(inv.guests[i].name), wn + 2);
@@ -71,22 +82,22 @@ int verb_list(sd_bus *bus, int argc, char **argv) {
                         print_line(inv.guests[i].uuid);
                 }
                 if (arg.legend)
-                        printf("\n%zu VM%s listed.\n", inv.n_guests, inv.n_guests == 1 ? "" : "s");
+                        printf(ngettext("\n%zu VM listed.\n", "\n%zu VMs listed.\n", inv.n_guests), inv.n_guests);
         }
         inventory_done(&inv);
         return VPCCTL_EXIT_OK;
 }
 
-/* "running 40%", "done", "failed 0x80070520 org.vpc.Error.NoSuchLogonSession" */
-static void print_task_state(const Task *t) {
+/* "running 40%", "done 0x00000000", "failed 0x80070520 org.vpc.Error.NoSuchLogonSession" */
+static void print_task_state(const TaskRecord *t) {
         _cleanup_free_ char *name = display_escape(t->error_name);
 
         if (!t->complete)
-                printf("running %u%%", t->percent);
+                printf(_("running %u%%"), t->percent);
         else if (!t->error_name || !*t->error_name)
-                printf("done 0x%08X", t->error_code);
+                printf(_("done 0x%08X"), t->error_code);
         else {
-                printf("failed 0x%08X ", t->error_code);
+                printf(_("failed 0x%08X "), t->error_code);
                 fputs(strempty(name), stdout);
         }
 }
@@ -100,7 +111,7 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
         int r;
 
         if (argc != 2) {
-                fprintf(stderr, "vpcctl: status takes one VM name or UUID\n");
+                fputs(_("vpcctl: status takes one VM name or UUID\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         if (asprintf(&what, "'%s'", argv[1]) < 0)
@@ -121,6 +132,7 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
         if (!g) {
                 /* Gone between the two calls. */
                 inventory_done(&inv);
+                /* An error message, as the service's are (--json prints it): English. */
                 sd_bus_error_set(&error, "org.vpc.Error.VmUnknown", "the VM went away while being read");
                 return report_bus_error(what, &error, -ENOENT);
         }
@@ -148,33 +160,37 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
         } else {
                 size_t n = 0;
                 print_line(g->name);
-                fputs("     State: ", stdout);
+                print_status_label(_("State"));
                 print_line(g->state);
-                fputs("      UUID: ", stdout);
+                print_status_label(_("UUID"));
                 print_line(g->uuid);
-                fputs("      Path: ", stdout);
+                print_status_label(_("Path"));
                 print_line(g->path);
                 guest_status_print(bus, g);
                 if (g->has_console) {
                         _cleanup_free_ char *policy = display_escape(g->console_policy);
+                        print_status_label(_("Console"));
                         if (streq_ptr(g->console_policy, "logoff"))
-                                printf("   Console: log off %" PRIu32 " s after the last client leaves", g->console_delay_sec);
+                                printf(_("log off %" PRIu32 " s after the last client leaves"), g->console_delay_sec);
                         else
-                                printf("   Console: %s on disconnect", strempty(policy));
-                        printf("; %" PRIu32 " client(s) connected\n", g->console_clients);
+                                /* TRANSLATORS: %s is the policy's name as the service says it (none). */
+                                printf(_("%s on disconnect"), strempty(policy));
+                        printf(_("; %" PRIu32 " client(s) connected\n"), g->console_clients);
                 }
                 for (size_t i = 0; i < inv.n_tasks; i++) {
-                        const Task *t = &inv.tasks[i];
+                        const TaskRecord *t = &inv.tasks[i];
                         if (!streq_ptr(t->target, path))
                                 continue;
                         _cleanup_free_ char *description = display_escape(t->description);
-                        printf("%s %s %s ", n++ == 0 ? "     Tasks:" : "           ", t->path,
-                               strempty(description));
+                        print_status_label(n++ == 0 ? _("Tasks") : "");
+                        printf("%s %s ", t->path, strempty(description));
                         print_task_state(t);
                         putchar('\n');
                 }
-                if (n == 0)
-                        printf("     Tasks: none\n");
+                if (n == 0) {
+                        print_status_label(_("Tasks"));
+                        puts(C_("tasks", "none"));
+                }
         }
         inventory_done(&inv);
         return VPCCTL_EXIT_OK;
@@ -187,7 +203,7 @@ int verb_tasks(sd_bus *bus, int argc, char **argv) {
 
         r = inventory_read(bus, &inv, &error);
         if (r < 0)
-                return report_bus_error("cannot list the tasks", &error, r);
+                return report_bus_error(_("cannot list the tasks"), &error, r);
 
         if (arg.json) {
                 json_object *a = json_object_new_array();
@@ -200,7 +216,11 @@ int verb_tasks(sd_bus *bus, int argc, char **argv) {
                 for (size_t i = 0; i < inv.n_tasks; i++)
                         print_line(inv.tasks[i].path);
         } else {
-                size_t wp = strlen("TASK"), wv = strlen("VM");
+                /* TRANSLATORS: the column headers of tasks. */
+                const char *h_task = _("TASK"), *h_vm = _("VM"), *h_what = _("WHAT"), *h_owner = _("OWNER"),
+                           *h_state = _("STATE");
+                size_t wp = utf8_width(h_task), wv = utf8_width(h_vm), ww = utf8_width(h_what) + 1,
+                       wo = utf8_width(h_owner) + 1;
                 for (size_t i = 0; i < inv.n_tasks; i++) {
                         size_t a = display_width(inv.tasks[i].path);
                         size_t b = display_width(guest_name_of(&inv, inv.tasks[i].target) ?: "-");
@@ -208,23 +228,26 @@ int verb_tasks(sd_bus *bus, int argc, char **argv) {
                         wv = b > wv ? b : wv;
                 }
                 if (arg.legend) {
-                        print_padded("TASK", wp + 2);
-                        print_padded("VM", wv + 2);
-                        print_padded("WHAT", 8);
-                        printf("%-7s ", "OWNER");
-                        puts("STATE");
+                        print_padded(h_task, wp + 2);
+                        print_padded(h_vm, wv + 2);
+                        print_padded(h_what, ww > 8 ? ww : 8);
+                        print_padded(h_owner, wo > 8 ? wo : 8);
+                        puts(h_state);
                 }
                 for (size_t i = 0; i < inv.n_tasks; i++) {
-                        const Task *t = &inv.tasks[i];
+                        const TaskRecord *t = &inv.tasks[i];
                         print_padded(strempty(t->path), wp + 2);
                         print_padded(guest_name_of(&inv, t->target) ?: "-", wv + 2);
-                        print_padded(strempty(t->description), 8);
-                        printf("%-7u ", t->owner);
+                        _cleanup_free_ char *owner = NULL;
+                        print_padded(strempty(t->description), ww > 8 ? ww : 8);
+                        if (asprintf(&owner, "%" PRIu32, t->owner) < 0)
+                                owner = NULL;
+                        print_padded(strempty(owner), wo > 8 ? wo : 8);
                         print_task_state(t);
                         putchar('\n');
                 }
                 if (arg.legend)
-                        printf("\n%zu task%s listed.\n", inv.n_tasks, inv.n_tasks == 1 ? "" : "s");
+                        printf(ngettext("\n%zu task listed.\n", "\n%zu tasks listed.\n", inv.n_tasks), inv.n_tasks);
         }
         inventory_done(&inv);
         return VPCCTL_EXIT_OK;

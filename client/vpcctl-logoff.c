@@ -12,14 +12,14 @@ int verb_logoff(sd_bus *bus, int argc, char **argv) {
         int r, status;
 
         if (arg.all == (argc > 1)) {
-                fprintf(stderr, "vpcctl: logoff takes VM names or UUIDs, or --all\n");
+                fputs(_("vpcctl: logoff takes VM names or UUIDs, or --all\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         if (arg.all) {
                 Inventory inv = {};
                 r = inventory_read(bus, &inv, &error);
                 if (r < 0)
-                        return report_bus_error("cannot list the VMs", &error, r);
+                        return report_bus_error(_("cannot list the VMs"), &error, r);
                 for (size_t i = 0; i < inv.n_guests; i++) {
                         if (!streq_ptr(inv.guests[i].state, "running"))
                                 continue;
@@ -32,7 +32,7 @@ int verb_logoff(sd_bus *bus, int argc, char **argv) {
                 }
                 inventory_done(&inv);
                 if (w.n == 0 && !arg.quiet && !arg.json)
-                        printf("No running VM.\n");
+                        puts(_("No running VM."));
         } else
                 for (int i = 1; i < argc; i++) {
                         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -58,7 +58,7 @@ int verb_logoff(sd_bus *bus, int argc, char **argv) {
                 r = watch_subscribe(bus, &w);
                 if (r < 0) {
                         watch_done(&w);
-                        return report_bus_error("cannot watch the tasks", NULL, r);
+                        return report_bus_error(_("cannot watch the tasks"), NULL, r);
                 }
         }
 
@@ -87,7 +87,7 @@ int verb_logoff(sd_bus *bus, int argc, char **argv) {
 }
 
 /* The VM a task works on, by name, for labels; the path when it cannot be read. */
-static char *task_label(sd_bus *bus, const Task *t) {
+static char *task_label(sd_bus *bus, const TaskRecord *t) {
         Guest g = {};
         char *label;
 
@@ -105,16 +105,16 @@ static char *task_label(sd_bus *bus, const Task *t) {
 static int watch_add_task(sd_bus *bus, Watch *w, const char *arg_task, Item **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *path = task_path_from_arg(arg_task), *what = NULL;
-        Task t = {};
+        TaskRecord t = {};
         int r;
 
         if (!path) {
-                fprintf(stderr, "vpcctl: '%s' is not a task (a number, or a path like /org/vpc/Task/7)\n", arg_task);
+                fprintf(stderr, _("vpcctl: '%s' is not a task (a number, or a path like /org/vpc/Task/7)\n"), arg_task);
                 return VPCCTL_EXIT_USAGE;
         }
         r = task_read(bus, path, &t, &error);
         if (r < 0) {
-                if (asprintf(&what, "task %s", path) < 0)
+                if (asprintf(&what, _("task %s"), path) < 0)
                         what = NULL;
                 return report_bus_error(what ?: path, &error, r);
         }
@@ -135,13 +135,13 @@ int verb_wait(sd_bus *bus, int argc, char **argv) {
         int r, status;
 
         if (argc < 2) {
-                fprintf(stderr, "vpcctl: wait takes one or more tasks\n");
+                fputs(_("vpcctl: wait takes one or more tasks\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         arg.wait = true;        /* --no-wait makes no sense here */
         r = watch_subscribe(bus, &w);
         if (r < 0)
-                return report_bus_error("cannot watch the tasks", NULL, r);
+                return report_bus_error(_("cannot watch the tasks"), NULL, r);
         for (int i = 1; i < argc; i++) {
                 Item *it;
                 status = watch_add_task(bus, &w, argv[i], &it);
@@ -162,13 +162,13 @@ int verb_cancel(sd_bus *bus, int argc, char **argv) {
         int r, status;
 
         if (argc != 2) {
-                fprintf(stderr, "vpcctl: cancel takes one task\n");
+                fputs(_("vpcctl: cancel takes one task\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         if (arg.wait) {
                 r = watch_subscribe(bus, &w);
                 if (r < 0)
-                        return report_bus_error("cannot watch the task", NULL, r);
+                        return report_bus_error(_("cannot watch the task"), NULL, r);
         }
         status = watch_add_task(bus, &w, argv[1], &it);
         if (status != VPCCTL_EXIT_OK) {
@@ -182,15 +182,15 @@ int verb_cancel(sd_bus *bus, int argc, char **argv) {
         polkit_agent_close();
         if (r < 0) {
                 _cleanup_free_ char *what = NULL;
-                if (asprintf(&what, "cannot cancel %s", it->task.path) < 0)
+                if (asprintf(&what, _("cannot cancel %s"), it->task.path) < 0)
                         what = NULL;
-                status = report_bus_error(what ?: "cannot cancel", &error, r);
+                status = report_bus_error(what ?: _("cannot cancel"), &error, r);
                 watch_done(&w);
                 return status;
         }
         if (it->already_complete && !arg.quiet && !arg.json) {
                 _cleanup_free_ char *label = display_escape(it->label);
-                printf("%s: %s had already ended; nothing to cancel.\n", strempty(label), it->task.path);
+                printf(_("%s: %s had already ended; nothing to cancel.\n"), strempty(label), it->task.path);
         }
 
         status = watch_finish(bus, &w, true);

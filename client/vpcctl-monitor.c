@@ -119,7 +119,7 @@ static int on_interfaces_added(Monitor *mon, sd_bus_message *m) {
         while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
                 const char *iface;
                 Guest g = {};
-                Task t = {};
+                TaskRecord t = {};
 
                 r = sd_bus_message_read(m, "s", &iface);
                 if (r < 0)
@@ -212,7 +212,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                         if (*strempty(name))
                                 emit("task-completed", path, f, "%s 0x%08X %s: %s", strempty(vm), code, name, strempty(message));
                         else
-                                emit("task-completed", path, f, "%s 0x%08X success", strempty(vm), code);
+                                emit("task-completed", path, f, "%s 0x%08X %s", strempty(vm), code, _("success"));
                 }
         } else if (streq_ptr(iface, "org.freedesktop.DBus.Properties") && streq_ptr(member, "PropertiesChanged") &&
                    path && strncmp(path, VPC_GUEST_PREFIX, strlen(VPC_GUEST_PREFIX)) == 0) {
@@ -236,7 +236,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                              fields("owner", *new_owner ? new_owner : old_owner, NULL, NULL), NULL);
         }
         if (r < 0)
-                fprintf(stderr, "vpcctl: cannot parse a %s signal from %s: %s\n", strempty(member), strempty(path),
+                fprintf(stderr, _("vpcctl: cannot parse a %s signal from %s: %s\n"), strempty(member), strempty(path),
                         strerror(-r));
         return 0;
 }
@@ -248,7 +248,7 @@ int verb_monitor(sd_bus *bus, int argc, char **argv) {
         int r;
 
         if (argc != 1) {
-                fprintf(stderr, "vpcctl: monitor takes no arguments\n");
+                fputs(_("vpcctl: monitor takes no arguments\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         /* Subscribe first, then read what exists, so nothing falls between the two. */
@@ -258,18 +258,19 @@ int verb_monitor(sd_bus *bus, int argc, char **argv) {
                                      "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='org.vpc'",
                                      on_signal, &mon);
         if (r < 0)
-                return report_bus_error("cannot subscribe to org.vpc's signals", NULL, r);
+                return report_bus_error(_("cannot subscribe to org.vpc's signals"), NULL, r);
         r = inventory_read(bus, &inv, &error);
         if (r < 0)
-                return report_bus_error("cannot read org.vpc's objects", &error, r);
+                return report_bus_error(_("cannot read org.vpc's objects"), &error, r);
         for (size_t i = 0; i < inv.n_guests; i++)
                 names_put(&mon.guests, inv.guests[i].path, inv.guests[i].name);
         for (size_t i = 0; i < inv.n_tasks; i++) {
                 const Guest *g = inventory_guest(&inv, inv.tasks[i].target);
                 names_put(&mon.task_targets, inv.tasks[i].path, g ? g->name : NULL);
         }
-        emit("monitoring", VPC_BUS_NAME, json_object_new_object(), "%zu VMs, %zu tasks%s", inv.n_guests, inv.n_tasks,
-             arg.timeout_usec ? "" : "; Ctrl-C stops");
+        /* The event names are the JSON's and stay as they are; the details are for people. */
+        emit("monitoring", VPC_BUS_NAME, json_object_new_object(), _("%zu VMs, %zu tasks%s"), inv.n_guests, inv.n_tasks,
+             arg.timeout_usec ? "" : _("; Ctrl-C stops"));
         inventory_done(&inv);
 
         uint64_t deadline = arg.timeout_usec ? now_usec(CLOCK_MONOTONIC) + arg.timeout_usec : USEC_INFINITY;
@@ -280,14 +281,14 @@ int verb_monitor(sd_bus *bus, int argc, char **argv) {
                         break;
                 r = sd_bus_process(bus, NULL);
                 if (r < 0) {
-                        status = report_bus_error("lost the bus connection", NULL, r);
+                        status = report_bus_error(_("lost the bus connection"), NULL, r);
                         break;
                 }
                 if (r > 0)
                         continue;
                 r = sd_bus_wait(bus, deadline == USEC_INFINITY ? UINT64_MAX : deadline - now);
                 if (r < 0 && r != -EINTR) {
-                        status = report_bus_error("lost the bus connection", NULL, r);
+                        status = report_bus_error(_("lost the bus connection"), NULL, r);
                         break;
                 }
         }

@@ -17,13 +17,13 @@ void guest_done(Guest *g) {
         *g = (Guest) {};
 }
 
-void task_done(Task *t) {
+void task_done(TaskRecord *t) {
         free(t->path);
         free(t->description);
         free(t->target);
         free(t->error_name);
         free(t->error_message);
-        *t = (Task) {};
+        *t = (TaskRecord) {};
 }
 
 void inventory_done(Inventory *inv) {
@@ -53,7 +53,7 @@ static int read_string_variant(sd_bus_message *m, const char *type, char **ret) 
 
 /* Reads one a{sv} of org.vpc.GuestOS (g) or org.vpc.Task (t); unknown properties are skipped, so a
  * newer service with more properties still works. */
-int properties_read(sd_bus_message *m, Guest *g, Task *t) {
+int properties_read(sd_bus_message *m, Guest *g, TaskRecord *t) {
         int r;
 
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -131,7 +131,7 @@ static unsigned long task_number(const char *path) {
 }
 
 static int task_cmp(const void *a, const void *b) {
-        unsigned long x = task_number(((const Task *) a)->path), y = task_number(((const Task *) b)->path);
+        unsigned long x = task_number(((const TaskRecord *) a)->path), y = task_number(((const TaskRecord *) b)->path);
         return x < y ? -1 : x > y;
 }
 
@@ -145,13 +145,13 @@ static int inventory_add_guest(Inventory *inv, const char *path, Guest **ret) {
         return (*ret)->path ? 0 : -ENOMEM;
 }
 
-static int inventory_add_task(Inventory *inv, const char *path, Task **ret) {
-        Task *n = realloc(inv->tasks, (inv->n_tasks + 1) * sizeof(Task));
+static int inventory_add_task(Inventory *inv, const char *path, TaskRecord **ret) {
+        TaskRecord *n = realloc(inv->tasks, (inv->n_tasks + 1) * sizeof(TaskRecord));
         if (!n)
                 return -ENOMEM;
         inv->tasks = n;
         *ret = &inv->tasks[inv->n_tasks++];
-        **ret = (Task) { .path = strdup(path) };
+        **ret = (TaskRecord) { .path = strdup(path) };
         return (*ret)->path ? 0 : -ENOMEM;
 }
 
@@ -169,7 +169,7 @@ static int inventory_parse_object(sd_bus_message *m, Inventory *inv) {
         while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
                 const char *iface;
                 Guest *g = NULL;
-                Task *t = NULL;
+                TaskRecord *t = NULL;
 
                 r = sd_bus_message_read(m, "s", &iface);
                 if (r < 0)
@@ -225,12 +225,12 @@ int inventory_read(sd_bus *bus, Inventory *ret, sd_bus_error *error) {
         if (r < 0) {
                 /* A reply vpcctl cannot read is the service's fault, not the caller's. */
                 inventory_done(&inv);
-                return sd_bus_error_set_errnof(error, -r, "cannot parse the GetManagedObjects reply: %s", strerror(-r));
+                return sd_bus_error_set_errnof(error, -r, "cannot parse the GetManagedObjects reply: %s", strerror_english(r));
         }
         if (inv.n_guests > 0)
                 qsort(inv.guests, inv.n_guests, sizeof(Guest), guest_cmp);
         if (inv.n_tasks > 0)
-                qsort(inv.tasks, inv.n_tasks, sizeof(Task), task_cmp);
+                qsort(inv.tasks, inv.n_tasks, sizeof(TaskRecord), task_cmp);
         *ret = inv;
         return 0;
 }
@@ -242,7 +242,7 @@ const Guest *inventory_guest(const Inventory *inv, const char *path) {
         return NULL;
 }
 
-static int get_all(sd_bus *bus, const char *path, const char *iface, Guest *g, Task *t, sd_bus_error *error) {
+static int get_all(sd_bus *bus, const char *path, const char *iface, Guest *g, TaskRecord *t, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -256,8 +256,8 @@ static int get_all(sd_bus *bus, const char *path, const char *iface, Guest *g, T
         return 0;
 }
 
-int task_read(sd_bus *bus, const char *path, Task *t, sd_bus_error *error) {
-        Task n = { .path = strdup(path) };
+int task_read(sd_bus *bus, const char *path, TaskRecord *t, sd_bus_error *error) {
+        TaskRecord n = { .path = strdup(path) };
         int r;
 
         if (!n.path)
@@ -305,7 +305,7 @@ json_object *guest_to_json(const Guest *g) {
         return o;
 }
 
-json_object *task_to_json(const Task *t, const char *target_name) {
+json_object *task_to_json(const TaskRecord *t, const char *target_name) {
         json_object *o = json_object_new_object();
 
         json_object_object_add(o, "path", json_object_new_string(strempty(t->path)));

@@ -98,26 +98,34 @@ void guest_status_print(sd_bus *bus, const Guest *g) {
         char when[64];
         int r;
 
-        printf("     Agent: %s\n", g->agent_connected ? "connected" : "not connected");
-        printf("        OS: %s\n", os && *os ? os : "-");
+        print_status_label(_("Agent"));
+        puts(g->agent_connected ? _("connected") : _("not connected"));
+        /* TRANSLATORS: the guest's operating system, a label of status. */
+        print_status_label(_("OS"));
+        puts(os && *os ? os : "-");
         if (!g->agent_connected) {
-                printf("     Users: -\n");
+                print_status_label(_("Users"));
+                puts("-");
                 return;
         }
         r = guest_users_read(bus, g->path, false, &users, &n, &error);
         if (r < 0) {
                 /* A line of the status, not its failure: say why, keep the exit status. */
                 _cleanup_free_ char *text = error_text(error.name, error.message), *shown = display_escape(text);
-                printf("     Users: unknown (%s)\n", strempty(shown));
+                print_status_label(_("Users"));
+                printf(_("unknown (%s)\n"), strempty(shown));
                 return;
         }
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *label = user_label(&users[i]), *shown = display_escape(label);
-                printf("%s %s since %s\n", i == 0 ? "     Users:" : "           ", strempty(shown),
-                       format_login(users[i].login_usec, when, sizeof(when)));
+                print_status_label(i == 0 ? _("Users") : "");
+                /* TRANSLATORS: a user and the time of their logon. */
+                printf(_("%s since %s\n"), strempty(shown), format_login(users[i].login_usec, when, sizeof(when)));
         }
-        if (n == 0)
-                printf("     Users: none\n");
+        if (n == 0) {
+                print_status_label(_("Users"));
+                puts(C_("users", "none"));
+        }
         guest_users_free(users, n);
 }
 
@@ -132,10 +140,10 @@ int verb_users(sd_bus *bus, int argc, char **argv) {
         int r;
 
         if (argc != 2) {
-                fprintf(stderr, "vpcctl: users takes one VM name or UUID\n");
+                fputs(_("vpcctl: users takes one VM name or UUID\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
-        if (asprintf(&what, "cannot list the users of '%s'", argv[1]) < 0)
+        if (asprintf(&what, _("cannot list the users of '%s'"), argv[1]) < 0)
                 return VPCCTL_EXIT_FAILED;
         r = sd_bus_call_method(bus, VPC_BUS_NAME, VPC_MANAGER_PATH, "org.vpc.Manager", "GetGuestOS",
                                &error, &reply, "s", argv[1]);
@@ -160,14 +168,16 @@ int verb_users(sd_bus *bus, int argc, char **argv) {
                         puts(strempty(shown));
                 }
         } else {
-                size_t width = strlen("USER");
+                /* TRANSLATORS: the column headers of users. */
+                const char *h_user = _("USER"), *h_login = _("LOGIN");
+                size_t width = utf8_width(h_user);
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_free_ char *label = user_label(&users[i]), *shown = display_escape(label);
                         size_t w = utf8_width(strempty(shown));
                         width = w > width ? w : width;
                 }
                 if (arg.legend)
-                        printf("%-*s  %s\n", (int) width, "USER", "LOGIN");
+                        printf("%s%*s  %s\n", h_user, (int) (width - utf8_width(h_user)), "", h_login);
                 for (size_t i = 0; i < n; i++) {
                         _cleanup_free_ char *label = user_label(&users[i]), *shown = display_escape(label);
                         fputs(strempty(shown), stdout);
@@ -176,7 +186,7 @@ int verb_users(sd_bus *bus, int argc, char **argv) {
                         puts(format_login(users[i].login_usec, when, sizeof(when)));
                 }
                 if (arg.legend)
-                        printf("\n%zu user%s logged on.\n", n, n == 1 ? "" : "s");
+                        printf(ngettext("\n%zu user logged on.\n", "\n%zu users logged on.\n", n), n);
         }
         guest_users_free(users, n);
         return VPCCTL_EXIT_OK;

@@ -44,7 +44,7 @@ void item_fail_bus(Item *it, const sd_bus_error *e, int r) {
                 item_fail(it, e->name, e->message);
         else
                 item_fail(it, exit_status_from_errno(r) == VPCCTL_EXIT_UNREACHABLE ?
-                          "org.freedesktop.DBus.Error.Disconnected" : "org.vpc.Error.Exception", strerror(-r));
+                          "org.freedesktop.DBus.Error.Disconnected" : "org.vpc.Error.Exception", strerror_english(r));
 }
 
 static bool item_pending(const Item *it) {
@@ -86,7 +86,7 @@ static unsigned terminal_columns(void) {
 }
 
 static const char *success_words(const Item *it) {
-        return streq_ptr(it->task.description, "Logoff") ? "logged off" : "done";
+        return streq_ptr(it->task.description, "Logoff") ? _("logged off") : _("done");
 }
 
 /* One line for an item: its bar while running, its outcome when done. */
@@ -102,14 +102,14 @@ static char *item_line(const Item *it, size_t label_width, unsigned columns, boo
                 raw = error_text(item_error_name(it), item_error_message(it));
                 text = display_escape(raw);
                 r = asprintf(&line, "%s  %s: %s", label,
-                             streq_ptr(item_error_name(it), "org.vpc.Error.Cancelled") ? "cancelled" : "failed",
+                             streq_ptr(item_error_name(it), "org.vpc.Error.Cancelled") ? _("cancelled") : _("failed"),
                              strempty(text));
         } else if (it->task.complete)
                 r = asprintf(&line, "%s  %s (%s)", label, success_words(it), it->task.path);
         else if (!it->task.path)
-                r = asprintf(&line, "%s  starting", label);
+                r = asprintf(&line, _("%s  starting"), label);
         else if (final)
-                r = asprintf(&line, "%s  still running at %u%%: %s (vpcctl wait %s)", label, it->task.percent,
+                r = asprintf(&line, _("%s  still running at %u%%: %s (vpcctl wait %s)"), label, it->task.percent,
                              it->task.path, it->task.path + strlen(VPC_TASK_PREFIX));
         else {
                 char bar[64];
@@ -165,7 +165,7 @@ static void render_plain(Watch *w, bool final) {
                 if (it->reported)
                         continue;
                 if (it->task.path && !it->announced && !arg.quiet && !arg.json) {
-                        printf("%s: task %s\n", strempty(label), it->task.path);
+                        printf(_("%s: task %s\n"), strempty(label), it->task.path);
                         it->announced = true;
                 }
                 if (item_error_name(it)) {
@@ -174,10 +174,10 @@ static void render_plain(Watch *w, bool final) {
                         it->reported = true;
                 } else if (it->task.complete) {
                         if (!arg.quiet && !arg.json)
-                                printf("%s: %s (%s, 100%%)\n", strempty(label), success_words(it), it->task.path);
+                                printf(_("%s: %s (%s, 100%%)\n"), strempty(label), success_words(it), it->task.path);
                         it->reported = true;
                 } else if (it->task.path && final) {
-                        fprintf(stderr, "vpcctl: %s: still running at %u%%: %s (vpcctl wait %s)\n", strempty(label),
+                        fprintf(stderr, _("vpcctl: %s: still running at %u%%: %s (vpcctl wait %s)\n"), strempty(label),
                                 it->task.percent, it->task.path, it->task.path + strlen(VPC_TASK_PREFIX));
                         it->reported = true;
                 } else if (it->task.path && it->task.percent != it->shown_percent && !arg.quiet && !arg.json) {
@@ -271,7 +271,7 @@ static void refresh(sd_bus *bus, Watch *w) {
                 } else {
                         _cleanup_free_ char *msg = NULL;
                         if (asprintf(&msg, "lost track of %s before it completed: %s", it->task.path,
-                                     sd_bus_error_is_set(&error) ? error.message : strerror(-r)) < 0)
+                                     sd_bus_error_is_set(&error) ? error.message : strerror_english(r)) < 0)
                                 msg = NULL;
                         item_fail(it, sd_bus_error_is_set(&error) ? error.name : "org.freedesktop.DBus.Error.Disconnected",
                                   msg);
@@ -352,7 +352,7 @@ int watch_finish(sd_bus *bus, Watch *w, bool with_task) {
                                 print_failure(it->label, it->error_name, it->error_message);
                         else if (!arg.quiet) {
                                 _cleanup_free_ char *label = display_escape(it->label);
-                                printf("%s: task %s\n", strempty(label), it->task.path);
+                                printf(_("%s: task %s\n"), strempty(label), it->task.path);
                         }
                 }
         if (arg.json) {

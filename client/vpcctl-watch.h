@@ -7,7 +7,7 @@
 typedef struct Item {
         char *label;            /* the VM, as the user named it or as the service calls it */
         char *guest;            /* its GuestOS path, once known */
-        Task task;              /* task.path is set once a task exists */
+        TaskRecord task;        /* task.path is set once a task exists */
         char *error_name;       /* a call that failed before any task existed, or a lost task */
         char *error_message;
         bool already_complete;  /* cancel: the task had ended before Cancel() */

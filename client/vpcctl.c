@@ -2,6 +2,7 @@
  * progress display, follows and cancels tasks, over the public org.vpc D-Bus API, locally or -H. */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,38 +28,39 @@ static const Verb verbs[] = {
 };
 
 static void help(void) {
-        printf("vpcctl [OPTIONS...] COMMAND ...\n\n"
-               "Log off the users of libvirt guests through vpc-guestosd (org.vpc on the system bus).\n\n"
-               "Commands:\n"
-               "  list                 List the VMs: name, state, UUID\n"
-               "  status VM            Show a VM: state, agent, OS, users, tasks\n"
-               "  users VM             List who is logged on in a VM's guest\n"
-               "  logoff VM...         Log off every user of each VM; waits and shows progress\n"
-               "  logoff --all         ... of every running VM\n"
-               "  tasks                List the tasks\n"
-               "  wait TASK...         Wait for tasks to end, showing progress\n"
-               "  cancel TASK          Cancel a task\n"
-               "  monitor              Show VM and task events as they happen\n"
-               "  set-policy VM --console-disconnect=logoff|none [--delay SEC]\n"
-               "                       What happens when the VM's last console client leaves\n\n"
-               "Options:\n"
-               "  -h --help            Show this help\n"
-               "     --version         Show the version\n"
-               "     --json            Print JSON (JSON lines for monitor)\n"
-               "  -q --quiet           Print only errors (list, tasks: only names, paths)\n"
-               "     --no-legend       No table header and footer\n"
-               "     --no-wait         logoff: print the tasks and return at once\n"
-               "     --timeout SEC     Stop waiting after SEC seconds (monitor: stop after SEC)\n"
-               "     --all             logoff: every running VM\n"
-               "     --no-ask-password Do not ask for a password (no polkit agent)\n"
-               "  -H --host [USER@]HOST[:PORT]  Operate on a remote host, over SSH\n"
-               "     --address ADDRESS Connect to this D-Bus address instead of the system bus\n"
-               "     --console-disconnect=logoff|none  set-policy: the action\n"
-               "     --delay SEC       set-policy: seconds before it (0..86400; default: keep the VM's)\n\n"
-               "Exit status: 0 success, 1 failure, 2 usage, 3 nobody was logged on, 4 VM not running,\n"
-               "5 no guest agent, 6 no such VM or task, 7 cancelled, 8 timed out in the service,\n"
-               "9 still running after --timeout, 10 access denied, 11 service unreachable.\n"
-               "See vpcctl(1).\n");
+        /* In four pieces, so a translator meets one section at a time. */
+        fputs(_("vpcctl [OPTIONS...] COMMAND ...\n\n"
+                "Log off the users of libvirt guests through vpc-guestosd (org.vpc on the system bus).\n\n"), stdout);
+        fputs(_("Commands:\n"
+                "  list                 List the VMs: name, state, UUID\n"
+                "  status VM            Show a VM: state, agent, OS, users, tasks\n"
+                "  users VM             List who is logged on in a VM's guest\n"
+                "  logoff VM...         Log off every user of each VM; waits and shows progress\n"
+                "  logoff --all         ... of every running VM\n"
+                "  tasks                List the tasks\n"
+                "  wait TASK...         Wait for tasks to end, showing progress\n"
+                "  cancel TASK          Cancel a task\n"
+                "  monitor              Show VM and task events as they happen\n"
+                "  set-policy VM --console-disconnect=logoff|none [--delay SEC]\n"
+                "                       What happens when the VM's last console client leaves\n\n"), stdout);
+        fputs(_("Options:\n"
+                "  -h --help            Show this help\n"
+                "     --version         Show the version\n"
+                "     --json            Print JSON (JSON lines for monitor)\n"
+                "  -q --quiet           Print only errors (list, tasks: only names, paths)\n"
+                "     --no-legend       No table header and footer\n"
+                "     --no-wait         logoff: print the tasks and return at once\n"
+                "     --timeout SEC     Stop waiting after SEC seconds (monitor: stop after SEC)\n"
+                "     --all             logoff: every running VM\n"
+                "     --no-ask-password Do not ask for a password (no polkit agent)\n"
+                "  -H --host [USER@]HOST[:PORT]  Operate on a remote host, over SSH\n"
+                "     --address ADDRESS Connect to this D-Bus address instead of the system bus\n"
+                "     --console-disconnect=logoff|none  set-policy: the action\n"
+                "     --delay SEC       set-policy: seconds before it (0..86400; default: keep the VM's)\n\n"), stdout);
+        fputs(_("Exit status: 0 success, 1 failure, 2 usage, 3 nobody was logged on, 4 VM not running,\n"
+                "5 no guest agent, 6 no such VM or task, 7 cancelled, 8 timed out in the service,\n"
+                "9 still running after --timeout, 10 access denied, 11 service unreachable.\n"
+                "See vpcctl(1).\n"), stdout);
 }
 
 static int parse_seconds(const char *s, uint64_t *ret) {
@@ -126,7 +128,7 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_TIMEOUT:
                         if (parse_seconds(optarg, &arg.timeout_usec) < 0) {
-                                fprintf(stderr, "vpcctl: --timeout wants a positive number of seconds, not '%s'\n", optarg);
+                                fprintf(stderr, _("vpcctl: --timeout wants a positive number of seconds, not '%s'\n"), optarg);
                                 return -EINVAL;
                         }
                         break;
@@ -144,7 +146,7 @@ static int parse_argv(int argc, char **argv) {
                         break;
                 case ARG_CONSOLE_DISCONNECT:
                         if (!streq_ptr(optarg, "logoff") && !streq_ptr(optarg, "none")) {
-                                fprintf(stderr, "vpcctl: --console-disconnect wants logoff or none, not '%s'\n", optarg);
+                                fprintf(stderr, _("vpcctl: --console-disconnect wants logoff or none, not '%s'\n"), optarg);
                                 return -EINVAL;
                         }
                         arg.console_disconnect = optarg;
@@ -156,7 +158,7 @@ static int parse_argv(int argc, char **argv) {
                         errno = 0;
                         v = strtoull(optarg, &end, 10);
                         if (errno != 0 || end == optarg || *end || optarg[0] == '-' || v > 86400) {
-                                fprintf(stderr, "vpcctl: --delay wants 0..86400 seconds, not '%s'\n", optarg);
+                                fprintf(stderr, _("vpcctl: --delay wants 0..86400 seconds, not '%s'\n"), optarg);
                                 return -EINVAL;
                         }
                         arg.delay_sec = (int64_t) v;
@@ -166,7 +168,7 @@ static int parse_argv(int argc, char **argv) {
                         return -EINVAL;
                 }
         if (arg.host && arg.address) {
-                fprintf(stderr, "vpcctl: -H and --address exclude each other\n");
+                fputs(_("vpcctl: -H and --address exclude each other\n"), stderr);
                 return -EINVAL;
         }
         return 0;
@@ -198,39 +200,52 @@ static int bus_connect(sd_bus **ret) {
         return 0;
 }
 
+/* The translations: the installed catalogue, or VPCCTL_LOCALEDIR's (the build tree's, for the tests;
+ * ignored when vpcctl runs with privileges it was not started with). */
+static void locale_setup(void) {
+        const char *dir = secure_getenv("VPCCTL_LOCALEDIR");
+
+        setlocale(LC_ALL, "");
+        /* Numbers on the command line (--timeout 0.5) and in JSON keep the C locale's decimal point. */
+        setlocale(LC_NUMERIC, "C");
+        bindtextdomain(GETTEXT_PACKAGE, dir && *dir ? dir : VPCCTL_LOCALEDIR);
+        textdomain(GETTEXT_PACKAGE);
+}
+
 int main(int argc, char **argv) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const Verb *verb = NULL;
         int r;
 
+        locale_setup();
         if (parse_argv(argc, argv) < 0)
                 return VPCCTL_EXIT_USAGE;
         if (optind >= argc) {
-                fprintf(stderr, "vpcctl: a command is needed; see vpcctl --help\n");
+                fputs(_("vpcctl: a command is needed; see vpcctl --help\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq_ptr(verbs[i].name, argv[optind]))
                         verb = &verbs[i];
         if (!verb) {
-                fprintf(stderr, "vpcctl: unknown command '%s'; see vpcctl --help\n", argv[optind]);
+                fprintf(stderr, _("vpcctl: unknown command '%s'; see vpcctl --help\n"), argv[optind]);
                 return VPCCTL_EXIT_USAGE;
         }
         if (arg.all && verb->run != verb_logoff) {
-                fprintf(stderr, "vpcctl: --all goes with logoff only\n");
+                fputs(_("vpcctl: --all goes with logoff only\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         if ((arg.console_disconnect || arg.delay_sec >= 0) != (verb->run == verb_set_policy)) {
-                fprintf(stderr, "vpcctl: set-policy needs --console-disconnect (and maybe --delay), which go with it only\n");
+                fputs(_("vpcctl: set-policy needs --console-disconnect (and maybe --delay), which go with it only\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
 
         r = bus_connect(&bus);
         if (r < 0) {
                 _cleanup_free_ char *what = NULL;
-                if (asprintf(&what, "cannot connect to %s", arg.host ?: arg.address ?: "the system bus") < 0)
+                if (asprintf(&what, _("cannot connect to %s"), arg.host ?: arg.address ?: _("the system bus")) < 0)
                         what = NULL;
-                return report_bus_error(what ?: "cannot connect", NULL, r);
+                return report_bus_error(what ?: _("cannot connect"), NULL, r);
         }
         return verb->run(bus, argc - optind, argv + optind);
 }

@@ -2,12 +2,25 @@
  * records it reads from org.vpc's objects, and the verbs. vpcctl speaks only the public D-Bus API. */
 #pragma once
 
+#include <libintl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
 #include "util.h"
+
+/* vpcctl's own words go through gettext (domain vpcctl, po/); the service's error messages, D-Bus
+ * names, --json and -q output stay as they are. */
+#define _(s) gettext(s)
+#define N_(s) (s)
+/* A word that needs a context to translate ("none" tasks, "none" users), as gettext.h's pgettext. */
+#define C_(context, s) pgettext_aux(context "\004" s, s)
+static inline const char *pgettext_aux(const char *id_in_context, const char *id) {
+        const char *t = gettext(id_in_context);
+
+        return t == id_in_context ? id : t;
+}
 
 #define VPC_BUS_NAME "org.vpc"
 #define VPC_MANAGER_PATH "/org/vpc"
@@ -67,7 +80,8 @@ typedef struct GuestUser {
         uint64_t login_usec;
 } GuestUser;
 
-typedef struct Task {
+/* An org.vpc.Task object as vpcctl read it (the service's own task is service/task.h's Task). */
+typedef struct TaskRecord {
         char *path;
         char *description;
         char *target;
@@ -79,12 +93,12 @@ typedef struct Task {
         char *error_message;
         uint64_t started_usec;
         uint64_t finished_usec;
-} Task;
+} TaskRecord;
 
 typedef struct Inventory {
         Guest *guests;
         size_t n_guests;
-        Task *tasks;
+        TaskRecord *tasks;
         size_t n_tasks;
 } Inventory;
 
@@ -92,16 +106,20 @@ typedef struct Inventory {
 int inventory_read(sd_bus *bus, Inventory *ret, sd_bus_error *error);
 void inventory_done(Inventory *inv);
 const Guest *inventory_guest(const Inventory *inv, const char *path);
-int task_read(sd_bus *bus, const char *path, Task *t, sd_bus_error *error);
+int task_read(sd_bus *bus, const char *path, TaskRecord *t, sd_bus_error *error);
 int guest_read(sd_bus *bus, const char *path, Guest *g, sd_bus_error *error);
 /* Reads an a{sv} of org.vpc.GuestOS into g, or of org.vpc.Task into t. */
-int properties_read(sd_bus_message *m, Guest *g, Task *t);
-void task_done(Task *t);
+int properties_read(sd_bus_message *m, Guest *g, TaskRecord *t);
+void task_done(TaskRecord *t);
 void guest_done(Guest *g);
 json_object *guest_to_json(const Guest *g);
-json_object *task_to_json(const Task *t, const char *target_name);
+json_object *task_to_json(const TaskRecord *t, const char *target_name);
 char *task_path_from_arg(const char *s);
 size_t utf8_width(const char *s);
+
+/* vpcctl-list.c: status's "     State: " label, right-aligned whatever its language; "" for a
+ * continuation line. */
+void print_status_label(const char *label);
 
 /* vpcctl-users.c: GuestOS.ListUsers(); interactive: polkit may ask for a password. */
 int guest_users_read(sd_bus *bus, const char *path, bool interactive, GuestUser **ret, size_t *ret_n,
@@ -123,10 +141,13 @@ int exit_status_from_errno(int r);
 char *error_text(const char *name, const char *message);
 void print_failure(const char *what, const char *name, const char *message);
 int report_bus_error(const char *what, const sd_bus_error *e, int r);
+/* strerror() in English whatever the locale: for messages that --json prints, which stay English
+ * like the service's. */
+const char *strerror_english(int r);
 void json_print(json_object *o);
 json_object *json_hresult(uint32_t h);
 
-/* vpcctl-agent.c: pkttyagent for interactive authorization. */
+/* vpcctl-polkit-agent.c: pkttyagent for interactive authorization. */
 void polkit_agent_open_if_enabled(void);
 void polkit_agent_close(void);
 

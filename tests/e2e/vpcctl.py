@@ -3,7 +3,8 @@
 draws a progress bar and ends with "logged off", exit 0, and the users are gone; in a pipe it prints
 plain progress lines; again with nobody logged on: exit 3 and 0x80070520; --all --json reports the
 finished task; --no-wait then wait; --timeout (exit 9) then wait; cancel; monitor sees the task's
-events; the example unit's command (docs/systemd) exits 0, then 3, which the unit counts as success;
+events; the commands of vpc-logoff@g1.service and vpc-logoff-all.service (systemd/, run as systemd
+would, tests/lib/unitexec.py) exit 0, then 3, which the units count as success;
 tasks lists them."""
 
 import json
@@ -15,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from vpctest import *  # noqa: E402,F403
+import unitexec  # noqa: E402
 import vpcguest  # noqa: E402
 
 VPCCTL = os.environ["VPCCTL"]
@@ -154,22 +156,29 @@ if check(m is not None, "a task to cancel", r):
                      60, interval=0.3),
           "no logoff program left running in the guest after the cancel")
 
-# --- the example unit of docs/systemd: its command, and what its exit statuses mean ----------------------
-unit = open(os.path.join(os.environ["VPC_SOURCE_ROOT"], "docs", "systemd", "vpc-logoff-all.service")).read()
-exec_start = re.search(r"^ExecStart=(\S+) (.*)$", unit, re.M)
-success = re.search(r"^SuccessExitStatus=(.*)$", unit, re.M).group(1).split()
+# --- the logoff units (systemd/): their commands as systemd runs them, and what their exit statuses mean ---
+ONE = os.path.join(os.environ["VPC_UNIT_DIR"], "vpc-logoff@.service")
+ALL = os.path.join(os.environ["VPC_UNIT_DIR"], "vpc-logoff-all.service")
 log_in_again()
-argv = exec_start.group(2).split()
-r = vpcctl(*argv)
+argv = unitexec.exec_argv(ONE, unitexec.escape_instance("vpc-logoff@.service", VM)[0])
+r = vpcctl(*argv[1:])
+check(argv[-1] == VM and r.returncode == 0 and unitexec.succeeds(ONE, 0) and users_are([]),
+      "vpc-logoff@g1.service's command logs g1 off: exit 0, the unit succeeds", r)
+r = vpcctl(*argv[1:])
+check(r.returncode == 3 and unitexec.succeeds(ONE, 3), "again with nobody logged on: exit 3, which the unit counts as success",
+      r)
+log_in_again()
+argv = unitexec.exec_argv(ALL, "vpc-logoff-all.service")
+r = vpcctl(*argv[1:])
 try:
     d = json.loads(r.stdout)
 except ValueError:
     d = {}
-check(exec_start.group(1) == "/usr/bin/vpcctl" and r.returncode == 0 and d.get("exit_status") == 0
-      and [x["vm"] for x in d.get("results", [])] == [VM], "the example unit's command logs g1 off: exit 0, JSON", r)
-r = vpcctl(*argv)
-check(r.returncode == 3 and "3" in success, "run again with nobody logged on: exit 3, which the unit counts as success",
-      (r.returncode, success))
+check(r.returncode == 0 and d.get("exit_status") == 0 and [x["vm"] for x in d.get("results", [])] == [VM],
+      "vpc-logoff-all.service's command logs g1 off: exit 0, JSON", r)
+r = vpcctl(*argv[1:])
+check(r.returncode == 3 and unitexec.succeeds(ALL, 3), "run again with nobody logged on: exit 3, which the unit counts as success",
+      r)
 
 r = vpcctl("-q", "tasks")
 paths = r.stdout.split()

@@ -108,6 +108,9 @@ for page in man1/vpcctl.1 man8/vpc-guestosd.8 man5/org.vpc.5; do
                 "MANWIDTH=80 man -l '$root/usr/share/man/$page' 2>/dev/null | grep -q '^NAME'"
 done
 check "man searches /usr/share/man" bash -c "manpath 2>/dev/null | tr : '\n' | grep -qx /usr/share/man"
+mo=usr/share/locale/es/LC_MESSAGES/vpcctl.mo
+check "vpcctl's Spanish catalogue installed: /$mo (the locale directory it binds to)" bash -c \
+        "test -f '$root/$mo' && strings '$root/usr/bin/vpcctl' | grep -qx /usr/share/locale"
 completion=usr/share/bash-completion/completions/vpcctl
 check "bash completion installed: /$completion (bash-completion's completions dir)" test -f "$root/$completion"
 check "the completion loads and registers _vpcctl for vpcctl" \
@@ -158,24 +161,35 @@ if command -v ansible-doc >/dev/null; then
                  grep -q '$root/$coll/plugins/modules/logoff.py'"
 fi
 
-# --- systemd-analyze on the installed unit and the docs' example units --------------------------------
+# --- systemd-analyze on the installed units and the docs' example units --------------------------------
 # verify --root needs the distribution's own units (sysinit.target, dbus.service, ...) beside ours, and
-# checks ExecStart= inside that root; /usr/local/sbin/backup-guests is a stub standing for the site's
-# backup command of the example.
+# checks ExecStart= inside that root; /usr/local/sbin/backup-guest(s) are stubs standing for the site's
+# backup commands of the examples. It reads unit files only, so it needs no systemd running as PID 1.
+for u in vpc-logoff@.service vpc-logoff-all.service; do
+        check "unit installed: /usr/lib/systemd/system/$u" test -f "$root/usr/lib/systemd/system/$u"
+done
 vroot=$tmp/verify-root
 cp -a "$root" "$vroot"
 cp -an /lib/systemd/system/. "$vroot/usr/lib/systemd/system/"
 mkdir -p "$vroot/etc/systemd/system" "$vroot/usr/local/sbin"
 cp "$src"/docs/systemd/* "$vroot/etc/systemd/system/"
-printf '#!/bin/sh\nexit 0\n' >"$vroot/usr/local/sbin/backup-guests"
-chmod 755 "$vroot/usr/local/sbin/backup-guests"
-for u in vpc-guestosd.service vpc-logoff-all.service vpc-nightly-backup.service vpc-nightly-backup.timer; do
+for stub in backup-guests backup-guest; do
+        printf '#!/bin/sh\nexit 0\n' >"$vroot/usr/local/sbin/$stub"
+        chmod 755 "$vroot/usr/local/sbin/$stub"
+done
+# The templates through an instance named as systemd-escape names a VM with spaces and non-ASCII.
+instance=$(systemd-escape 'web server 01 año')
+for u in vpc-guestosd.service vpc-logoff-all.service vpc-nightly-backup.service vpc-nightly-backup.timer \
+        "vpc-logoff@$instance.service" "vpc-backup@$instance.service" "vpc-backup@$instance.timer"; do
         # Documentation=man: is checked with man(1), which finds the installed pages through MANPATH.
         check "systemd-analyze verify $u" env MANPATH="$vroot/usr/share/man" systemd-analyze verify --root="$vroot" "$u"
 done
-check "the example unit runs vpcctl logoff --all --json, and the installed vpcctl" \
-        bash -c "grep -q '^ExecStart=/usr/bin/vpcctl .*logoff --all --json' '$vroot/etc/systemd/system/vpc-logoff-all.service' &&
+check "vpc-logoff-all.service runs the installed vpcctl logoff --all --json" \
+        bash -c "grep -q '^ExecStart=/usr/bin/vpcctl .*logoff --all --json' '$vroot/usr/lib/systemd/system/vpc-logoff-all.service' &&
                  test -x '$vroot/usr/bin/vpcctl'"
+check "vpc-logoff@.service runs the installed vpcctl logoff -- %I, Type=oneshot, SuccessExitStatus=3" \
+        bash -c "u='$vroot/usr/lib/systemd/system/vpc-logoff@.service'; grep -qx 'ExecStart=/usr/bin/vpcctl .*logoff -- %I' \"\$u\" &&
+                 grep -qx 'Type=oneshot' \"\$u\" && grep -qx 'SuccessExitStatus=3' \"\$u\""
 if systemd-analyze security --offline=true --root="$vroot" vpc-guestosd.service >"$tmp/security.out" 2>&1; then :; fi
 exposure=$(sed -n 's/.*Overall exposure level for vpc-guestosd.service: \([0-9.]*\).*/\1/p' "$tmp/security.out")
 echo "# systemd-analyze security --offline=true: overall exposure ${exposure:-?}"

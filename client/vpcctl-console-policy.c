@@ -15,10 +15,10 @@ int verb_set_policy(sd_bus *bus, int argc, char **argv) {
         int r;
 
         if (argc != 2 || !arg.console_disconnect) {
-                fprintf(stderr, "vpcctl: set-policy takes one VM name or UUID and --console-disconnect=logoff|none\n");
+                fputs(_("vpcctl: set-policy takes one VM name or UUID and --console-disconnect=logoff|none\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
-        if (asprintf(&what, "cannot set the console policy of '%s'", argv[1]) < 0)
+        if (asprintf(&what, _("cannot set the console policy of '%s'"), argv[1]) < 0)
                 return VPCCTL_EXIT_FAILED;
 
         r = sd_bus_call_method(bus, VPC_BUS_NAME, VPC_MANAGER_PATH, "org.vpc.Manager", "GetGuestOS", &error, &reply,
@@ -49,9 +49,9 @@ int verb_set_policy(sd_bus *bus, int argc, char **argv) {
         if (!arg.quiet && !arg.json) {
                 _cleanup_free_ char *name = display_escape(argv[1]);
                 if (streq_ptr(arg.console_disconnect, "logoff"))
-                        printf("%s: log off %" PRIu32 " s after the last console client leaves\n", strempty(name), delay);
+                        printf(_("%s: log off %" PRIu32 " s after the last console client leaves\n"), strempty(name), delay);
                 else
-                        printf("%s: nothing happens when the console disconnects\n", strempty(name));
+                        printf(_("%s: nothing happens when the console disconnects\n"), strempty(name));
         }
         return VPCCTL_EXIT_OK;
 }

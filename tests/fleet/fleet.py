@@ -27,6 +27,10 @@ sys.path.insert(0, LIB)
 from vpcssh import free_port, keygen, write_sshd_config  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
+# What tests/lib/with-env exports to the command it runs: a fleet started inside another environment
+# (bench/run's) must not inherit that one's bus and libvirt.
+ENV_OF_AN_ENVIRONMENT = ("DBUS_SYSTEM_BUS_ADDRESS", "VPC_DAEMON_URI", "VPC_ENV_DIR", "VPC_GUEST_IMAGE", "VPC_GUEST_TIER",
+                         "VPC_GUEST_URI", "VPC_GUEST_VNC", "VPC_LIBVIRT_URI", "XDG_CONFIG_HOME")
 
 # tests/lib/env.sh, vpc_domains_populate: the integration tests' domains and libvirt's own "test".
 TEST_DRIVER_VMS = ["1vm", "db.prod-2", "paused-vm", "test", "web server 01", "ünïcode-vm"]
@@ -44,6 +48,7 @@ class Fleet:
     """The hosts, once start() returned True, until stop()."""
 
     def __init__(self, callback_dir=None):
+        self.src = SRC
         self.hosts = {name: dict(h) for name, h in HOSTS.items()}
         self.procs = {}
         self.callback_dir = callback_dir or os.path.join(HERE, "callback_plugins")
@@ -61,6 +66,7 @@ class Fleet:
     def start(self, timeout=400):
         """Starts every host's environment and sshd at once; True when all are up."""
         tmp = self.tmp
+        host_env = {k: v for k, v in os.environ.items() if k not in ENV_OF_AN_ENVIRONMENT}
         keygen(os.path.join(tmp, "id_client"), "fleet-controller")
         for name, h in self.hosts.items():
             d = h["dir"] = os.path.join(tmp, name)
@@ -75,7 +81,7 @@ class Fleet:
                    os.path.join(d, "ready")] + ([] if h.get("bus_link", True) else ["--no-bus-link"])
             h["log"] = open(os.path.join(d, "env.log"), "w")
             self.procs[name] = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=h["log"],
-                                                stderr=subprocess.STDOUT)
+                                                stderr=subprocess.STDOUT, env=host_env)
         deadline = time.monotonic() + timeout
         while not self.ready(name for name in self.hosts):
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs.values()):

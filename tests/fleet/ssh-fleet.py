@@ -2,9 +2,10 @@
 """The vpc.guestos collection against three managed hosts reached through real SSH (fleet.py: each
 host a private environment of its own with an sshd inside; host-a a real guest with qemu-ga, host-b
 the test driver's domains, host-c its bus through DBUS_SYSTEM_BUS_ADDRESS only). playbooks/checks.yml
-asserts the issue's list; nightly.yml runs twice (the second run changes nothing), and with
---forks 3 the hosts run each task at the same moment, with --forks 1 one after the other (the
-timing of that is bench/'s fleet section). ~/.ssh and /etc/ssh are proved untouched."""
+asserts the issue's list; docs/ansible.md's fleet playbook runs as written there; nightly.yml runs
+twice (the second run changes nothing), and with --forks 3 the hosts run each task at the same
+moment, with --forks 1 one after the other (the timing of that is bench/'s fleet section). ~/.ssh
+and /etc/ssh are proved untouched."""
 
 import os
 import re
@@ -49,7 +50,7 @@ HOSTS = fleet.hosts
 
 def playbook(book, *args):
     rc, recap, play, wall, out = fleet.playbook(book, *args)
-    print(f"# ansible-playbook {book} {' '.join(args)}: exit {rc}, play {play:.2f} s, wall {wall:.2f} s")
+    print(f"# ansible-playbook {os.path.basename(book)} {' '.join(args)}: exit {rc}, play {play:.2f} s, wall {wall:.2f} s")
     print("\n".join("#   " + line for line in out.splitlines() if re.match(r"^(host-\w+)\s+:", line)))
     if os.environ.get("FLEET_VERBOSE"):
         for t in fleet.tasks:
@@ -70,6 +71,21 @@ check(rc == 0 and sorted(recap) == sorted(HOSTS) and all(c["failed"] == 0 and c[
       "console_policy is idempotent and check mode stores nothing)", (rc, recap, fails_of(out)))
 check(all(h in out for h in ("ok: [host-c]",)) and "Traceback" not in out, "host-c was reached on its bus through "
       "DBUS_SYSTEM_BUS_ADDRESS, and no module printed a traceback", fails_of(out))
+
+# docs/ansible.md's fleet playbook as written there, on every host: host-a's users logged off, the
+# other hosts' VMs without an agent tolerated by its failed_when. This machine has no sudo and the
+# test logs in as root, so the play's become is turned off.
+doc_book = os.path.join(fleet.tmp, "docs-nightly.yml")
+with open(os.path.join(fleet.src, "docs", "ansible.md")) as f:
+    doc = f.read().split("## A fleet playbook", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+with open(doc_book, "w") as f:
+    f.write(doc.replace("  hosts: lab\n", "  hosts: all\n  environment: \"{{ fleet_environment }}\"\n", 1))
+rc, recap, out = playbook(doc_book, "-e", "ansible_become=false")
+check(rc == 0 and recap.get("host-a", {}).get("changed") == 1 and
+      all(recap.get(h, {}).get("failed", 1) == 0 for h in HOSTS) and
+      re.search(r'"msg": "g1: (alice, bob|bob, alice)"', out),
+      "docs/ansible.md's fleet playbook: alice and bob logged off host-a's g1 and reported; the VMs without "
+      "an agent of host-b and host-c do not fail it", (rc, recap, fails_of(out)))
 
 rc, recap, out = playbook("nightly.yml")
 check(rc == 0 and all(recap.get(h, {}).get("changed", 0) > 0 and recap[h]["failed"] == 0 for h in HOSTS),

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from vpcbench import flood, guests, latency, libvirt_dbus, logoff_wall, pipelining, results, scale
+from vpcbench import fleet, flood, guests, latency, libvirt_dbus, logoff_wall, pipelining, results, scale
 from vpcbench.context import FLOOR, Bench, log
 from vpcbench.tools import wait_for_name
 
@@ -43,7 +43,7 @@ def main(argv):
         sections = [("latency", lambda: latency.run(b)), ("pipelining", lambda: pipelining.run(b)),
                     ("libvirt-dbus", lambda: libvirt_dbus.run(b, lvd)), ("scale", lambda: scale.run(b)),
                     ("guests", lambda: guests.run(b, lvd)), ("logoff-wall", lambda: logoff_wall.run(b)),
-                    ("flood", lambda: flood.run(b))]
+                    ("flood", lambda: flood.run(b)), ("fleet", lambda: fleet.run(b))]
         try:
             for name, run in sections:
                 if b.only and name not in b.only:

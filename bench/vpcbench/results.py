@@ -21,6 +21,13 @@ BOUNDS = {
     "TCG guest, and its guest-exec-status), about 5 agent round trips and one guest process more, and polls "
     "10-20 ms apart (at most 100 agent calls a second). Folding the probe into the program (one guest-exec) "
     "and keeping the check's answers per agent connection are the next steps; neither is done.",
+    "fleet_forks3_over_slowest_alone": "Every task of the play is CPU work on both sides: on the managed host "
+    "the module's Python start-up (AnsiballZ compiles ansible.module_utils.basic from its zip on every run, about "
+    "0.15 CPU-s, where vpcctl's own calls take ~10 ms) and on the controller a worker process per host and task. "
+    "Three hosts run three times that work on the same 2 cores (shared with other jobs), so --forks 3 can only "
+    "overlap the waits (SSH round trips, the guest agent), not the start-ups. With CPU-bound hosts on 2 cores the "
+    "ratio cannot go below the hosts' summed CPU over twice the slowest's: for nightly.yml (3 module runs on "
+    "host-a, 2 on host-b and host-c) about 7/6 = 1.17 on an idle machine, before the controller's own work.",
     "pipelining_polkit_over_ours": "polkitd evaluates its JavaScript rules on one thread; with 64 checks in "
     "flight it takes one CPU, and the daemon, dbus-daemon and libvirtd share the other.",
 }

@@ -9,10 +9,11 @@ usage: fleet-host.py SSHD_CONFIG PORT READY [--no-bus-link]"""
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vpcssh import listening  # noqa: E402
 
 config, port, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 bus_link = "--no-bus-link" not in sys.argv[4:]
@@ -43,15 +44,8 @@ if subprocess.run(["mount", "--bind", bindir, "/usr/local/bin"]).returncode != 0
 log = open(os.path.join(os.path.dirname(config), "sshd.log"), "w")
 sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config], stdout=log, stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL)
-deadline = time.monotonic() + 20
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        break
-    except OSError:
-        if sshd.poll() is not None or time.monotonic() > deadline:
-            die(f"sshd did not listen on 127.0.0.1:{port}")
-        time.sleep(0.05)
+if not listening(port, 20, lambda: sshd.poll() is None):
+    die(f"sshd did not listen on 127.0.0.1:{port}")
 with open(ready + ".tmp", "w") as f:
     json.dump({"bus": bus, "env_dir": env_dir, "libvirt_uri": os.environ.get("VPC_LIBVIRT_URI", "")}, f)
 os.rename(ready + ".tmp", ready)

@@ -14,6 +14,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "ansible"))
 
+from ansible_collections.vpc.guestos.plugins.module_utils import results as ru  # noqa: E402
 from ansible_collections.vpc.guestos.plugins.module_utils import vpcctl as vu  # noqa: E402
 from ansible_collections.vpc.guestos.plugins.modules import logoff, guest_info, console_policy  # noqa: E402
 
@@ -77,6 +78,12 @@ class Failed(Exception):
         self.kw = kw
 
 
+class Exited(Exception):
+    def __init__(self, kw):
+        super().__init__()
+        self.kw = kw
+
+
 class FakeModule:
     """A fake AnsibleModule: params, check mode, and run_command answered from `script`, a list of
     (verb, (rc, stdout, stderr)) in the order the module is expected to call vpcctl."""
@@ -101,6 +108,9 @@ class FakeModule:
 
     def fail_json(self, **kw):
         raise Failed(kw)
+
+    def exit_json(self, **kw):
+        raise Exited(kw)
 
 
 def ok(out, rc=0, err=""):
@@ -351,6 +361,39 @@ class ConsolePolicyTests(unittest.TestCase):
         res, _ = run_module(console_policy, self.params(action="none"),
                             [("list", ok(REC_LIST)), ("set-policy", ok("garbage", 0))])
         self.assertIsInstance(res, vu.MalformedOutput)
+
+
+class ModuleEndTests(unittest.TestCase):
+    """module_utils/results.py: how every module exits (run_module) and logoff's summary."""
+
+    def end(self, run, **on_failure):
+        m = FakeModule({}, [])
+        with self.assertRaises((Failed, Exited)) as cm:
+            ru.run_module(m, run, **on_failure)
+        return isinstance(cm.exception, Failed), cm.exception.kw
+
+    def test_a_result_exits(self):
+        self.assertEqual(self.end(lambda m, v: dict(changed=False, vms=[])), (False, dict(changed=False, vms=[])))
+
+    def test_a_service_error_fails_with_its_fields_and_the_empty_keys(self):
+        def run(m, v):
+            raise vu.VpcError("0xA0040207: no domain with name or UUID 'x'", "org.vpc.Error.VmUnknown")
+        failed, kw = self.end(run, vms=[])
+        self.assertTrue(failed)
+        self.assertEqual(kw["msg"], "0xA0040207: no domain with name or UUID 'x' [org.vpc.Error.VmUnknown]")
+        self.assertEqual((kw["error_name"], kw["error_code"], kw["hresult"], kw["vms"]),
+                         ("org.vpc.Error.VmUnknown", 0xA0040207, "0xA0040207", []))
+
+    def test_summary_of_per_vm_results(self):
+        e = vu.VpcError("0xA0040206: not running", "org.vpc.Error.VmNotRunning")
+        ok_vm = ru.vm_result("a", ["alice"], outcome="logged off", changed=True)
+        bad = [ru.failed_vm("b", None, e), ru.failed_vm("c", None, vu.VpcError("boom"))]
+        failed, kw = self.end(lambda m, v: ru.summary([ok_vm] + bad))
+        self.assertTrue(failed)
+        self.assertEqual((kw["changed"], kw["error_name"], kw["hresult"]), (True, "org.vpc.Error.VmNotRunning", "0xA0040206"))
+        self.assertEqual(kw["msg"], "0xA0040206: not running [org.vpc.Error.VmNotRunning]; boom")
+        self.assertNotIn("failed", kw)          # fail_json sets it itself
+        self.assertEqual(self.end(lambda m, v: ru.summary([ok_vm])), (False, dict(changed=True, results=[ok_vm])))
 
 
 if __name__ == "__main__":

@@ -152,7 +152,8 @@ check "cockpit-bridge lists the installed page as package vpc" \
 # --- the Ansible collection: in ansible-core's default collections path, found by ansible-doc -----------
 coll=usr/share/ansible/collections/ansible_collections/vpc/guestos
 for f in galaxy.yml README.md meta/runtime.yml plugins/module_utils/vpcctl.py plugins/module_utils/vpc_errors.py \
-        plugins/modules/logoff.py plugins/modules/guest_info.py plugins/modules/console_policy.py; do
+        plugins/module_utils/results.py plugins/doc_fragments/vpcctl.py plugins/modules/logoff.py \
+        plugins/modules/guest_info.py plugins/modules/console_policy.py; do
         check "Ansible collection installed: /$coll/$f" test -f "$root/$coll/$f"
 done
 if command -v ansible-doc >/dev/null; then

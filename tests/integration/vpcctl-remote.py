@@ -8,13 +8,12 @@ is a private one bound over /etc/ssh/ssh_config inside this test's mount namespa
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vpctest import *  # noqa: E402,F403
+from vpcssh import free_port, keygen, listening, run, write_sshd_config  # noqa: E402
 
 VPCCTL = os.environ["VPCCTL"]
 BUS = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
@@ -22,34 +21,12 @@ D = os.path.join(os.environ["VPC_ENV_DIR"], "ssh")
 os.makedirs(D, mode=0o700)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run(*cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, **kw)
-
-
 for key in ("host_key", "id_client"):
-    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(D, key), check=True)
+    keygen(os.path.join(D, key))
 with open(os.path.join(D, "id_client.pub")) as f, open(os.path.join(D, "authorized_keys"), "w") as g:
     g.write(f.read())
 port = free_port()
-with open(os.path.join(D, "sshd_config"), "w") as f:
-    f.write(f"""# sshd of the -H test: loopback only, keys only.
-Port {port}
-ListenAddress 127.0.0.1
-HostKey {D}/host_key
-PidFile {D}/sshd.pid
-AuthorizedKeysFile {D}/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-""")
+write_sshd_config(os.path.join(D, "sshd_config"), D, port, "the -H test")
 with open(os.path.join(D, "ssh_config"), "w") as f:
     f.write(f"""Host vpc-test-host 127.0.0.1
     HostName 127.0.0.1
@@ -75,15 +52,7 @@ sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", os.path.join(D, "ss
                         stdout=sshd_log, stderr=subprocess.STDOUT)
 
 
-def sshd_up():
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
-check(wait_until(sshd_up, 10), f"sshd listens on 127.0.0.1:{port}")
+check(listening(port, 10, lambda: sshd.poll() is None), f"sshd listens on 127.0.0.1:{port}")
 
 
 def vpcctl(*args):

@@ -40,7 +40,7 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_start(self, host, task):
         self.tasks.append(dict(host=host.get_name(), task=task.get_name(), start=self._now(), end=None))
 
-    def _end(self, result):
+    def _end(self, result, *args, **kwargs):     # on_failed has ignore_errors, on_unreachable not
         for t in reversed(self.tasks):
             if t['host'] == result._host.get_name() and t['task'] == result._task.get_name() and t['end'] is None:
                 t['end'] = self._now()

@@ -17,8 +17,8 @@ description:
     C(none) does nothing. The policy is kept in the domain's libvirt metadata.
   - Idempotent; C(changed) only when the stored policy differs from the one asked for. In check
     mode it reports what would change and stores nothing.
-  - polkit action C(org.vpc.guestos.set-policy); uid 0 always may, C(50-org.vpc.rules) lets group
-    C(libvirt) in; others fail with C(0x80070005).
+  - polkit action C(org.vpc.guestos.set-policy). A vpc-guestosd from before the console-disconnect
+    policy fails with a message that says so.
 options:
   name:
     description:
@@ -36,12 +36,8 @@ options:
       - Seconds between the last client leaving and the Logoff, 0 to 86400. Without it the VM's
         current delay stays.
     type: int
-requirements:
-  - vpc-guestosd (with the console-disconnect policy) and its client C(vpcctl) on the managed host
-author:
-  - vpc-guestosd contributors
-notes:
-  - Supports check mode.
+extends_documentation_fragment:
+  - vpc.guestos.vpcctl
 '''
 
 EXAMPLES = r'''
@@ -84,7 +80,8 @@ hresult:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vpc.guestos.plugins.module_utils.vpcctl import Vpcctl, VpcError, find_guest
+from ansible_collections.vpc.guestos.plugins.module_utils.results import run_module
+from ansible_collections.vpc.guestos.plugins.module_utils.vpcctl import VpcError, find_guest
 
 DELAY_MAX = 86400
 
@@ -124,11 +121,7 @@ def main():
     delay = module.params['delay']
     if delay is not None and not 0 <= delay <= DELAY_MAX:
         module.fail_json(msg='delay must be 0..%d seconds, not %d' % (DELAY_MAX, delay))
-    try:
-        result = run(module, Vpcctl(module))
-    except VpcError as e:
-        module.fail_json(msg=e.msg, **e.fields())
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

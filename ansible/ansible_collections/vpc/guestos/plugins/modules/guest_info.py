@@ -12,12 +12,11 @@ module: guest_info
 short_description: The VMs vpc-guestosd serves on a host, their guest agents and users
 version_added: "0.1.0"
 description:
-  - Lists every VM of the managed host (or one) as vpc-guestosd sees it, read-only, through
-    C(vpcctl --json) on the host's system bus (or the one C(DBUS_SYSTEM_BUS_ADDRESS) names).
+  - Lists every VM of the managed host (or one) as vpc-guestosd sees it, read-only.
   - Never changes anything; runs in check mode as in a normal run.
   - Who is logged on is asked of each running VM whose guest agent is connected (C(ListUsers)),
-    when polkit allows it (uid 0 always; C(50-org.vpc.rules) lets group C(libvirt) in); otherwise
-    C(users) is null and C(users_error) says why, with the HRESULT.
+    when polkit allows it (action C(org.vpc.guestos.list-users)); otherwise C(users) is null and
+    C(users_error) says why, with the HRESULT.
 options:
   name:
     description:
@@ -28,12 +27,8 @@ options:
       - Ask the guest agents who is logged on. With C(false) no guest is asked.
     type: bool
     default: true
-requirements:
-  - vpc-guestosd and its client C(vpcctl) on the managed host
-author:
-  - vpc-guestosd contributors
-notes:
-  - Supports check mode.
+extends_documentation_fragment:
+  - vpc.guestos.vpcctl
 seealso:
   - module: vpc.guestos.logoff
 '''
@@ -100,7 +95,8 @@ vms:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vpc.guestos.plugins.module_utils.vpcctl import Vpcctl, VpcError, find_guest
+from ansible_collections.vpc.guestos.plugins.module_utils.results import run_module
+from ansible_collections.vpc.guestos.plugins.module_utils.vpcctl import VpcError, find_guest
 
 
 def run(module, vpcctl):
@@ -122,11 +118,7 @@ def main():
         argument_spec=dict(name=dict(type='str'), users=dict(type='bool', default=True)),
         supports_check_mode=True,
     )
-    try:
-        vms = run(module, Vpcctl(module))
-    except VpcError as e:
-        module.fail_json(msg=e.msg, vms=[], **e.fields())
-    module.exit_json(changed=False, vms=vms)
+    run_module(module, lambda m, vpcctl: dict(changed=False, vms=run(m, vpcctl)), vms=[])
 
 
 if __name__ == '__main__':

@@ -15,16 +15,12 @@ description:
   - Logs off every user logged on in the guest operating system of one virtual machine, or of every
     running one, on the managed host, through vpc-guestosd (C(org.vpc) on the system bus) and the
     QEMU guest agent in the guest.
-  - Runs C(vpcctl --json) on the managed host; no Python D-Bus library is needed. The bus is the
-    system bus, or the one C(DBUS_SYSTEM_BUS_ADDRESS) names in the module's environment.
   - Reports C(changed) only when somebody was logged off. A VM where nobody was logged on
     (C(0x80070520), C(org.vpc.Error.NoSuchLogonSession)) is C(ok), so a second run of the same play
     reports no change.
   - In check mode it asks who is logged on (C(ListUsers)), reports C(changed) when somebody is, and
     logs nobody off.
-  - polkit decides who may log a guest off; uid 0 always may, so C(become=true) is the normal way.
-    A non-root user gets what the polkit rules grant (C(50-org.vpc.rules) lets group C(libvirt) in)
-    or fails with C(0x80070005) and C(org.freedesktop.DBus.Error.AccessDenied).
+  - polkit action C(org.vpc.guestos.logoff), with C(org.vpc.guestos.list-users) for who is logged on.
 options:
   name:
     description:
@@ -47,12 +43,8 @@ options:
       - Seconds to wait for the tasks (with C(wait)); a task still running then fails the VM. Without
         it the service's own C(--logoff-timeout) (60 s by default) ends the task.
     type: int
-requirements:
-  - vpc-guestosd and its client C(vpcctl) on the managed host
-author:
-  - vpc-guestosd contributors
-notes:
-  - Supports check mode.
+extends_documentation_fragment:
+  - vpc.guestos.vpcctl
 seealso:
   - module: vpc.guestos.guest_info
 '''
@@ -144,32 +136,19 @@ hresult:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vpc.guestos.plugins.module_utils.results import failed_vm, run_module, summary, vm_result
 from ansible_collections.vpc.guestos.plugins.module_utils.vpcctl import (
-    HRESULTS, NO_LOGON_SESSION, Vpcctl, VpcError, find_guest, hresult_text, logoff_result)
+    HRESULTS, NO_LOGON_SESSION, VpcError, hresult_text, logoff_result)
 
 
 def check_result(name, users, error):
-    r = dict(name=name, task=None, users=users, error_code=0, hresult=hresult_text(0), error_name='',
-             message='', changed=False, failed=False)
     if error is not None:
-        r.update(error.fields(), outcome='failed', failed=True, msg=error.msg)
-    elif users:
-        r.update(outcome='would log off', changed=True)
-    else:
-        code = HRESULTS[NO_LOGON_SESSION]
-        r.update(outcome='nobody to log off', error_name=NO_LOGON_SESSION, error_code=code,
-                 hresult=hresult_text(code))
-    return r
-
-
-def failed_results(names, users, error):
-    out = []
-    for name in names:
-        r = dict(name=name, task=None, users=users.get(name), changed=False, failed=True, outcome='failed',
-                 msg=error.msg)
-        r.update(error.fields())
-        out.append(r)
-    return out
+        return failed_vm(name, users, error)
+    if users:
+        return vm_result(name, users, outcome='would log off', changed=True)
+    code = HRESULTS[NO_LOGON_SESSION]
+    return vm_result(name, users, outcome='nobody to log off', error_name=NO_LOGON_SESSION, error_code=code,
+                     hresult=hresult_text(code))
 
 
 def run(module, vpcctl):
@@ -194,7 +173,7 @@ def run(module, vpcctl):
     try:
         data, rc, out, err = vpcctl.run(options, 'logoff', names, 'results')
     except VpcError as e:
-        return failed_results(names, users, e)
+        return [failed_vm(n, users[n], e) for n in names]
     entries = data['results']
     if len(entries) != len(names):
         raise VpcError('vpcctl answered for %d VMs, not %d: %r' % (len(entries), len(names), out[:400]))
@@ -215,18 +194,7 @@ def main():
     )
     if module.params['timeout'] is not None and module.params['timeout'] <= 0:
         module.fail_json(msg='timeout must be a positive number of seconds')
-    try:
-        results = run(module, Vpcctl(module))
-    except VpcError as e:
-        module.fail_json(msg=e.msg, results=[], **e.fields())
-    failures = [r for r in results if r['failed']]
-    changed = any(r['changed'] for r in results)
-    if failures:
-        first = failures[0]
-        module.fail_json(msg='; '.join(r['msg'] for r in failures), changed=changed, results=results,
-                         error_name=first.get('error_name', ''), error_code=first.get('error_code', 0),
-                         hresult=first.get('hresult', hresult_text(0)))
-    module.exit_json(changed=changed, results=results)
+    run_module(module, lambda m, vpcctl: summary(run(m, vpcctl)), results=[])
 
 
 if __name__ == '__main__':

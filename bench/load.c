@@ -156,7 +156,13 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
                         l->lat_ns[l->n_lat++] = now - l->start_ns[i];
         }
         if (e) {
-                count_error(l, e->name);
+                /* dbus-daemon answers itself when a connection passes its limits: say who refused. */
+                const char *sender = sd_bus_message_get_sender(reply);
+                char name[256];
+
+                snprintf(name, sizeof(name), "%s%s", e->name,
+                         sender && strcmp(sender, "org.freedesktop.DBus") == 0 ? " (bus)" : "");
+                count_error(l, name);
                 l->n_errors++;
         } else if (l->polkit_action) {
                 int authorized = 0, challenge = 0;

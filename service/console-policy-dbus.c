@@ -6,7 +6,7 @@
 #include <libvirt/virterror.h>
 #include <stdio.h>
 
-#include "audit.h"
+#include "bus-request.h"
 #include "console-policy-dbus.h"
 #include "console-policy.h"
 #include "domain-info.h"
@@ -29,55 +29,41 @@ int console_policy_property_get(sd_bus *bus, const char *path, const char *inter
         return -EINVAL;
 }
 
-static void set_policy_audit(sd_bus_message *call, const CallerCreds *creds, const char *vm_name, const char *vm_uuid,
-                             const char *action, uint32_t delay_sec, VpcError result, const char *message) {
-        char policy[64];
+static const BusRequestKind set_policy_kind = {
+        .event = AUDIT_SET_POLICY_REQUEST,
+        .action = "org.vpc.guestos.set-policy",
+        .refusal = "cannot set the console policy of",
+};
 
-        snprintf(policy, sizeof(policy), "%.16s %" PRIu32, action, delay_sec);
-        audit_log(&(AuditRecord) {
-                .event = AUDIT_SET_POLICY_REQUEST,
-                .uid = creds->uid,
-                .pid = creds->pid,
-                .sender = sd_bus_message_get_sender(call),
-                .vm_name = vm_name,
-                .vm_uuid = vm_uuid,
-                .result = result,
-                .message = message,
-                .policy = policy,
-        });
-}
+/* The policy as the audit names it: what was asked for, e.g. "logoff 30". */
+#define POLICY_TEXT_MAX 32
 
 typedef struct SetPolicyJob {
         JobWatch watch;         /* first: the deadline's callback casts back */
         Manager *manager;
-        sd_bus_message *call;
-        CallerCreds creds;
+        BusRequest request;     /* its call referenced, its strings the job's below */
         char vm_uuid[UUID_STRING_MAX];
         char *vm_name;
+        char policy_text[POLICY_TEXT_MAX];
         ConsolePolicy policy;
         VpcError error;
         char *message;
 } SetPolicyJob;
 
 static void set_policy_job_free(SetPolicyJob *j) {
-        sd_bus_message_unref(j->call);
+        sd_bus_message_unref(j->request.call);
         free(j->vm_name);
         free(j->message);
         free(j);
 }
 
 static void set_policy_answer(SetPolicyJob *j, VpcError e, const char *message) {
-        _cleanup_free_ char *full = NULL;
-
-        set_policy_audit(j->call, &j->creds, j->vm_name, j->vm_uuid, console_disconnect_action_to_string(j->policy.action),
-                         j->policy.delay_sec, e, message);
-        if (e == VPC_OK) {
-                (void) vpc_reply_return(j->call, "");
+        if (e != VPC_OK) {
+                bus_request_refuse(&j->request, e, message);
                 return;
         }
-        if (asprintf(&full, "cannot set the console policy of '%s': %s", j->vm_name, message ?: "failed") < 0)
-                full = NULL;
-        (void) vpc_error_reply(j->call, e, "%s", full ?: "cannot set the console policy");
+        bus_request_audit(&j->request, VPC_OK, NULL);
+        (void) vpc_reply_return(j->request.call, "");
 }
 
 /* Control worker. */
@@ -139,54 +125,66 @@ static void set_policy_expire(JobWatch *w, bool stopping) {
                           stopping ? "the service is stopping" : "libvirt did not answer in time");
 }
 
+static int set_policy_job_new(Manager *m, const BusRequest *req, const ConsolePolicy *policy, SetPolicyJob **ret) {
+        SetPolicyJob *j = calloc(1, sizeof(*j));
+
+        if (!j)
+                return -ENOMEM;
+        *j = (SetPolicyJob) { .manager = m, .vm_name = strdup(req->vm_name), .policy = *policy };
+        strcpy(j->vm_uuid, req->vm_uuid);
+        snprintf(j->policy_text, sizeof(j->policy_text), "%s", req->policy);
+        j->request = (BusRequest) {
+                .kind = req->kind,
+                .call = sd_bus_message_ref(req->call),
+                .creds = req->creds,
+                .vm_name = j->vm_name,
+                .vm_uuid = j->vm_uuid,
+                .policy = j->policy_text,
+        };
+        if (!j->vm_name) {
+                set_policy_job_free(j);
+                return -ENOMEM;
+        }
+        *ret = j;
+        return 0;
+}
+
 int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Domain *d = userdata;
         Manager *m = d->manager;
+        char asked[POLICY_TEXT_MAX], bounds[80];
         ConsolePolicy policy = {};
         const char *action;
         uint32_t delay_sec;
         SetPolicyJob *j;
-        AuthVerdict v;
         int r;
 
         r = sd_bus_message_read(call, "su", &action, &delay_sec);
         if (r < 0)
                 return r;
+        snprintf(asked, sizeof(asked), "%.16s %" PRIu32, action, delay_sec);
+
+        BusRequest req = { .kind = &set_policy_kind, .call = call, .vm_name = d->name, .vm_uuid = d->uuid,
+                           .policy = asked };
 
         /* Authorization comes before anything else, the arguments' check included. */
-        r = authorizer_verify_async(m->authorizer, call, "org.vpc.guestos.set-policy",
-                                    (const char *const[]) { "vm.name", d->name, "vm.uuid", d->uuid, NULL },
-                                    UID_INVALID, &v);
+        r = bus_request_authorize(m->authorizer, &req, UID_INVALID);
+        if (r < 0)
+                return r;
         if (r == 0)
-                return 1;       /* parked: this runs again once the verdict is in */
-        if (v.error != VPC_OK) {
-                set_policy_audit(call, &v.creds, d->name, d->uuid, action, delay_sec, v.error, v.reason);
-                return vpc_error_set(error, v.error, "cannot set the console policy of '%s': %s", d->name, v.reason);
-        }
+                return 1;
 
         if (console_disconnect_action_from_string(action, &policy.action) < 0 || delay_sec > CONSOLE_DELAY_MAX_SEC) {
-                set_policy_audit(call, &v.creds, d->name, d->uuid, action, delay_sec, VPC_ERROR_INVALID_ARGS,
-                                 "bad policy or delay");
-                return vpc_error_set(error, VPC_ERROR_INVALID_ARGS,
-                                     "the policy is 'none' or 'logoff' and the delay 0..%u seconds", CONSOLE_DELAY_MAX_SEC);
+                snprintf(bounds, sizeof(bounds), "the policy is 'none' or 'logoff' and the delay 0..%u seconds",
+                         CONSOLE_DELAY_MAX_SEC);
+                bus_request_refuse(&req, VPC_ERROR_INVALID_ARGS, bounds);
+                return 1;
         }
         policy.delay_sec = delay_sec;
 
-        j = calloc(1, sizeof(*j));
-        if (!j)
-                return -ENOMEM;
-        *j = (SetPolicyJob) {
-                .manager = m,
-                .call = sd_bus_message_ref(call),
-                .creds = v.creds,
-                .vm_name = strdup(d->name),
-                .policy = policy,
-        };
-        strcpy(j->vm_uuid, d->uuid);
-        if (!j->vm_name) {
-                set_policy_job_free(j);
-                return -ENOMEM;
-        }
+        r = set_policy_job_new(m, &req, &policy, &j);
+        if (r < 0)
+                return r;
         r = hypervisor_submit_control_work(m->hypervisor, set_policy_run, set_policy_done, j);
         if (r < 0) {
                 set_policy_answer(j, VPC_ERROR_EXCEPTION, strerror(-r));

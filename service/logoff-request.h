@@ -5,12 +5,11 @@
  * once and audited. */
 #pragma once
 
-#include "caller.h"
-#include "errors.h"
+#include "bus-request.h"
 #include "vpc-guestosd.h"
 
-void logoff_request(Manager *m, Domain *d, sd_bus_message *call, const CallerCreds *creds);
+/* GuestOS.Logoff's requests: their polkit action, audit event and refusal's words. */
+extern const BusRequestKind logoff_request_kind;
 
-/* Answers call with an error of the table, worded "cannot log off 'NAME': REASON", audited. */
-void logoff_request_refuse(sd_bus_message *call, const CallerCreds *creds, const char *vm_name, const char *vm_uuid,
-                           VpcError e, const char *reason);
+/* req: authorized, on d. */
+void logoff_request(Manager *m, Domain *d, const BusRequest *req);

@@ -73,6 +73,16 @@ char *vpc_error_format_message(VpcError e, const char *format, va_list ap) {
         return text_sanitize(message, TEXT_MESSAGE_MAX, TEXT_ESCAPE_CONTROL);
 }
 
+char *vpc_error_message(VpcError e, const char *format, ...) {
+        va_list ap;
+        char *message;
+
+        va_start(ap, format);
+        message = vpc_error_format_message(e, format, ap);
+        va_end(ap);
+        return message;
+}
+
 static int error_set_va(sd_bus_error *ret_error, VpcError e, const char *format, va_list ap) _printf_(3, 0);
 static int error_set_va(sd_bus_error *ret_error, VpcError e, const char *format, va_list ap) {
         _cleanup_free_ char *message = vpc_error_format_message(e, format, ap);

@@ -11,7 +11,6 @@
 #include "audit.h"
 #include "log.h"
 #include "task.h"
-#include "text.h"
 
 static int compare_id(const void *a, const void *b) {
         uint64_t x = ((const Task *) a)->id, y = ((const Task *) b)->id;
@@ -398,14 +397,11 @@ void task_complete(Task *t, VpcError error, const char *message) {
                 t->percent = 100;
         free(t->error_message);
         t->error_message = NULL;
-        if (error != VPC_OK) {
-                _cleanup_free_ char *raw = NULL;
-
-                /* ErrorMessage and Completed carry it to every client: through the boundary, so one
-                 * guest's bytes cannot make the task's properties (and GetManagedObjects) unsendable. */
-                if (asprintf(&raw, "0x%08X: %s", vpc_error_hresult(error), message ?: "operation failed") >= 0)
-                        t->error_message = text_sanitize(raw, TEXT_MESSAGE_MAX, TEXT_ESCAPE_CONTROL);
-        }
+        /* ErrorMessage and Completed carry it to every client: worded as a reply's error is, through
+         * the same boundary, so one guest's bytes cannot make the task's properties (and
+         * GetManagedObjects) unsendable. */
+        if (error != VPC_OK)
+                t->error_message = vpc_error_message(error, "%s", message ?: "operation failed");
 
         if (t->ops && t->ops->stop)
                 t->ops->stop(t);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "console-metadata.h"
 #include "console-state.h"
 #include "util.h"
@@ -51,7 +51,7 @@ typedef struct Domain {
         unsigned guest_os_generation;
         ConsolePolicy console_policy;   /* from the domain's metadata (console-metadata.h) */
         ConsoleState console;           /* its console clients and pending Logoff (console-policy.c) */
-        /* The guest agent (guestos-agent.c): connected, kept from libvirt's agent-lifecycle events,
+        /* The guest agent (guestos-osname.c): connected, kept from libvirt's agent-lifecycle events,
          * and the OS name it gave (NULL while unknown), with its guest-get-osinfo in flight. */
         bool agent_connected;
         char *os_name;

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "bus-request.h"
 #include "guestos-users.h"
 #include "hypervisor-agent.h"

@@ -16,14 +16,16 @@ const BusRequestKind logoff_request_kind = {
         .refusal = "cannot log off",
 };
 
-/* What an operation's completion needs to find its domain again: it may be gone by then. */
-typedef struct LogoffCheck {
+/* A Logoff request's check in flight, the guest check (logoff-check.c's GuestCheckResult comes back)
+ * or the state check: what its operation's completion needs to find the domain again, which may be
+ * gone by then. */
+typedef struct RequestCheck {
         Manager *manager;
         Operation *operation;
         char vm_uuid[UUID_STRING_MAX];
         const GuestCheckResult *result;         /* while the guest check's calls are answered */
         const char *failure;                    /* while the state check's calls are answered */
-} LogoffCheck;
+} RequestCheck;
 
 static void logoff_request_answer_task(const BusRequest *req, Task *t) {
         BusRequest answered = *req;
@@ -62,11 +64,11 @@ static void answer_not_started(const BusRequest *req, void *userdata) {
         bus_request_refuse(req, n->error, n->message);
 }
 
-typedef int (*check_start_t)(LogoffCheck *c);
+typedef int (*check_start_t)(RequestCheck *c);
 
 /* Parks req on the operation in *slot; a new operation's job is started with start(). */
 static void logoff_request_park(Manager *m, Domain *d, Operation **slot, const BusRequest *req, check_start_t start) {
-        _cleanup_free_ LogoffCheck *c = NULL;
+        _cleanup_free_ RequestCheck *c = NULL;
         Operation *o;
         int r;
 
@@ -80,7 +82,7 @@ static void logoff_request_park(Manager *m, Domain *d, Operation **slot, const B
 
         c = calloc(1, sizeof(*c));
         if (c) {
-                *c = (LogoffCheck) { .manager = m, .operation = o };
+                *c = (RequestCheck) { .manager = m, .operation = o };
                 strcpy(c->vm_uuid, d->uuid);
         }
         r = c ? start(c) : -ENOMEM;
@@ -97,7 +99,7 @@ static void logoff_request_park(Manager *m, Domain *d, Operation **slot, const B
 /* --- the guest check --- */
 
 static void answer_guest_checked(const BusRequest *req, void *userdata) {
-        LogoffCheck *c = userdata;
+        RequestCheck *c = userdata;
         const GuestCheckResult *result = c->result;
         Domain *d;
 
@@ -119,7 +121,7 @@ static void answer_guest_checked(const BusRequest *req, void *userdata) {
 }
 
 static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
-        LogoffCheck *c = userdata;
+        RequestCheck *c = userdata;
         Domain *d;
 
         if (!result->stopping && result->error == VPC_OK &&
@@ -130,7 +132,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
         free(c);
 }
 
-static int start_guest_check(LogoffCheck *c) {
+static int start_guest_check(RequestCheck *c) {
         Manager *m = c->manager;
         GuestOsKind known = domain_known_guest_os(domain_registry_find_by_uuid(&m->domains, c->vm_uuid), m->generation);
 
@@ -141,7 +143,7 @@ static int start_guest_check(LogoffCheck *c) {
 /* --- the state check before VmNotRunning --- */
 
 static void answer_state_refreshed(const BusRequest *req, void *userdata) {
-        LogoffCheck *c = userdata;
+        RequestCheck *c = userdata;
         _cleanup_free_ char *message = NULL;
         Domain *d;
 
@@ -169,7 +171,7 @@ static void answer_state_refreshed(const BusRequest *req, void *userdata) {
 }
 
 static void on_state_refreshed(bool stopping, bool applied, void *userdata) {
-        LogoffCheck *c = userdata;
+        RequestCheck *c = userdata;
 
         if (stopping)
                 c->failure = "the service is stopping";
@@ -180,7 +182,7 @@ static void on_state_refreshed(bool stopping, bool applied, void *userdata) {
         free(c);
 }
 
-static int start_state_check(LogoffCheck *c) {
+static int start_state_check(RequestCheck *c) {
         return hypervisor_refresh_domain(c->manager->hypervisor, c->vm_uuid, on_state_refreshed, c);
 }
 

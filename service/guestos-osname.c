@@ -1,8 +1,8 @@
-/* GuestOS.AgentConnected and GuestOS.OSName (see guestos-agent.h). */
+/* GuestOS.AgentConnected and GuestOS.OSName (see guestos-osname.h). */
 #include <errno.h>
 
-#include "agent.h"
-#include "guestos-agent.h"
+#include "agent-json.h"
+#include "guestos-osname.h"
 #include "hypervisor-agent.h"
 #include "log.h"
 
@@ -21,13 +21,11 @@ static uint64_t read_interval(const Domain *d) {
 }
 /* OSName reads share the agent workers with the callers' Logoff and ListUsers: at start-up or after
  * a reconnection every running VM's agent "connects" at once, and a read each of them at once would
- * hold the workers (a silent agent for --agent-timeout) while callers wait. One at a time, the rest
- * in turn. Measured in fault-agent (two workers, two silent agents): a Logoff on the third VM took
- * 5.6 s with a read per VM at once, against a bound of 5.5 s. */
+ * hold the workers (a silent agent for --agent-timeout) while callers wait: one at a time, the rest
+ * in turn. */
 #define OS_NAME_READS_MAX 1U
-/* ... nor does a read take the last agent worker a caller could use: it is tried again this much
- * later. In fault-agent under ASan (two workers, both held by Logoffs on silent agents) a read that
- * took a freed worker kept a third VM's Logoff waiting one more agent timeout. */
+/* ... nor does a read take the last agent worker a caller could use (behind a silent agent, the
+ * caller would wait one more agent timeout): it is tried again this much later. */
 #define OS_NAME_RETRY_USEC (1 * USEC_PER_SEC)
 
 static void emit(Manager *m, Domain *d, bool agent, bool os) {
@@ -169,7 +167,7 @@ static void read_os_name(Manager *m, Domain *d) {
         m->os_name_reads++;
 }
 
-void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
+void guestos_osname_set_agent_connected(Manager *m, Domain *d, bool connected) {
         bool changed = d->agent_connected != connected;
 
         d->agent_connected = connected;
@@ -185,7 +183,7 @@ void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
                 read_os_name(m, d);
 }
 
-void guestos_agent_domain_stopped(Manager *m, Domain *d) {
+void guestos_osname_domain_stopped(Manager *m, Domain *d) {
         bool agent = d->agent_connected, os = d->os_name && *d->os_name;
 
         d->agent_connected = false;

@@ -1,5 +1,5 @@
-/* The error table of DESIGN.md, and helpers that turn an entry into a D-Bus error whose message
- * starts with the HRESULT, so clients that only see the message still get the Virtual PC code. */
+/* The error table (docs/dbus-api.md, "Errors"), and helpers that turn an entry into a D-Bus error
+ * whose message starts with the HRESULT, so clients that only see the message still get the Virtual PC code. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* The error table of DESIGN.md: every outcome the service reports, its D-Bus error name and the
- * HRESULT of Windows Virtual PC it stands for. Messages always start with the HRESULT in hex. */
+/* The error table (docs/dbus-api.md, "Errors"): every outcome the service reports, its D-Bus error
+ * name and the HRESULT of Windows Virtual PC it stands for. Messages always start with the HRESULT in hex. */
 #pragma once
 
 #include <stdarg.h>

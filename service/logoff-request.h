@@ -1,4 +1,4 @@
-/* A Logoff call once polkit allowed it (DESIGN.md, Logoff steps 2 and 3): it joins the domain's
+/* A Logoff call once polkit allowed it (docs/dbus-api.md, "Logoff()"): it joins the domain's
  * running Logoff task, or waits on the domain's check of its guest (or, while the registry says the
  * domain is not running, on a fresh look at its state, since the registry may lag behind an event
  * still on its way) and then gets a new task, an existing one, or an error. Each call is answered

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "console-policy-dbus.h"
+#include "guestos-osname.h"
 #include "guestos-users.h"
 #include "guestos.h"
 #include "log.h"
@@ -36,9 +37,9 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (streq_ptr(property, "State"))
                 return sd_bus_message_append(reply, "s", domain_state_to_string(d->state));
         if (streq_ptr(property, "AgentConnected"))
-                return sd_bus_message_append(reply, "b", d->agent_connected);
+                return sd_bus_message_append(reply, "b", guestos_osname_agent_connected(d));
         if (streq_ptr(property, "OSName"))
-                return sd_bus_message_append(reply, "s", strempty(d->os_name));
+                return sd_bus_message_append(reply, "s", guestos_osname_name(d));
         return -EINVAL;
 }
 

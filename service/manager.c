@@ -80,7 +80,7 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
 
 /* A refresh read the agent's state too (a domain that just started): it counts as an event would. */
 static void domain_set_agent(Manager *m, Domain *d, const DomainInfo *info) {
-        if (info->agent_known && info->agent_connected != d->agent_connected)
+        if (info->agent_known && info->agent_connected != guestos_osname_agent_connected(d))
                 guestos_osname_set_agent_connected(m, d, info->agent_connected);
 }
 

@@ -15,7 +15,7 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "logoff-strategy.h"
 #include "stats.h"
 

@@ -1,5 +1,5 @@
 /* libFuzzer target for the guest-agent reply parsers: every input goes through each parser of
- * agent.h (and agent_sanitize), and the results are checked against the bounds agent.h promises. */
+ * agent-json.h (and agent_sanitize), and the results are checked against the bounds agent-json.h promises. */
 #include <assert.h>
 #include <errno.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,7 @@
-/* The audit trail of DESIGN.md: every Logoff, Cancel and ListUsers, allowed or denied, and every task's end,
+/* The audit trail (docs/dbus-api.md, "Audit"): every request (Logoff, Cancel, ListUsers,
+ * SetConsoleDisconnectPolicy), allowed or denied, every console-policy Logoff and every task's end,
  * as structured journal records with a stable MESSAGE_ID per kind, mirrored on stderr without a
- * journal. */
+ * journal. Requests are audited through bus-request.h. */
 #pragma once
 
 #include <stdint.h>

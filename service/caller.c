@@ -23,14 +23,14 @@ struct Caller {
         CallerRegistry *registry;
         char *name;
         sd_bus_slot *match_slot;
-        CallerLink *links;
+        LIST_HEAD(CallerLink) links;    /* newest first */
         unsigned counts[_CALLER_LINK_KIND_MAX];
 
         CredsState creds_state;
         CallerCreds creds;
         sd_bus_slot *creds_slot;
 
-        Caller *idle_prev, *idle_next;  /* in the registry's idle list while nothing is parked */
+        LIST_FIELDS(Caller, idle);      /* in the registry's idle list while nothing is parked */
         bool idle;
         bool dying;                     /* caller_free() runs: its links go, it does not turn idle */
 };
@@ -38,7 +38,7 @@ struct Caller {
 struct CallerRegistry {
         sd_bus *bus;
         void *by_name;
-        Caller *idle_oldest, *idle_newest;
+        LIST_HEAD(Caller) idle;         /* oldest first */
         size_t n_idle;
 };
 
@@ -51,15 +51,7 @@ static void idle_remove(Caller *c) {
 
         if (!c->idle)
                 return;
-        if (c->idle_prev)
-                c->idle_prev->idle_next = c->idle_next;
-        else
-                reg->idle_oldest = c->idle_next;
-        if (c->idle_next)
-                c->idle_next->idle_prev = c->idle_prev;
-        else
-                reg->idle_newest = c->idle_prev;
-        c->idle_prev = c->idle_next = NULL;
+        LIST_REMOVE(idle, reg->idle, c);
         c->idle = false;
         reg->n_idle--;
 }
@@ -71,8 +63,8 @@ static void caller_free(Caller *c) {
         c->dying = true;
         idle_remove(c);
         tdelete(c, &reg->by_name, compare_name);
-        while (c->links) {
-                CallerLink *l = c->links;
+        while (c->links.first) {
+                CallerLink *l = c->links.first;
 
                 caller_unlink(l);
                 l->gone(l);
@@ -86,18 +78,13 @@ static void caller_free(Caller *c) {
 static void idle_add(Caller *c) {
         CallerRegistry *reg = c->registry;
 
-        if (c->idle || c->dying || c->links || c->creds_state == CREDS_ASKING)
+        if (c->idle || c->dying || !LIST_IS_EMPTY(c->links) || c->creds_state == CREDS_ASKING)
                 return;
         c->idle = true;
-        c->idle_prev = reg->idle_newest;
-        if (reg->idle_newest)
-                reg->idle_newest->idle_next = c;
-        else
-                reg->idle_oldest = c;
-        reg->idle_newest = c;
+        LIST_APPEND(idle, reg->idle, c);
         reg->n_idle++;
         while (reg->n_idle > IDLE_MAX)
-                caller_free(reg->idle_oldest);
+                caller_free(reg->idle.first);
 }
 
 static int on_name_owner_changed(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -165,11 +152,9 @@ static int on_creds_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
                 log_warning("cannot read the credentials of %s: %s", c->name,
                             e ? strempty(e->message) : "malformed answer");
 
-        for (CallerLink *l = c->links, *next; l; l = next) {
-                next = l->next;
+        LIST_FOREACH_SAFE(links, l, c->links)
                 if (l->creds_ready)
                         l->creds_ready(l);
-        }
         idle_add(c);
         return 0;
 }
@@ -252,11 +237,8 @@ unsigned caller_count(Caller *c, CallerLinkKind kind) {
 void caller_link(Caller *c, CallerLink *link, CallerLinkKind kind, void (*gone)(CallerLink *link),
                  void (*creds_ready)(CallerLink *link)) {
         idle_remove(c);
-        *link = (CallerLink) { .caller = c, .kind = kind, .gone = gone, .creds_ready = creds_ready,
-                               .next = c->links };
-        if (c->links)
-                c->links->prev = link;
-        c->links = link;
+        *link = (CallerLink) { .caller = c, .kind = kind, .gone = gone, .creds_ready = creds_ready };
+        LIST_PREPEND(links, c->links, link);
         c->counts[kind]++;
 }
 
@@ -265,15 +247,9 @@ void caller_unlink(CallerLink *link) {
 
         if (!c)
                 return;
-        if (link->prev)
-                link->prev->next = link->next;
-        else
-                c->links = link->next;
-        if (link->next)
-                link->next->prev = link->prev;
+        LIST_REMOVE(links, c->links, link);
         c->counts[link->kind]--;
         link->caller = NULL;
-        link->prev = link->next = NULL;
         idle_add(c);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "list.h"
 #include "util.h"
 
 #define UID_INVALID ((uid_t) -1)
@@ -33,7 +34,7 @@ typedef struct CallerRegistry CallerRegistry;
 typedef struct CallerLink CallerLink;
 struct CallerLink {
         Caller *caller;
-        CallerLink *prev, *next;
+        LIST_FIELDS(CallerLink, links);
         CallerLinkKind kind;
         void (*gone)(CallerLink *link);
         void (*creds_ready)(CallerLink *link);

@@ -1,6 +1,6 @@
-/* The console-disconnect policy as it lives in a domain's libvirt <metadata> (DESIGN.md, "Console
- * disconnect"): <policy console-disconnect='logoff' delay='30'/> under CONSOLE_METADATA_URI. The
- * element comes from whoever can edit the domain (virsh metadata), so its parser is strict and
+/* The console-disconnect policy as it lives in a domain's libvirt <metadata> (docs/dbus-api.md,
+ * "The console-disconnect policy"): <policy console-disconnect='logoff' delay='30'/> under
+ * CONSOLE_METADATA_URI. The element comes from whoever can edit the domain (virsh metadata), so its parser is strict and
  * bounded; reading and writing it are libvirt calls, made on the hypervisor's control worker. */
 #pragma once
 

@@ -3,18 +3,13 @@
  * apply it and reply. The metadata-change event that follows reads the same policy back. */
 #include <errno.h>
 #include <inttypes.h>
-#include <libvirt/virterror.h>
 #include <stdio.h>
 
-#include "audit.h"
+#include "bus-request.h"
 #include "console-policy-dbus.h"
 #include "console-policy.h"
-#include "domain-info.h"
-#include "libvirt-errors.h"
+#include "hypervisor-change.h"
 #include "log.h"
-
-/* A job whose libvirt call does not return (libvirtd frozen) is answered after this. */
-#define SET_POLICY_BOUND_USEC ((uint64_t) (HYPERVISOR_KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC)
 
 int console_policy_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -29,170 +24,120 @@ int console_policy_property_get(sd_bus *bus, const char *path, const char *inter
         return -EINVAL;
 }
 
-static void set_policy_audit(sd_bus_message *call, const CallerCreds *creds, const char *vm_name, const char *vm_uuid,
-                             const char *action, uint32_t delay_sec, VpcError result, const char *message) {
-        char policy[64];
+static const BusRequestKind set_policy_kind = {
+        .event = AUDIT_SET_POLICY_REQUEST,
+        .action = "org.vpc.guestos.set-policy",
+        .refusal = "cannot set the console policy of",
+};
 
-        snprintf(policy, sizeof(policy), "%.16s %" PRIu32, action, delay_sec);
-        audit_log(&(AuditRecord) {
-                .event = AUDIT_SET_POLICY_REQUEST,
-                .uid = creds->uid,
-                .pid = creds->pid,
-                .sender = sd_bus_message_get_sender(call),
-                .vm_name = vm_name,
-                .vm_uuid = vm_uuid,
-                .result = result,
-                .message = message,
-                .policy = policy,
-        });
-}
+/* The policy as the audit names it: what was asked for, e.g. "logoff 30". */
+#define POLICY_TEXT_MAX 32
 
-typedef struct SetPolicyJob {
-        JobWatch watch;         /* first: the deadline's callback casts back */
+/* A call whose metadata write is on its way: the domain may be gone when it is answered. */
+typedef struct SetPolicyCall {
         Manager *manager;
-        sd_bus_message *call;
-        CallerCreds creds;
+        BusRequest request;     /* its call referenced, its strings the ones below */
         char vm_uuid[UUID_STRING_MAX];
         char *vm_name;
+        char policy_text[POLICY_TEXT_MAX];
         ConsolePolicy policy;
-        VpcError error;
-        char *message;
-} SetPolicyJob;
+} SetPolicyCall;
 
-static void set_policy_job_free(SetPolicyJob *j) {
-        sd_bus_message_unref(j->call);
-        free(j->vm_name);
-        free(j->message);
-        free(j);
+static SetPolicyCall *set_policy_call_free(SetPolicyCall *s) {
+        if (!s)
+                return NULL;
+        sd_bus_message_unref(s->request.call);
+        free(s->vm_name);
+        free(s);
+        return NULL;
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(SetPolicyCall *, set_policy_call_free);
 
-static void set_policy_answer(SetPolicyJob *j, VpcError e, const char *message) {
-        _cleanup_free_ char *full = NULL;
+static int set_policy_call_new(Manager *m, const BusRequest *req, const ConsolePolicy *policy, SetPolicyCall **ret) {
+        _cleanup_(set_policy_call_freep) SetPolicyCall *s = calloc(1, sizeof(*s));
 
-        set_policy_audit(j->call, &j->creds, j->vm_name, j->vm_uuid, console_disconnect_action_to_string(j->policy.action),
-                         j->policy.delay_sec, e, message);
-        if (e == VPC_OK) {
-                (void) vpc_reply_return(j->call, "");
-                return;
-        }
-        if (asprintf(&full, "cannot set the console policy of '%s': %s", j->vm_name, message ?: "failed") < 0)
-                full = NULL;
-        (void) vpc_error_reply(j->call, e, "%s", full ?: "cannot set the console policy");
+        if (!s)
+                return -ENOMEM;
+        *s = (SetPolicyCall) { .manager = m, .vm_name = strdup(req->vm_name), .policy = *policy };
+        if (!s->vm_name)
+                return -ENOMEM;
+        snprintf(s->vm_uuid, sizeof(s->vm_uuid), "%s", req->vm_uuid);
+        snprintf(s->policy_text, sizeof(s->policy_text), "%s", req->policy);
+        s->request = (BusRequest) {
+                .kind = req->kind,
+                .call = sd_bus_message_ref(req->call),
+                .creds = req->creds,
+                .vm_name = s->vm_name,
+                .vm_uuid = s->vm_uuid,
+                .policy = s->policy_text,
+        };
+        *ret = TAKE_PTR(s);
+        return 0;
 }
 
 /* Control worker. */
-static void set_policy_run(void *data) {
-        SetPolicyJob *j = data;
-        _cleanup_(virConnectClosep) virConnectPtr c = hypervisor_acquire_connection(j->manager->hypervisor);
-        virDomainPtr d;
-        int r;
-
-        if (!c) {
-                j->error = VPC_ERROR_EXCEPTION;
-                j->message = strdup("not connected to the hypervisor");
-                return;
-        }
-        d = virDomainLookupByUUIDString(c, j->vm_uuid);
-        if (!d) {
-                j->error = domain_vanished() ? VPC_ERROR_VM_UNKNOWN : vpc_error_from_last_libvirt_error(false, &j->message);
-                if (j->error == VPC_ERROR_VM_UNKNOWN && !j->message)
-                        j->message = strdup("the domain is gone");
-                return;
-        }
-        r = console_metadata_write(d, &j->policy);
-        if (r == -ENOMEM) {
-                j->error = VPC_ERROR_EXCEPTION;
-                j->message = strdup(strerror(ENOMEM));
-        } else if (r < 0)
-                j->error = domain_vanished() ? VPC_ERROR_VM_UNKNOWN : vpc_error_from_last_libvirt_error(false, &j->message);
-        virDomainFree(d);
+static int write_policy(virDomainPtr d, const void *arg) {
+        return console_metadata_write(d, arg);
 }
 
-static void set_policy_done(void *data, bool stopping) {
-        SetPolicyJob *j = data;
-        bool answer = job_watch_finish(&j->watch);
+static void on_policy_written(bool stopping, VpcError error, const char *message, void *userdata) {
+        _cleanup_(set_policy_call_freep) SetPolicyCall *s = userdata;
         Domain *d;
 
-        if (!answer) {
-                set_policy_job_free(j);
+        if (error != VPC_OK) {
+                bus_request_refuse(&s->request, error, message);
                 return;
         }
-        if (stopping) {
-                set_policy_answer(j, VPC_ERROR_EXCEPTION, "the service is stopping");
-                set_policy_job_free(j);
-                return;
-        }
-        if (j->error == VPC_OK) {
-                /* Now, so a read after the reply sees it; the metadata event brings the same. */
-                d = domain_registry_find_by_uuid(&j->manager->domains, j->vm_uuid);
-                if (d)
-                        console_policy_apply(j->manager, d, &j->policy);
-        }
-        set_policy_answer(j, j->error, j->message);
-        set_policy_job_free(j);
-}
-
-static void set_policy_expire(JobWatch *w, bool stopping) {
-        SetPolicyJob *j = (SetPolicyJob *) w;
-
-        set_policy_answer(j, stopping ? VPC_ERROR_EXCEPTION : VPC_ERROR_TIMEOUT,
-                          stopping ? "the service is stopping" : "libvirt did not answer in time");
+        /* Now, so a read after the reply sees it; the metadata event brings the same. */
+        d = domain_registry_find_by_uuid(&s->manager->domains, s->vm_uuid);
+        if (d)
+                console_policy_apply(s->manager, d, &s->policy);
+        bus_request_audit(&s->request, VPC_OK, NULL);
+        (void) vpc_reply_return(s->request.call, "");
 }
 
 int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Domain *d = userdata;
         Manager *m = d->manager;
+        char asked[POLICY_TEXT_MAX], bounds[80];
         ConsolePolicy policy = {};
         const char *action;
         uint32_t delay_sec;
-        SetPolicyJob *j;
-        AuthVerdict v;
+        SetPolicyCall *s;
         int r;
 
         r = sd_bus_message_read(call, "su", &action, &delay_sec);
         if (r < 0)
                 return r;
+        snprintf(asked, sizeof(asked), "%.16s %" PRIu32, action, delay_sec);
+
+        BusRequest req = { .kind = &set_policy_kind, .call = call, .vm_name = d->name, .vm_uuid = d->uuid,
+                           .policy = asked };
 
         /* Authorization comes before anything else, the arguments' check included. */
-        r = authorizer_verify_async(m->authorizer, call, "org.vpc.guestos.set-policy",
-                                    (const char *const[]) { "vm.name", d->name, "vm.uuid", d->uuid, NULL },
-                                    UID_INVALID, &v);
+        r = bus_request_authorize(m->authorizer, &req, UID_INVALID);
+        if (r < 0)
+                return r;
         if (r == 0)
-                return 1;       /* parked: this runs again once the verdict is in */
-        if (v.error != VPC_OK) {
-                set_policy_audit(call, &v.creds, d->name, d->uuid, action, delay_sec, v.error, v.reason);
-                return vpc_error_set(error, v.error, "cannot set the console policy of '%s': %s", d->name, v.reason);
-        }
+                return 1;
 
         if (console_disconnect_action_from_string(action, &policy.action) < 0 || delay_sec > CONSOLE_DELAY_MAX_SEC) {
-                set_policy_audit(call, &v.creds, d->name, d->uuid, action, delay_sec, VPC_ERROR_INVALID_ARGS,
-                                 "bad policy or delay");
-                return vpc_error_set(error, VPC_ERROR_INVALID_ARGS,
-                                     "the policy is 'none' or 'logoff' and the delay 0..%u seconds", CONSOLE_DELAY_MAX_SEC);
+                snprintf(bounds, sizeof(bounds), "the policy is 'none' or 'logoff' and the delay 0..%u seconds",
+                         CONSOLE_DELAY_MAX_SEC);
+                bus_request_refuse(&req, VPC_ERROR_INVALID_ARGS, bounds);
+                return 1;
         }
         policy.delay_sec = delay_sec;
 
-        j = calloc(1, sizeof(*j));
-        if (!j)
-                return -ENOMEM;
-        *j = (SetPolicyJob) {
-                .manager = m,
-                .call = sd_bus_message_ref(call),
-                .creds = v.creds,
-                .vm_name = strdup(d->name),
-                .policy = policy,
-        };
-        strcpy(j->vm_uuid, d->uuid);
-        if (!j->vm_name) {
-                set_policy_job_free(j);
-                return -ENOMEM;
-        }
-        r = hypervisor_submit_control_work(m->hypervisor, set_policy_run, set_policy_done, j);
+        r = set_policy_call_new(m, &req, &policy, &s);
+        if (r < 0)
+                return r;
+        r = hypervisor_change_domain(m->hypervisor, d->uuid, write_policy, &s->policy, sizeof(s->policy),
+                                     on_policy_written, s);
         if (r < 0) {
-                set_policy_answer(j, VPC_ERROR_EXCEPTION, strerror(-r));
-                set_policy_job_free(j);
+                bus_request_refuse(&s->request, VPC_ERROR_EXCEPTION, strerror(-r));
+                set_policy_call_free(s);
                 return 1;
         }
-        job_watch_start(hypervisor_watches(m->hypervisor), &j->watch, SET_POLICY_BOUND_USEC, set_policy_expire);
         return 1;
 }

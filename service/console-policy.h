@@ -1,6 +1,6 @@
-/* The console-disconnect policy at work (DESIGN.md, "Console disconnect"): each domain's console
- * clients counted from libvirt's graphics events (console-state.h), and when the last one leaves a
- * domain whose policy is logoff, the ordinary Logoff task after the policy's delay, unless a client
+/* The console-disconnect policy at work (docs/dbus-api.md, "The console-disconnect policy"): each
+ * domain's console clients counted from libvirt's graphics events (console-state.h), and when the
+ * last one leaves a domain whose policy is logoff, the ordinary Logoff task after the policy's delay, unless a client
  * came back, the VM stopped or the policy changed meanwhile. Also where a policy read from the
  * domain's metadata (or just set) takes effect. Event loop only. */
 #pragma once

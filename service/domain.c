@@ -96,8 +96,8 @@ Domain *domain_free(Domain *d) {
         operation_detach(d->users_check);
         free(d->name);
         free(d->path);
-        free(d->os_name);
-        (void) sd_event_source_disable_unref(d->os_name_timer);
+        if (d->guest_agent)
+                d->guest_agent->free(d->guest_agent);
         free(d);
         return NULL;
 }

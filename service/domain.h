@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "agent.h"
 #include "console-metadata.h"
 #include "console-state.h"
+#include "guest-os.h"
 #include "util.h"
 
 #define GUESTOS_PATH_PREFIX "/org/vpc/GuestOS"
@@ -32,6 +32,13 @@ typedef enum DomainState {
         _DOMAIN_STATE_MAX,
 } DomainState;
 
+/* A feature's state of one domain, kept in the feature's own file: the domain frees it with the
+ * free() it carries (its first member) and knows nothing else of it. */
+typedef struct DomainFeature DomainFeature;
+struct DomainFeature {
+        void (*free)(DomainFeature *f);
+};
+
 typedef struct Domain {
         Manager *manager;
         char *name;
@@ -51,17 +58,9 @@ typedef struct Domain {
         unsigned guest_os_generation;
         ConsolePolicy console_policy;   /* from the domain's metadata (console-metadata.h) */
         ConsoleState console;           /* its console clients and pending Logoff (console-policy.c) */
-        /* The guest agent (guestos-agent.c): connected, kept from libvirt's agent-lifecycle events,
-         * and the OS name it gave (NULL while unknown), with its guest-get-osinfo in flight. */
-        bool agent_connected;
-        char *os_name;
-        bool os_name_reading;
-        bool os_name_reread;    /* the agent reconnected while a read was in flight */
-        bool os_name_wanted;    /* waits for its turn: OS_NAME_READS_MAX are in flight */
-        unsigned os_name_seq;   /* which read counts: older answers are dropped */
-        uint64_t os_name_read_usec;     /* CLOCK_MONOTONIC start of the last read, 0 for none */
-        unsigned os_name_failures;      /* reads in a row that got no usable answer */
-        sd_event_source *os_name_timer; /* a read put off to keep the interval between two */
+        /* The guest agent as GuestOS shows it (connected, the OS name and its reads): guestos-osname.c's
+         * state, NULL until the agent was first seen. */
+        DomainFeature *guest_agent;
 } Domain;
 
 typedef struct DomainRegistry {

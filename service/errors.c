@@ -1,6 +1,6 @@
-/* The error table (service/errors.table, docs/dbus-api.md), and helpers that turn an entry into a
- * D-Bus error whose message starts with the HRESULT, so clients that only see the message still get
- * the Virtual PC code. */
+/* The error table (service/errors.table; docs/dbus-api.md, "Errors"), and helpers that turn an entry
+ * into a D-Bus error whose message starts with the HRESULT, so clients that only see the message
+ * still get the Virtual PC code. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,6 +57,16 @@ char *vpc_error_format_message(VpcError e, const char *format, va_list ap) {
         if (asprintf(&message, "0x%08X: %s", vpc_error_hresult(e), text) < 0)
                 return NULL;
         return text_sanitize(message, TEXT_MESSAGE_MAX, TEXT_ESCAPE_CONTROL);
+}
+
+char *vpc_error_message(VpcError e, const char *format, ...) {
+        va_list ap;
+        char *message;
+
+        va_start(ap, format);
+        message = vpc_error_format_message(e, format, ap);
+        va_end(ap);
+        return message;
 }
 
 static int error_set_va(sd_bus_error *ret_error, VpcError e, const char *format, va_list ap) _printf_(3, 0);

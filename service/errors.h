@@ -1,5 +1,6 @@
-/* The error table (service/errors.table): every outcome the service reports, its D-Bus error name
- * and the HRESULT of Windows Virtual PC it stands for. Messages always start with the HRESULT in hex. */
+/* The error table (service/errors.table; docs/dbus-api.md, "Errors"): every outcome the service
+ * reports, its D-Bus error name and the HRESULT of Windows Virtual PC it stands for. Messages always
+ * start with the HRESULT in hex. */
 #pragma once
 
 #include <stdarg.h>
@@ -40,6 +41,7 @@ bool vpc_error_lookup(const char *name, VpcError *ret);
  * at most TEXT_MESSAGE_MAX bytes by text_sanitize(): whatever the text quotes (a decoded object
  * path, a guest agent's words, libvirt's message), sd-bus can send it. */
 char *vpc_error_format_message(VpcError e, const char *format, va_list ap) _printf_(2, 0);
+char *vpc_error_message(VpcError e, const char *format, ...) _printf_(2, 3);
 
 /* Fills an sd_bus_error from the table and returns the negative errno sd-bus maps it to, so a
  * method handler can `return vpc_error_set(ret_error, ...)`. */

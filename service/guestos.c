@@ -2,8 +2,8 @@
  * (check the guest on a worker, start or join the domain's Logoff task, reply with its path). */
 #include <errno.h>
 
-#include "audit.h"
 #include "console-policy-dbus.h"
+#include "guestos-osname.h"
 #include "guestos-users.h"
 #include "guestos.h"
 #include "log.h"
@@ -12,32 +12,17 @@
 static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         Domain *d = userdata;
         Manager *m = d->manager;
-        AuthVerdict v;
+        BusRequest req = { .kind = &logoff_request_kind, .call = call, .vm_name = d->name, .vm_uuid = d->uuid };
         int r;
 
         /* Authorization comes before any libvirt work. */
-        r = authorizer_verify_async(m->authorizer, call, "org.vpc.guestos.logoff",
-                                    (const char *const[]) { "vm.name", d->name, "vm.uuid", d->uuid, NULL },
-                                    UID_INVALID, &v);
+        r = bus_request_authorize(m->authorizer, &req, UID_INVALID);
+        if (r < 0)
+                return r;
         if (r == 0)
-                return 1;       /* parked: this runs again once the verdict is in */
-        if (v.error == VPC_ERROR_LIMITS_EXCEEDED) {
-                audit_log(&(AuditRecord) {
-                        .event = AUDIT_LOGOFF_REQUEST,
-                        .uid = v.creds.uid,
-                        .pid = v.creds.pid,
-                        .sender = sd_bus_message_get_sender(call),
-                        .vm_name = d->name,
-                        .vm_uuid = d->uuid,
-                        .result = v.error,
-                        .message = v.reason,
-                });
-                return vpc_error_set(error, v.error, "%s", v.reason);
-        }
-        if (v.error != VPC_OK)
-                logoff_request_refuse(call, &v.creds, d->name, d->uuid, v.error, v.reason);
-        else
-                logoff_request(m, d, call, &v.creds);
+                return 1;
+
+        logoff_request(m, d, &req);
         return 1;
 }
 
@@ -52,9 +37,9 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         if (streq_ptr(property, "State"))
                 return sd_bus_message_append(reply, "s", domain_state_to_string(d->state));
         if (streq_ptr(property, "AgentConnected"))
-                return sd_bus_message_append(reply, "b", d->agent_connected);
+                return sd_bus_message_append(reply, "b", guestos_osname_agent_connected(d));
         if (streq_ptr(property, "OSName"))
-                return sd_bus_message_append(reply, "s", strempty(d->os_name));
+                return sd_bus_message_append(reply, "s", guestos_osname_name(d));
         return -EINVAL;
 }
 

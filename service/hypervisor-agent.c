@@ -27,8 +27,8 @@ typedef struct AgentJob {
         void *userdata;
 } AgentJob;
 
-/* libvirt serializes the calls made on one connection: measured with two running guests, an agent
- * call to the second one waited until the first one's frozen agent timed out. So each agent worker
+/* libvirt serializes the calls made on one connection: an agent call to one guest would wait until
+ * another guest's frozen agent timed out. So each agent worker
  * opens a connection of its own, kept for the thread's life (freed by the key's destructor when the
  * worker exits) and re-opened when it died; while the shared connection is down, so are they.
  *

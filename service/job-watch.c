@@ -24,10 +24,7 @@ void job_watch_start(JobWatchList *l, JobWatch *w, uint64_t bound_usec, void (*e
         w->list = l;
         w->expire = expire;
         w->bound_usec = bound_usec;
-        w->next = l->watches;
-        if (w->next)
-                w->next->prev = w;
-        l->watches = w;
+        LIST_PREPEND(watches, l->watches, w);
         r = sd_event_add_time_relative(l->event, &w->deadline, CLOCK_MONOTONIC, bound_usec, 0, on_deadline, w);
         if (r < 0)
                 log_debug("cannot arm a job's deadline: %s", strerror(-r));
@@ -39,20 +36,14 @@ bool job_watch_finish(JobWatch *w) {
         if (!w->list)
                 return answer;
         w->deadline = sd_event_source_disable_unref(w->deadline);
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                w->list->watches = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
-        w->prev = w->next = NULL;
+        LIST_REMOVE(watches, w->list->watches, w);
         w->list = NULL;
         w->answered = true;
         return answer;
 }
 
 void job_watch_abandon_all(JobWatchList *l) {
-        for (JobWatch *w = l->watches; w; w = w->next) {
+        LIST_FOREACH(watches, w, l->watches) {
                 w->deadline = sd_event_source_disable_unref(w->deadline);
                 if (!w->answered) {
                         w->answered = true;

@@ -8,10 +8,12 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "list.h"
+
 typedef struct JobWatch JobWatch;
 struct JobWatch {
         struct JobWatchList *list;
-        JobWatch *prev, *next;
+        LIST_FIELDS(JobWatch, watches);
         sd_event_source *deadline;
         bool answered;
         uint64_t bound_usec;
@@ -20,7 +22,7 @@ struct JobWatch {
 
 typedef struct JobWatchList {
         sd_event *event;
-        JobWatch *watches;
+        LIST_HEAD(JobWatch) watches;
 } JobWatchList;
 
 /* Embed the JobWatch in the job; expire() runs at most once, on the loop, when bound_usec passed. */

@@ -1,4 +1,4 @@
-/* Logoff's check of the guest before a task starts (DESIGN.md, Logoff step 2): the domain exists,
+/* Logoff's check of the guest before a task starts (docs/dbus-api.md, "Logoff()"): the domain exists,
  * and its agent answers guest-info with guest-exec, guest-exec-status and guest-get-users enabled;
  * also which OS the guest runs (guest-get-osinfo), which picks the logoff program. Runs on an agent
  * worker; the result comes back on the event loop. */
@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "errors.h"
 #include "hypervisor.h"
 

@@ -4,95 +4,77 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "audit.h"
 #include "log.h"
 #include "logoff-check.h"
 #include "logoff-request.h"
 #include "logoff-task.h"
 #include "operation.h"
 
-/* What an operation's completion needs to answer its calls: the domain may be gone by then. */
-typedef struct LogoffCheck {
+const BusRequestKind logoff_request_kind = {
+        .event = AUDIT_LOGOFF_REQUEST,
+        .action = "org.vpc.guestos.logoff",
+        .refusal = "cannot log off",
+};
+
+/* A Logoff request's check in flight, the guest check (logoff-check.c's GuestCheckResult comes back)
+ * or the state check: what its operation's completion needs to find the domain again, which may be
+ * gone by then. */
+typedef struct RequestCheck {
         Manager *manager;
         Operation *operation;
         char vm_uuid[UUID_STRING_MAX];
-        char *vm_name;
         const GuestCheckResult *result;         /* while the guest check's calls are answered */
         const char *failure;                    /* while the state check's calls are answered */
-} LogoffCheck;
+} RequestCheck;
 
-static void logoff_audit(sd_bus_message *call, const CallerCreds *creds, const char *vm_name, const char *vm_uuid,
-                         VpcError result, const char *task_path, const char *message) {
-        audit_log(&(AuditRecord) {
-                .event = AUDIT_LOGOFF_REQUEST,
-                .uid = creds->uid,
-                .pid = creds->pid,
-                .sender = sd_bus_message_get_sender(call),
-                .vm_name = vm_name,
-                .vm_uuid = vm_uuid,
-                .task_path = task_path,
-                .result = result,
-                .message = message,
-        });
-}
+static void logoff_request_answer_task(const BusRequest *req, Task *t) {
+        BusRequest answered = *req;
 
-void logoff_request_refuse(sd_bus_message *call, const CallerCreds *creds, const char *vm_name, const char *vm_uuid,
-                           VpcError e, const char *reason) {
-        _cleanup_free_ char *full = NULL;
-
-        if (asprintf(&full, "cannot log off '%s': %s", vm_name, reason ?: "failed") < 0)
-                full = NULL;
-        logoff_audit(call, creds, vm_name, vm_uuid, e, NULL, full);
-        (void) vpc_error_reply(call, e, "%s", full ?: "cannot log off");
-}
-
-static void logoff_request_answer_task(sd_bus_message *call, const CallerCreds *creds, const Domain *d, Task *t) {
-        logoff_audit(call, creds, d->name, d->uuid, VPC_OK, t->path, NULL);
-        (void) vpc_reply_return(call, "o", t->path);
+        answered.task_path = t->path;
+        bus_request_audit(&answered, VPC_OK, NULL);
+        (void) vpc_reply_return(req->call, "o", t->path);
 }
 
 /* The guest passed its check: the domain's running task, or a new one. */
-static void logoff_request_start(Manager *m, Domain *d, sd_bus_message *call, const CallerCreds *creds,
-                                 GuestOsKind os) {
+static void logoff_request_start(Manager *m, Domain *d, const BusRequest *req, GuestOsKind os) {
         _cleanup_(task_unrefp) Task *t = NULL;
         int r;
 
         if (d->logoff_task) {
-                logoff_request_answer_task(call, creds, d, d->logoff_task);
+                logoff_request_answer_task(req, d->logoff_task);
                 return;
         }
-        r = logoff_task_start(m, d, creds->uid, os, &t);
+        r = logoff_task_start(m, d, req->creds.uid, os, &t);
         if (r < 0) {
-                logoff_request_refuse(call, creds, d->name, d->uuid, VPC_ERROR_EXCEPTION, strerror(-r));
+                bus_request_refuse(req, VPC_ERROR_EXCEPTION, strerror(-r));
                 return;
         }
-        logoff_request_answer_task(call, creds, d, t);
+        logoff_request_answer_task(req, t);
 }
 
-static void logoff_check_free(LogoffCheck *c) {
-        free(c->vm_name);
-        free(c);
+/* Why an operation's job could not be started. */
+typedef struct NotStarted {
+        VpcError error;
+        const char *message;
+} NotStarted;
+
+static void answer_not_started(const BusRequest *req, void *userdata) {
+        const NotStarted *n = userdata;
+
+        bus_request_refuse(req, n->error, n->message);
 }
 
-/* The operation's job could not be started: every call parked on it (one) hears why. */
-static void answer_not_started(sd_bus_message *call, const CallerCreds *creds, void *userdata) {
-        LogoffCheck *c = userdata;
+typedef int (*check_start_t)(RequestCheck *c);
 
-        logoff_request_refuse(call, creds, c->vm_name, c->vm_uuid, c->result->error, c->result->message);
-}
-
-typedef int (*check_start_t)(LogoffCheck *c);
-
-/* Parks call on the operation in *slot; a new operation's job is started with start(). */
-static void logoff_request_park(Manager *m, Domain *d, Operation **slot, sd_bus_message *call,
-                                const CallerCreds *creds, check_start_t start) {
-        LogoffCheck *c;
+/* Parks req on the operation in *slot; a new operation's job is started with start(). */
+static void logoff_request_park(Manager *m, Domain *d, Operation **slot, const BusRequest *req, check_start_t start) {
+        _cleanup_free_ RequestCheck *c = NULL;
         Operation *o;
         int r;
 
-        r = operation_park(slot, call, creds, &o);
+        r = operation_park(slot, req, &o);
         if (r < 0) {
-                logoff_request_refuse(call, creds, d->name, d->uuid, VPC_ERROR_EXCEPTION, strerror(-r));
+                bus_request_refuse(req, VPC_ERROR_EXCEPTION, strerror(-r));
                 return;
         }
         if (r == 0)
@@ -100,50 +82,46 @@ static void logoff_request_park(Manager *m, Domain *d, Operation **slot, sd_bus_
 
         c = calloc(1, sizeof(*c));
         if (c) {
-                *c = (LogoffCheck) { .manager = m, .operation = o, .vm_name = strdup(d->name) };
+                *c = (RequestCheck) { .manager = m, .operation = o };
                 strcpy(c->vm_uuid, d->uuid);
         }
-        r = !c || !c->vm_name ? -ENOMEM : start(c);
+        r = c ? start(c) : -ENOMEM;
         if (r < 0) {
-                GuestCheckResult failed = {
+                operation_finish(o, answer_not_started, &(NotStarted) {
                         .error = r == -EBUSY ? VPC_ERROR_LIMITS_EXCEEDED : VPC_ERROR_EXCEPTION,
                         .message = r == -EBUSY ? "too many guest-agent calls in flight" : strerror(-r),
-                };
-                LogoffCheck fallback = { .vm_name = d->name, .result = &failed };
-
-                strcpy(fallback.vm_uuid, d->uuid);
-                operation_finish(o, answer_not_started, &fallback);
-                if (c)
-                        logoff_check_free(c);
+                });
+                return;
         }
+        TAKE_PTR(c);    /* the job's now */
 }
 
 /* --- the guest check --- */
 
-static void answer_guest_checked(sd_bus_message *call, const CallerCreds *creds, void *userdata) {
-        LogoffCheck *c = userdata;
+static void answer_guest_checked(const BusRequest *req, void *userdata) {
+        RequestCheck *c = userdata;
         const GuestCheckResult *result = c->result;
         Domain *d;
 
         if (result->stopping) {
-                logoff_request_refuse(call, creds, c->vm_name, c->vm_uuid, VPC_ERROR_EXCEPTION, "the service is stopping");
+                bus_request_refuse(req, VPC_ERROR_EXCEPTION, "the service is stopping");
                 return;
         }
         if (result->error != VPC_OK) {
-                logoff_request_refuse(call, creds, c->vm_name, c->vm_uuid, result->error, result->message);
+                bus_request_refuse(req, result->error, result->message);
                 return;
         }
         d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid);
         if (!d) {
-                logoff_request_refuse(call, creds, c->vm_name, c->vm_uuid, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
+                bus_request_refuse(req, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
                 return;
         }
         /* Calls that passed their check together share one task. */
-        logoff_request_start(c->manager, d, call, creds, result->os);
+        logoff_request_start(c->manager, d, req, result->os);
 }
 
 static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
-        LogoffCheck *c = userdata;
+        RequestCheck *c = userdata;
         Domain *d;
 
         if (!result->stopping && result->error == VPC_OK &&
@@ -151,10 +129,10 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
                 domain_remember_guest_os(d, result->os, c->manager->generation);
         c->result = result;
         operation_finish(c->operation, answer_guest_checked, c);
-        logoff_check_free(c);
+        free(c);
 }
 
-static int start_guest_check(LogoffCheck *c) {
+static int start_guest_check(RequestCheck *c) {
         Manager *m = c->manager;
         GuestOsKind known = domain_known_guest_os(domain_registry_find_by_uuid(&m->domains, c->vm_uuid), m->generation);
 
@@ -164,36 +142,36 @@ static int start_guest_check(LogoffCheck *c) {
 
 /* --- the state check before VmNotRunning --- */
 
-static void answer_state_refreshed(sd_bus_message *call, const CallerCreds *creds, void *userdata) {
-        LogoffCheck *c = userdata;
+static void answer_state_refreshed(const BusRequest *req, void *userdata) {
+        RequestCheck *c = userdata;
         _cleanup_free_ char *message = NULL;
         Domain *d;
 
         if (c->failure) {
-                logoff_request_refuse(call, creds, c->vm_name, c->vm_uuid, VPC_ERROR_EXCEPTION, c->failure);
+                bus_request_refuse(req, VPC_ERROR_EXCEPTION, c->failure);
                 return;
         }
         d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid);
         if (!d) {
-                logoff_request_refuse(call, creds, c->vm_name, c->vm_uuid, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
+                bus_request_refuse(req, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
                 return;
         }
         if (d->logoff_task) {
-                logoff_request_answer_task(call, creds, d, d->logoff_task);
+                logoff_request_answer_task(req, d->logoff_task);
                 return;
         }
         if (d->state == DOMAIN_STATE_RUNNING) {
-                logoff_request_park(c->manager, d, &d->guest_check, call, creds, start_guest_check);
+                logoff_request_park(c->manager, d, &d->guest_check, req, start_guest_check);
                 return;
         }
         if (asprintf(&message, "domain '%s' is not running (%s)", d->name, domain_state_to_string(d->state)) < 0)
                 message = NULL;
-        logoff_request_refuse(call, creds, d->name, d->uuid, VPC_ERROR_VM_NOT_RUNNING,
+        bus_request_refuse(req, VPC_ERROR_VM_NOT_RUNNING,
                               message ?: "the domain is not running");
 }
 
 static void on_state_refreshed(bool stopping, bool applied, void *userdata) {
-        LogoffCheck *c = userdata;
+        RequestCheck *c = userdata;
 
         if (stopping)
                 c->failure = "the service is stopping";
@@ -201,23 +179,23 @@ static void on_state_refreshed(bool stopping, bool applied, void *userdata) {
                 c->failure = hypervisor_is_connected(c->manager->hypervisor) ?
                              "cannot read the domain's state from libvirt" : "not connected to the hypervisor";
         operation_finish(c->operation, answer_state_refreshed, c);
-        logoff_check_free(c);
+        free(c);
 }
 
-static int start_state_check(LogoffCheck *c) {
+static int start_state_check(RequestCheck *c) {
         return hypervisor_refresh_domain(c->manager->hypervisor, c->vm_uuid, on_state_refreshed, c);
 }
 
-void logoff_request(Manager *m, Domain *d, sd_bus_message *call, const CallerCreds *creds) {
+void logoff_request(Manager *m, Domain *d, const BusRequest *req) {
         if (d->logoff_task) {
-                logoff_request_answer_task(call, creds, d, d->logoff_task);
+                logoff_request_answer_task(req, d->logoff_task);
                 return;
         }
         /* A running domain goes on to its guest check: an agent call on a domain that stopped or
          * vanished meanwhile fails with VmNotRunning or VmUnknown, so the registry's word is enough.
          * A stopped one is refused only once libvirt confirmed it. */
         if (d->state == DOMAIN_STATE_RUNNING)
-                logoff_request_park(m, d, &d->guest_check, call, creds, start_guest_check);
+                logoff_request_park(m, d, &d->guest_check, req, start_guest_check);
         else
-                logoff_request_park(m, d, &d->state_check, call, creds, start_state_check);
+                logoff_request_park(m, d, &d->state_check, req, start_state_check);
 }

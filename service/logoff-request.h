@@ -1,16 +1,15 @@
-/* A Logoff call once polkit allowed it (DESIGN.md, Logoff steps 2 and 3): it joins the domain's
+/* A Logoff call once polkit allowed it (docs/dbus-api.md, "Logoff()"): it joins the domain's
  * running Logoff task, or waits on the domain's check of its guest (or, while the registry says the
  * domain is not running, on a fresh look at its state, since the registry may lag behind an event
  * still on its way) and then gets a new task, an existing one, or an error. Each call is answered
  * once and audited. */
 #pragma once
 
-#include "caller.h"
-#include "errors.h"
+#include "bus-request.h"
 #include "vpc-guestosd.h"
 
-void logoff_request(Manager *m, Domain *d, sd_bus_message *call, const CallerCreds *creds);
+/* GuestOS.Logoff's requests: their polkit action, audit event and refusal's words. */
+extern const BusRequestKind logoff_request_kind;
 
-/* Answers call with an error of the table, worded "cannot log off 'NAME': REASON", audited. */
-void logoff_request_refuse(sd_bus_message *call, const CallerCreds *creds, const char *vm_name, const char *vm_uuid,
-                           VpcError e, const char *reason);
+/* req: authorized, on d. */
+void logoff_request(Manager *m, Domain *d, const BusRequest *req);

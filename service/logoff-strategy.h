@@ -3,7 +3,7 @@
  * lists them. */
 #pragma once
 
-#include "agent.h"
+#include "agent-json.h"
 
 typedef enum LogoffStrategyKind {
         LOGOFF_STRATEGY_LINUX,          /* linux-logind's or linux-plain's text, as the guest has logind */

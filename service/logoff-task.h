@@ -3,7 +3,7 @@
  * properties. The domain's link to its running Logoff task is set here (task_link()). */
 #pragma once
 
-#include "agent.h"
+#include "agent-json.h"
 #include "task.h"
 #include "vpc-guestosd.h"
 

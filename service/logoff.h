@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "errors.h"
 #include "logoff-strategy.h"
 

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 
 #include "console-policy.h"
-#include "guestos-agent.h"
+#include "guestos-osname.h"
 #include "guestos.h"
 #include "hypervisor-events-agent.h"
 #include "hypervisor-events-console.h"
@@ -75,13 +75,13 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
         if (state != DOMAIN_STATE_RUNNING)
                 logoff_task_domain_stopped(d);
         if (state != DOMAIN_STATE_RUNNING && state != DOMAIN_STATE_PAUSED)
-                guestos_agent_domain_stopped(m, d);
+                guestos_osname_domain_stopped(m, d);
 }
 
 /* A refresh read the agent's state too (a domain that just started): it counts as an event would. */
 static void domain_set_agent(Manager *m, Domain *d, const DomainInfo *info) {
-        if (info->agent_known && info->agent_connected != d->agent_connected)
-                guestos_agent_set_connected(m, d, info->agent_connected);
+        if (info->agent_known && info->agent_connected != guestos_osname_agent_connected(d))
+                guestos_osname_set_agent_connected(m, d, info->agent_connected);
 }
 
 /* Adds or updates the domain described by info; a rename is a removal and an addition. */
@@ -191,7 +191,7 @@ static void on_agent_changed(const char *uuid, bool connected, void *userdata) {
         Domain *d = domain_registry_find_by_uuid(&m->domains, uuid);
 
         if (d)
-                guestos_agent_set_connected(m, d, connected);
+                guestos_osname_set_agent_connected(m, d, connected);
 }
 
 /* What libvirt tells beyond the lifecycle: the guest agents coming and going (AgentConnected), and

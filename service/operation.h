@@ -4,21 +4,20 @@
  * one job per domain, not one per call. When the job is done, each parked call is answered once. */
 #pragma once
 
-#include <systemd/sd-bus.h>
-
-#include "caller.h"
+#include "bus-request.h"
 
 typedef struct Operation Operation;
 
-/* Parks call (with its caller's credentials, for the audit) on the operation in *slot, or on a new one
- * stored there. Returns 1 when the operation is new (the caller starts its job), 0 when the call
- * joined the one in flight, < 0 on failure (the call is not parked). */
-int operation_park(Operation **slot, sd_bus_message *call, const CallerCreds *creds, Operation **ret);
+/* Parks the request (its call, kind and caller, for the answer and the audit) on the operation in
+ * *slot, or on a new one stored there, which keeps its own copy of the VM's name and UUID: the domain
+ * may be gone when the calls are answered. Returns 1 when the operation is new (the caller starts
+ * its job), 0 when the call joined the one in flight, < 0 on failure (the call is not parked). */
+int operation_park(Operation **slot, const BusRequest *req, Operation **ret);
 
 /* The job is done, or could not be started: the operation leaves its slot, answer() is called once
  * for each parked call, in the order they came, and the operation is freed. answer() may start a
  * new operation in the same slot. */
-typedef void (*operation_answer_t)(sd_bus_message *call, const CallerCreds *creds, void *userdata);
+typedef void (*operation_answer_t)(const BusRequest *req, void *userdata);
 void operation_finish(Operation *o, operation_answer_t answer, void *userdata);
 
 /* The slot's owner goes away (a domain undefined while its job runs): the operation finishes

@@ -13,6 +13,7 @@
 #include <search.h>
 #include <stdio.h>
 
+#include "list.h"
 #include "log.h"
 #include "polkit.h"
 
@@ -23,7 +24,7 @@ typedef struct AuthSender AuthSender;
 typedef struct AuthQuery {
         Authorizer *authorizer;
         AuthSender *sender;
-        struct AuthQuery *sender_prev, *sender_next;    /* in the sender's queue, in arrival order */
+        LIST_FIELDS(struct AuthQuery, sender);          /* in the sender's queue, in arrival order */
         uint64_t deadline;              /* CLOCK_MONOTONIC: polkit's answer later than this denies */
         bool in_flight;                 /* the CheckAuthorization is at polkitd */
         sd_bus_message *call;
@@ -47,9 +48,9 @@ typedef struct AuthQuery {
 struct AuthSender {
         Authorizer *authorizer;
         Caller *caller;
-        AuthQuery *first, *last;
+        LIST_HEAD(AuthQuery) queue;
         unsigned in_flight;
-        AuthSender *round_prev, *round_next;
+        LIST_FIELDS(AuthSender, round);
 };
 
 struct Authorizer {
@@ -62,7 +63,7 @@ struct Authorizer {
         uint64_t counter;
 
         void *senders;                  /* search tree of AuthSender, by caller */
-        AuthSender *round_first, *round_last;   /* whose turn it is next, first */
+        LIST_HEAD(AuthSender) round;    /* whose turn it is next, first */
         unsigned n_senders;
         unsigned n_in_flight;
         sd_event_source *pump;          /* sends what waits, from the loop (never from a callback) */
@@ -87,27 +88,6 @@ static int compare_caller(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-static void round_remove(Authorizer *a, AuthSender *s) {
-        if (s->round_prev)
-                s->round_prev->round_next = s->round_next;
-        else
-                a->round_first = s->round_next;
-        if (s->round_next)
-                s->round_next->round_prev = s->round_prev;
-        else
-                a->round_last = s->round_prev;
-        s->round_prev = s->round_next = NULL;
-}
-
-static void round_append(Authorizer *a, AuthSender *s) {
-        s->round_prev = a->round_last;
-        if (a->round_last)
-                a->round_last->round_next = s;
-        else
-                a->round_first = s;
-        a->round_last = s;
-}
-
 static AuthSender *sender_get(Authorizer *a, Caller *caller) {
         AuthSender key = { .caller = caller }, *s;
         void *node = tfind(&key, &a->senders, compare_caller);
@@ -122,7 +102,7 @@ static AuthSender *sender_get(Authorizer *a, Caller *caller) {
                 free(s);
                 return NULL;
         }
-        round_append(a, s);
+        LIST_APPEND(round, a->round, s);
         a->n_senders++;
         return s;
 }
@@ -132,19 +112,11 @@ static void sender_unqueue(AuthQuery *q) {
 
         if (!s)
                 return;
-        if (q->sender_prev)
-                q->sender_prev->sender_next = q->sender_next;
-        else
-                s->first = q->sender_next;
-        if (q->sender_next)
-                q->sender_next->sender_prev = q->sender_prev;
-        else
-                s->last = q->sender_prev;
-        q->sender_prev = q->sender_next = NULL;
+        LIST_REMOVE(sender, s->queue, q);
         q->sender = NULL;
-        if (s->first)
+        if (!LIST_IS_EMPTY(s->queue))
                 return;
-        round_remove(s->authorizer, s);
+        LIST_REMOVE(round, s->authorizer->round, s);
         tdelete(s, &s->authorizer->senders, compare_caller);
         s->authorizer->n_senders--;
         free(s);
@@ -210,8 +182,8 @@ static void query_dispatch(AuthQuery *q) {
 
 /* The sender's verdicts that no older check of its waits for go back, in order. */
 static void sender_release(AuthSender *s) {
-        while (s->first && s->first->decided) {
-                AuthQuery *q = s->first;
+        while (s->queue.first && s->queue.first->decided) {
+                AuthQuery *q = s->queue.first;
                 bool last = !q->sender_next;
 
                 sender_unqueue(q);      /* frees s with its last query */
@@ -345,10 +317,10 @@ static void query_send(AuthQuery *q) {
 }
 
 /* The sender's oldest check that waits for its turn, unless it has its share at polkitd already. */
-static AuthQuery *sender_next(AuthSender *s) {
+static AuthQuery *sender_to_send(AuthSender *s) {
         if (s->in_flight >= s->authorizer->limits.max_in_flight_per_sender)
                 return NULL;
-        for (AuthQuery *q = s->first; q; q = q->sender_next)
+        LIST_FOREACH(sender, q, s->queue)
                 if (!q->decided && !q->in_flight && q->creds.uid != UID_INVALID)
                         return q;
         return NULL;
@@ -358,12 +330,12 @@ static AuthQuery *sender_next(AuthSender *s) {
 static int on_pump(sd_event_source *source, void *userdata) {
         Authorizer *a = userdata;
 
-        for (unsigned idle = 0; a->round_first && idle < a->n_senders && a->n_in_flight < a->limits.max_in_flight;) {
-                AuthSender *s = a->round_first;
-                AuthQuery *q = sender_next(s);
+        for (unsigned idle = 0; a->round.first && idle < a->n_senders && a->n_in_flight < a->limits.max_in_flight;) {
+                AuthSender *s = a->round.first;
+                AuthQuery *q = sender_to_send(s);
 
-                round_remove(a, s);
-                round_append(a, s);
+                LIST_REMOVE(round, a->round, s);
+                LIST_APPEND(round, a->round, s);
                 if (!q) {
                         idle++;
                         continue;
@@ -452,12 +424,7 @@ static int query_new(Authorizer *a, sd_bus_message *call, Caller *caller, const 
                 return -ENOMEM;
         }
         a->n_pending++;
-        q->sender_prev = q->sender->last;
-        if (q->sender->last)
-                q->sender->last->sender_next = q;
-        else
-                q->sender->first = q;
-        q->sender->last = q;
+        LIST_APPEND(sender, q->sender->queue, q);
         caller_link(caller, &q->link, CALLER_LINK_AUTHORIZATION, on_caller_left, on_creds_ready);
         *ret = q;
         return 0;

@@ -4,7 +4,7 @@
 #include <search.h>
 #include <stdio.h>
 
-#include "audit.h"
+#include "bus-request.h"
 #include "log.h"
 #include "task-dbus.h"
 
@@ -39,37 +39,29 @@ static int method_wait_for_completion(sd_bus_message *call, void *userdata, sd_b
 
 /* --- Cancel --- */
 
+static const BusRequestKind cancel_kind = {
+        .event = AUDIT_CANCEL_REQUEST,
+        .action = "org.vpc.task.cancel",
+        .refusal = "cannot cancel the task on",
+};
+
 static int method_cancel(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *message = NULL;
         Task *t = userdata;
-        AuthVerdict v;
+        BusRequest req = { .kind = &cancel_kind, .call = call, .vm_name = t->vm_name, .vm_uuid = t->vm_uuid,
+                           .task_path = t->path };
         int r;
 
-        r = authorizer_verify_async(t->registry->authorizer, call, "org.vpc.task.cancel",
-                                    (const char *const[]) { "vm.name", t->vm_name, "vm.uuid", t->vm_uuid,
-                                                            "task", t->path, NULL },
-                                    t->owner, &v);
+        /* The task's owner may cancel it without asking polkit. */
+        r = bus_request_authorize(t->registry->authorizer, &req, t->owner);
+        if (r < 0)
+                return r;
         if (r == 0)
-                return 1;       /* parked: this runs again once the verdict is in */
+                return 1;
 
-        audit_log(&(AuditRecord) {
-                .event = AUDIT_CANCEL_REQUEST,
-                .uid = v.creds.uid,
-                .pid = v.creds.pid,
-                .sender = sd_bus_message_get_sender(call),
-                .vm_name = t->vm_name,
-                .vm_uuid = t->vm_uuid,
-                .task_path = t->path,
-                .result = v.error,
-                .message = v.reason,
-        });
-        if (v.error == VPC_ERROR_LIMITS_EXCEEDED)
-                return vpc_error_set(error, v.error, "%s", v.reason);
-        if (v.error != VPC_OK)
-                return vpc_error_set(error, v.error, "not allowed to cancel %s: %s", t->path, v.reason);
-
+        bus_request_audit(&req, VPC_OK, NULL);
         /* Cancelling a finished task changes nothing and is not an error. */
-        if (!t->complete && asprintf(&message, "cancelled by uid %u", (unsigned) v.creds.uid) >= 0)
+        if (!t->complete && asprintf(&message, "cancelled by uid %u", (unsigned) req.creds.uid) >= 0)
                 task_complete(t, VPC_ERROR_CANCELLED, message);
         return vpc_reply_return(call, NULL);
 }

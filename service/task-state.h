@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "domain.h"
 #include "errors.h"
 

@@ -11,7 +11,6 @@
 #include "audit.h"
 #include "log.h"
 #include "task.h"
-#include "text.h"
 
 static int compare_id(const void *a, const void *b) {
         uint64_t x = ((const Task *) a)->id, y = ((const Task *) b)->id;
@@ -53,12 +52,7 @@ Task *task_find_by_path(TaskRegistry *reg, const char *path) {
 static void waiter_free(Waiter *w) {
         Task *t = w->task;
 
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                t->waiters = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
+        LIST_REMOVE(waiters, t->waiters, w);
         t->registry->n_waiters--;
 
         caller_unlink(&w->link);
@@ -81,8 +75,8 @@ static void task_answer_waiters(Task *t) {
         /* The last waiter may hold the last reference. */
         _cleanup_(task_unrefp) _unused_ Task *hold = task_ref(t);
 
-        while (t->waiters)
-                waiter_answer(t->waiters, true);
+        while (t->waiters.first)
+                waiter_answer(t->waiters.first, true);
 }
 
 /* The caller left the bus: nobody is there to read the answer. */
@@ -105,10 +99,7 @@ int task_park_waiter(Task *t, sd_bus_message *call, Caller *caller, uint64_t tim
                 return -ENOMEM;
         w->task = task_ref(t);
         w->call = sd_bus_message_ref(call);
-        w->next = t->waiters;
-        if (w->next)
-                w->next->prev = w;
-        t->waiters = w;
+        LIST_PREPEND(waiters, t->waiters, w);
         reg->n_waiters++;
         caller_link(caller, &w->link, CALLER_LINK_WAITER, on_waiter_caller_left, NULL);
 
@@ -308,17 +299,10 @@ static void finished_unlink(Task *t) {
 
         if (!t->complete)
                 return;
-        if (t->finished_prev)
-                t->finished_prev->finished_next = t->finished_next;
-        else if (reg->finished_oldest == t)
-                reg->finished_oldest = t->finished_next;
-        else
+        /* Not yet in the list: completed, but task_retain() has not run. */
+        if (!t->finished_prev && reg->finished.first != t)
                 return;
-        if (t->finished_next)
-                t->finished_next->finished_prev = t->finished_prev;
-        else
-                reg->finished_newest = t->finished_prev;
-        t->finished_prev = t->finished_next = NULL;
+        LIST_REMOVE(finished, reg->finished, t);
         reg->n_finished--;
 }
 
@@ -352,25 +336,16 @@ void task_link(Task *t, Task **link) {
 /* Keeps a finished task for retention_usec, and at most max_tasks finished ones: oldest out first. */
 static void task_retain(Task *t, uint64_t retention_usec) {
         TaskRegistry *reg = t->registry;
-        Task *after = reg->finished_newest;
+        Task *after = reg->finished.last;
         int r;
 
         /* By FinishedUSec: tasks restored at start come in any order. */
         while (after && after->finished_usec > t->finished_usec)
                 after = after->finished_prev;
-        t->finished_prev = after;
-        t->finished_next = after ? after->finished_next : reg->finished_oldest;
-        if (t->finished_next)
-                t->finished_next->finished_prev = t;
-        else
-                reg->finished_newest = t;
-        if (after)
-                after->finished_next = t;
-        else
-                reg->finished_oldest = t;
+        LIST_INSERT_AFTER(finished, reg->finished, after, t);
         reg->n_finished++;
-        while (reg->n_finished > reg->options.max_tasks && reg->finished_oldest)
-                task_remove(reg->finished_oldest);
+        while (reg->n_finished > reg->options.max_tasks && reg->finished.first)
+                task_remove(reg->finished.first);
 
         if (t->published) {
                 r = sd_event_add_time_relative(reg->event, &t->retention_timer, CLOCK_MONOTONIC, retention_usec, 0,
@@ -398,14 +373,11 @@ void task_complete(Task *t, VpcError error, const char *message) {
                 t->percent = 100;
         free(t->error_message);
         t->error_message = NULL;
-        if (error != VPC_OK) {
-                _cleanup_free_ char *raw = NULL;
-
-                /* ErrorMessage and Completed carry it to every client: through the boundary, so one
-                 * guest's bytes cannot make the task's properties (and GetManagedObjects) unsendable. */
-                if (asprintf(&raw, "0x%08X: %s", vpc_error_hresult(error), message ?: "operation failed") >= 0)
-                        t->error_message = text_sanitize(raw, TEXT_MESSAGE_MAX, TEXT_ESCAPE_CONTROL);
-        }
+        /* ErrorMessage and Completed carry it to every client: worded as a reply's error is, through
+         * the same boundary, so one guest's bytes cannot make the task's properties (and
+         * GetManagedObjects) unsendable. */
+        if (error != VPC_OK)
+                t->error_message = vpc_error_message(error, "%s", message ?: "operation failed");
 
         if (t->ops && t->ops->stop)
                 t->ops->stop(t);
@@ -452,8 +424,8 @@ static void task_detach(Task *t) {
         if (t->link && *t->link == t)
                 *t->link = NULL;
         t->link = NULL;
-        while (t->waiters)
-                waiter_free(t->waiters);
+        while (t->waiters.first)
+                waiter_free(t->waiters.first);
         if (!t->published)
                 return;
         t->published = false;

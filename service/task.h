@@ -12,6 +12,7 @@
 #include "caller.h"
 #include "domain.h"
 #include "errors.h"
+#include "list.h"
 #include "polkit.h"
 #include "task-state.h"
 
@@ -49,9 +50,9 @@ struct Task {
 
         bool published;                         /* findable on the bus */
         sd_event_source *retention_timer;
-        Task *finished_prev, *finished_next;    /* the registry's list of finished tasks, oldest first */
+        LIST_FIELDS(Task, finished);            /* the registry's list of finished tasks */
         Task **link;                            /* the owner's pointer to this running task, see task_link() */
-        Waiter *waiters;                        /* parked WaitForCompletion calls */
+        LIST_HEAD(Waiter) waiters;              /* parked WaitForCompletion calls, newest first */
 
         TaskResume resume;                      /* what the engine keeps for a restart (task-state.h) */
 
@@ -76,7 +77,7 @@ struct TaskRegistry {
 
         void *tasks;                    /* search tree of Task, by id */
         size_t n_tasks;
-        Task *finished_oldest, *finished_newest;
+        LIST_HEAD(Task) finished;               /* by FinishedUSec, oldest first */
         size_t n_finished;
         uint64_t last_task_id;
         TaskStore *store;               /* the state files, NULL or unusable: tasks die with the daemon */
@@ -86,7 +87,7 @@ struct TaskRegistry {
 
 struct Waiter {
         Task *task;
-        Waiter *prev, *next;            /* in the task's list */
+        LIST_FIELDS(Waiter, waiters);   /* in the task's list */
         CallerLink link;                /* the caller's count; it may leave the bus meanwhile */
         sd_bus_message *call;
         sd_event_source *timer;

@@ -49,5 +49,5 @@ typedef struct Manager {
         size_t n_restored;
 
         bool announced;                 /* org.vpc requested: from now on objects are announced */
-        unsigned os_name_reads;         /* OSName reads in flight, all domains (guestos-agent.c) */
+        unsigned os_name_reads;         /* OSName reads in flight, all domains (guestos-osname.c) */
 } Manager;

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""End to end, the console-disconnect policy (DESIGN.md, "Console disconnect") on one real guest
-(g1: alice and bob logged in) with a VNC server on a UNIX socket (with-env --vnc) and real RFB
+"""End to end, the console-disconnect policy (docs/dbus-api.md, "The console-disconnect policy") on
+one real guest (g1: alice and bob logged in) with a VNC server on a UNIX socket (with-env --vnc) and real RFB
 clients (tests/lib/vpcrfb.py): QEMU reports them, libvirt turns that into graphics events, the
 daemon counts them. With policy logoff, the last client leaving starts an ordinary Logoff task
 (Owner 0, "Logoff (console disconnected)") after the delay and the users are gone; nothing happens

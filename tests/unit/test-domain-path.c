@@ -1,5 +1,5 @@
 /* Object paths of domains: any libvirt name round-trips through sd_bus_path_encode/decode, the
- * registry finds a domain by name, UUID and path, and state names follow DESIGN.md. */
+ * registry finds a domain by name, UUID and path, and state names follow docs/dbus-api.md. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* The error table of DESIGN.md: names, HRESULTs, message format, reverse mapping. */
+/* The error table (docs/dbus-api.md, "Errors"): names, HRESULTs, message format, reverse mapping. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,12 +1,14 @@
 /* Operations (service/operation.c): the first call parked on an empty slot makes the operation, the
  * others join it; finishing answers each parked call once, in order, and empties the slot, even when
  * an answer parks a call on a new operation in the same slot; a detached operation (its domain gone)
- * still answers its calls and leaves the slot alone. The messages are built on a bus over one end of
- * a socketpair that nobody serves: nothing is sent. */
+ * still answers its calls and leaves the slot alone; the answers name the VM from the operation's own
+ * copy. The messages are built on a bus over one end of a socketpair that nobody serves: nothing is
+ * sent. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "operation.h"
@@ -19,16 +21,24 @@ typedef struct Answers {
         sd_bus_message *repark_call;
 } Answers;
 
-static void record(sd_bus_message *call, const CallerCreds *creds, void *userdata) {
+static const BusRequestKind kind = { .event = AUDIT_LOGOFF_REQUEST, .refusal = "cannot test" };
+
+static int park(Operation **slot, sd_bus_message *call, uid_t uid, Operation **ret) {
+        return operation_park(slot, &(BusRequest) { .kind = &kind, .call = call, .creds = { .uid = uid },
+                                                     .vm_name = "vm", .vm_uuid = "uuid" }, ret);
+}
+
+static void record(const BusRequest *req, void *userdata) {
         Answers *a = userdata;
 
         assert_true(a->n < 8);
-        a->seen[a->n] = call;
-        a->uids[a->n] = creds->uid;
+        assert_ptr_equal(req->kind, &kind);
+        a->seen[a->n] = req->call;
+        a->uids[a->n] = req->creds.uid;
         a->n++;
         if (a->repark_slot && a->n == 1) {
                 Operation *o;
-                assert_int_equal(operation_park(a->repark_slot, a->repark_call, &(CallerCreds) { .uid = 7 }, &o), 1);
+                assert_int_equal(park(a->repark_slot, a->repark_call, 7, &o), 1);
                 a->repark_slot = NULL;
         }
 }
@@ -60,11 +70,11 @@ static void test_park_join_finish(void **state) {
         Operation *slot = NULL, *o = NULL, *joined = NULL;
         Answers a = {};
 
-        assert_int_equal(operation_park(&slot, c[0], &(CallerCreds) { .uid = 1 }, &o), 1);
+        assert_int_equal(park(&slot, c[0], 1, &o), 1);
         assert_ptr_equal(slot, o);
-        assert_int_equal(operation_park(&slot, c[1], &(CallerCreds) { .uid = 2 }, &joined), 0);
+        assert_int_equal(park(&slot, c[1], 2, &joined), 0);
         assert_ptr_equal(joined, o);
-        assert_int_equal(operation_park(&slot, c[2], &(CallerCreds) { .uid = 3 }, NULL), 0);
+        assert_int_equal(park(&slot, c[2], 3, NULL), 0);
 
         operation_finish(o, record, &a);
         assert_null(slot);
@@ -84,7 +94,7 @@ static void test_answer_parks_again(void **state) {
         Answers a = { .repark_slot = &slot, .repark_call = again };
         Answers b = {};
 
-        assert_int_equal(operation_park(&slot, first, &(CallerCreds) { .uid = 1 }, &o), 1);
+        assert_int_equal(park(&slot, first, 1, &o), 1);
         operation_finish(o, record, &a);
         /* The new operation made from inside the answer keeps the slot. */
         assert_non_null(slot);
@@ -105,11 +115,11 @@ static void test_detached(void **state) {
         Operation *slot = NULL, *o = NULL, *other = NULL;
         Answers a = {};
 
-        assert_int_equal(operation_park(&slot, c, &(CallerCreds) { .uid = 1 }, &o), 1);
+        assert_int_equal(park(&slot, c, 1, &o), 1);
         operation_detach(o);
         assert_null(slot);
         /* The slot may be used again at once; the detached operation must not clear it later. */
-        assert_int_equal(operation_park(&slot, c, &(CallerCreds) { .uid = 2 }, &other), 1);
+        assert_int_equal(park(&slot, c, 2, &other), 1);
         operation_finish(o, record, &a);
         assert_ptr_equal(slot, other);
         assert_int_equal(a.n, 1);
@@ -121,11 +131,36 @@ static void test_detached(void **state) {
         sd_bus_close_unref(bus);
 }
 
+static void check_names(const BusRequest *req, void *userdata) {
+        assert_string_equal(req->vm_name, "web 01");
+        assert_string_equal(req->vm_uuid, "0c7b2a36-1ab4-4bd4-9ad6-2f2f7dd8a5a1");
+        (*(size_t *) userdata)++;
+}
+
+/* The domain may be gone when its calls are answered: the answer still names its VM. */
+static void test_names_outlive_domain(void **state) {
+        sd_bus *bus = new_bus();
+        sd_bus_message *c = new_call(bus);
+        char name[] = "web 01", uuid[] = "0c7b2a36-1ab4-4bd4-9ad6-2f2f7dd8a5a1";
+        Operation *slot = NULL, *o = NULL;
+        size_t answered = 0;
+
+        assert_int_equal(operation_park(&slot, &(BusRequest) { .kind = &kind, .call = c, .vm_name = name,
+                                                               .vm_uuid = uuid }, &o), 1);
+        memset(name, 'x', sizeof(name) - 1);
+        memset(uuid, 'x', sizeof(uuid) - 1);
+        operation_finish(o, check_names, &answered);
+        assert_int_equal(answered, 1);
+        sd_bus_message_unref(c);
+        sd_bus_close_unref(bus);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_park_join_finish),
                 cmocka_unit_test(test_answer_parks_again),
                 cmocka_unit_test(test_detached),
+                cmocka_unit_test(test_names_outlive_domain),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

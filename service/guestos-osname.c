@@ -1,8 +1,8 @@
-/* GuestOS.AgentConnected and GuestOS.OSName (see guestos-agent.h). */
+/* GuestOS.AgentConnected and GuestOS.OSName (see guestos-osname.h). */
 #include <errno.h>
 
-#include "agent.h"
-#include "guestos-agent.h"
+#include "agent-json.h"
+#include "guestos-osname.h"
 #include "hypervisor-agent.h"
 #include "log.h"
 
@@ -16,19 +16,62 @@
  * dropped again at once each time it comes back, and nobody else could reach it. */
 #define OS_NAME_BACKOFF_MAX 6U
 
-static uint64_t read_interval(const Domain *d) {
-        return OS_NAME_READ_INTERVAL_USEC << (d->os_name_failures < OS_NAME_BACKOFF_MAX ? d->os_name_failures : OS_NAME_BACKOFF_MAX);
-}
 /* OSName reads share the agent workers with the callers' Logoff and ListUsers: at start-up or after
  * a reconnection every running VM's agent "connects" at once, and a read each of them at once would
- * hold the workers (a silent agent for --agent-timeout) while callers wait. One at a time, the rest
- * in turn. Measured in fault-agent (two workers, two silent agents): a Logoff on the third VM took
- * 5.6 s with a read per VM at once, against a bound of 5.5 s. */
+ * hold the workers (a silent agent for --agent-timeout) while callers wait: one at a time, the rest
+ * in turn. */
 #define OS_NAME_READS_MAX 1U
-/* ... nor does a read take the last agent worker a caller could use: it is tried again this much
- * later. In fault-agent under ASan (two workers, both held by Logoffs on silent agents) a read that
- * took a freed worker kept a third VM's Logoff waiting one more agent timeout. */
+/* ... nor does a read take the last agent worker a caller could use (behind a silent agent, the
+ * caller would wait one more agent timeout): it is tried again this much later. */
 #define OS_NAME_RETRY_USEC (1 * USEC_PER_SEC)
+
+/* A domain's guest agent as GuestOS shows it: this file's state of the domain, which the domain
+ * owns (d->guest_agent) and frees with it. NULL until the agent was first seen. */
+typedef struct GuestAgentState {
+        DomainFeature feature;  /* first: the domain frees the state through it */
+        bool connected;
+        char *os_name;          /* NULL while unknown */
+        bool reading;           /* a guest-get-osinfo in flight */
+        bool reread;            /* the agent reconnected while a read was in flight */
+        bool wanted;            /* waits for its turn: OS_NAME_READS_MAX are in flight */
+        unsigned seq;           /* which read counts: older answers are dropped */
+        uint64_t read_usec;     /* CLOCK_MONOTONIC start of the last read, 0 for none */
+        unsigned failures;      /* reads in a row that got no usable answer */
+        sd_event_source *timer; /* a read put off to keep the interval between two */
+} GuestAgentState;
+
+static void state_free(DomainFeature *f) {
+        GuestAgentState *s = (GuestAgentState *) f;
+
+        free(s->os_name);
+        (void) sd_event_source_disable_unref(s->timer);
+        free(s);
+}
+
+static GuestAgentState *state_of(const Domain *d) {
+        return (GuestAgentState *) d->guest_agent;
+}
+
+static GuestAgentState *state_get(Domain *d) {
+        GuestAgentState *s;
+
+        if (d->guest_agent)
+                return state_of(d);
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return NULL;
+        s->feature.free = state_free;
+        d->guest_agent = &s->feature;
+        return s;
+}
+
+bool guestos_osname_agent_connected(const Domain *d) {
+        return d->guest_agent && state_of(d)->connected;
+}
+
+const char *guestos_osname_name(const Domain *d) {
+        return d->guest_agent ? strempty(state_of(d)->os_name) : "";
+}
 
 static void emit(Manager *m, Domain *d, bool agent, bool os) {
         if (!m->announced)
@@ -48,12 +91,16 @@ typedef struct OsNameRead {
         unsigned seq;
 } OsNameRead;
 
+static uint64_t read_interval(const GuestAgentState *s) {
+        return OS_NAME_READ_INTERVAL_USEC << (s->failures < OS_NAME_BACKOFF_MAX ? s->failures : OS_NAME_BACKOFF_MAX);
+}
+
 static void read_os_name(Manager *m, Domain *d);
 
 static void find_wanted(Domain *d, void *userdata) {
         Domain **found = userdata;
 
-        if (!*found && d->os_name_wanted)
+        if (!*found && d->guest_agent && state_of(d)->wanted)
                 *found = d;
 }
 
@@ -65,8 +112,8 @@ static void read_wanted(Manager *m) {
                 domain_registry_foreach(&m->domains, find_wanted, &d);
                 if (!d)
                         return;
-                d->os_name_wanted = false;
-                if (d->agent_connected)
+                state_of(d)->wanted = false;
+                if (state_of(d)->connected)
                         read_os_name(m, d);
         }
 }
@@ -75,79 +122,83 @@ static void on_os_name(const AgentCallResult *result, void *userdata) {
         _cleanup_free_ OsNameRead *rd = userdata;
         _cleanup_free_ char *name = NULL, *error = NULL;
         Manager *m = rd->manager;
+        GuestAgentState *s;
         Domain *d;
 
         m->os_name_reads--;
         if (result->stopping)
                 return;
         d = domain_registry_find_by_uuid(&m->domains, rd->uuid);
-        if (!d || !d->os_name_reading || d->os_name_seq != rd->seq) {
+        s = d ? state_of(d) : NULL;
+        if (!s || !s->reading || s->seq != rd->seq) {
                 read_wanted(m);
                 return;
         }
-        d->os_name_reading = false;
+        s->reading = false;
 
         if (result->error != VPC_OK) {
                 log_debug("domain '%s': no OS name from the guest agent: %s", d->name, strempty(result->message));
-                d->os_name_failures++;
+                s->failures++;
         } else if (agent_parse_os_name(result->reply, &name, &error) < 0) {
                 log_debug("domain '%s': no OS name from the guest agent: %s", d->name, strempty(error));
-                d->os_name_failures++;
+                s->failures++;
         } else {
-                d->os_name_failures = 0;
-                if (!streq_ptr(strempty(d->os_name), name)) {
-                        free(d->os_name);
-                        d->os_name = TAKE_PTR(name);
+                s->failures = 0;
+                if (!streq_ptr(strempty(s->os_name), name)) {
+                        free(s->os_name);
+                        s->os_name = TAKE_PTR(name);
                         emit(m, d, false, true);
                 }
         }
 
         /* The agent went and came back meanwhile: what it says now counts. */
-        if (d->os_name_reread && d->agent_connected)
+        if (s->reread && s->connected)
                 read_os_name(m, d);
         read_wanted(m);
 }
 
 static int on_os_name_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Domain *d = userdata;
+        GuestAgentState *st = state_of(d);
 
-        d->os_name_timer = sd_event_source_disable_unref(d->os_name_timer);
-        if (d->agent_connected)
+        st->timer = sd_event_source_disable_unref(st->timer);
+        if (st->connected)
                 read_os_name(d->manager, d);
         return 0;
 }
 
 /* One read in flight per domain; a connection meanwhile asks for one more after it. */
 static void read_os_name(Manager *m, Domain *d) {
+        GuestAgentState *s = state_of(d);
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         OsNameRead *rd;
         int r;
 
-        if (d->os_name_reading) {
-                d->os_name_reread = true;
+        if (s->reading) {
+                s->reread = true;
                 return;
         }
-        if (d->os_name_timer)
+        if (s->timer)
                 return;         /* the timer reads it */
-        if (d->os_name_read_usec > 0 && now < d->os_name_read_usec + read_interval(d)) {
-                r = sd_event_add_time(m->event, &d->os_name_timer, CLOCK_MONOTONIC,
-                                      d->os_name_read_usec + read_interval(d), 0, on_os_name_timer, d);
+        if (s->read_usec > 0 && now < s->read_usec + read_interval(s)) {
+                r = sd_event_add_time(m->event, &s->timer, CLOCK_MONOTONIC,
+                                      s->read_usec + read_interval(s), 0, on_os_name_timer, d);
                 if (r < 0)
                         log_warning("domain '%s': cannot put off the OS name's read: %s", d->name, strerror(-r));
                 return;
         }
         if (m->os_name_reads >= OS_NAME_READS_MAX) {
-                d->os_name_wanted = true;
+                s->wanted = true;
                 return;
         }
         if (!hypervisor_agent_spare(m->hypervisor)) {
-                r = sd_event_add_time_relative(m->event, &d->os_name_timer, CLOCK_MONOTONIC, OS_NAME_RETRY_USEC, 0,
+                r = sd_event_add_time_relative(m->event, &s->timer, CLOCK_MONOTONIC, OS_NAME_RETRY_USEC, 0,
                                                on_os_name_timer, d);
                 if (r < 0)
                         log_warning("domain '%s': cannot put off the OS name's read: %s", d->name, strerror(-r));
                 return;
         }
-        d->os_name_reread = false;
+        s->reread = false;
         rd = calloc(1, sizeof(*rd));
         if (!rd) {
                 log_error("domain '%s': cannot read the OS name: %s", d->name, strerror(ENOMEM));
@@ -155,7 +206,7 @@ static void read_os_name(Manager *m, Domain *d) {
         }
         rd->manager = m;
         strcpy(rd->uuid, d->uuid);
-        rd->seq = ++d->os_name_seq;
+        rd->seq = ++s->seq;
         r = hypervisor_agent_command(m->hypervisor, d->uuid, AGENT_COMMAND_GET_OSINFO, (int) m->options.agent_timeout_sec,
                                      on_os_name, rd);
         if (r < 0) {
@@ -164,15 +215,21 @@ static void read_os_name(Manager *m, Domain *d) {
                 free(rd);
                 return;
         }
-        d->os_name_reading = true;
-        d->os_name_read_usec = now;
+        s->reading = true;
+        s->read_usec = now;
         m->os_name_reads++;
 }
 
-void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
-        bool changed = d->agent_connected != connected;
+void guestos_osname_set_agent_connected(Manager *m, Domain *d, bool connected) {
+        GuestAgentState *s = state_get(d);
+        bool changed;
 
-        d->agent_connected = connected;
+        if (!s) {
+                log_error("domain '%s': cannot keep its agent's state: %s", d->name, strerror(ENOMEM));
+                return;
+        }
+        changed = s->connected != connected;
+        s->connected = connected;
         /* A new agent connection may be a new boot: the next Logoff check reads the OS again. */
         if (changed && connected)
                 domain_remember_guest_os(d, GUEST_OS_UNKNOWN, m->generation);
@@ -185,16 +242,21 @@ void guestos_agent_set_connected(Manager *m, Domain *d, bool connected) {
                 read_os_name(m, d);
 }
 
-void guestos_agent_domain_stopped(Manager *m, Domain *d) {
-        bool agent = d->agent_connected, os = d->os_name && *d->os_name;
+void guestos_osname_domain_stopped(Manager *m, Domain *d) {
+        GuestAgentState *s = state_of(d);
+        bool agent, os;
 
-        d->agent_connected = false;
-        free(d->os_name);
-        d->os_name = NULL;
+        if (!s)
+                return;
+        agent = s->connected;
+        os = s->os_name && *s->os_name;
+        s->connected = false;
+        free(s->os_name);
+        s->os_name = NULL;
         /* A read still in flight is dropped when it lands; the next boot is read at once. */
-        d->os_name_reading = d->os_name_reread = d->os_name_wanted = false;
-        d->os_name_read_usec = 0;
-        d->os_name_failures = 0;
-        d->os_name_timer = sd_event_source_disable_unref(d->os_name_timer);
+        s->reading = s->reread = s->wanted = false;
+        s->read_usec = 0;
+        s->failures = 0;
+        s->timer = sd_event_source_disable_unref(s->timer);
         emit(m, d, agent, os);
 }

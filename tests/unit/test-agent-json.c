@@ -8,7 +8,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#include "agent.h"
+#include "agent-json.h"
 
 static void test_info(void **state) {
         AgentInfo info;

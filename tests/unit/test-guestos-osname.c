@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "domain-info.h"
 #include "text.h"
 

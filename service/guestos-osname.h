@@ -8,7 +8,11 @@
 
 #include "vpc-guestosd.h"
 
+/* What GuestOS shows: false and "" until the agent was seen. */
+bool guestos_osname_agent_connected(const Domain *d);
+const char *guestos_osname_name(const Domain *d);
+
 /* The agent connected or disconnected. A connection (again) reads the OS name. */
-void guestos_agent_set_connected(Manager *m, Domain *d, bool connected);
+void guestos_osname_set_agent_connected(Manager *m, Domain *d, bool connected);
 /* The domain stopped: no agent, and the next boot may run another OS. */
-void guestos_agent_domain_stopped(Manager *m, Domain *d);
+void guestos_osname_domain_stopped(Manager *m, Domain *d);

@@ -1,4 +1,4 @@
-/* Guest-agent JSON: command documents and strict reply parsers (see agent.h for the contract). */
+/* Guest-agent JSON: command documents and strict reply parsers (see agent-json.h for the contract). */
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "agent.h"
+#include "agent-json.h"
 #include "text.h"
 
 const char AGENT_COMMAND_INFO[] = "{\"execute\":\"guest-info\"}";

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "guest-os.h"
 #include "util.h"
 
 /* Bounds on what a guest may send us. */
@@ -15,12 +16,6 @@
 #define AGENT_NAME_MAX 256U             /* bytes of a user or domain name */
 #define AGENT_COMMANDS_MAX 512U         /* entries of guest-info's supported_commands */
 #define AGENT_OS_NAME_MAX 256U          /* bytes of an OS name as the daemon shows it */
-
-typedef enum GuestOsKind {
-        GUEST_OS_UNKNOWN,
-        GUEST_OS_LINUX,
-        GUEST_OS_WINDOWS,
-} GuestOsKind;
 
 typedef struct AgentInfo {
         bool has_exec;

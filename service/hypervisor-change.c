@@ -1,0 +1,109 @@
+/* See hypervisor-change.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain-info.h"
+#include "hypervisor-change.h"
+#include "libvirt-errors.h"
+
+/* A job whose libvirt call does not return (libvirtd frozen) is answered after this. */
+#define CHANGE_BOUND_USEC ((uint64_t) (HYPERVISOR_KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC)
+
+typedef struct ChangeJob {
+        JobWatch watch;         /* first: the deadline's callback casts back */
+        Hypervisor *hypervisor;
+        char uuid[UUID_STRING_MAX];
+        domain_change_t change;
+        void *arg;
+        domain_changed_t done;
+        void *userdata;
+        VpcError error;         /* the worker's result */
+        char *message;
+} ChangeJob;
+
+static void change_job_free(ChangeJob *j) {
+        free(j->arg);
+        free(j->message);
+        free(j);
+}
+
+/* The domain is gone, or libvirt's last error of this thread says what failed. */
+static VpcError libvirt_failure(char **ret_message) {
+        if (!domain_vanished())
+                return vpc_error_from_last_libvirt_error(false, ret_message);
+        *ret_message = strdup("the domain is gone");
+        return VPC_ERROR_VM_UNKNOWN;
+}
+
+/* Control worker. */
+static void change_run(void *data) {
+        ChangeJob *j = data;
+        _cleanup_(virConnectClosep) virConnectPtr c = hypervisor_acquire_connection(j->hypervisor);
+        virDomainPtr d;
+        int r;
+
+        if (!c) {
+                j->error = VPC_ERROR_EXCEPTION;
+                j->message = strdup("not connected to the hypervisor");
+                return;
+        }
+        d = virDomainLookupByUUIDString(c, j->uuid);
+        if (!d) {
+                j->error = libvirt_failure(&j->message);
+                return;
+        }
+        r = j->change(d, j->arg);
+        if (r == -ENOMEM) {
+                j->error = VPC_ERROR_EXCEPTION;
+                j->message = strdup(strerror(ENOMEM));
+        } else if (r < 0)
+                j->error = libvirt_failure(&j->message);
+        virDomainFree(d);
+}
+
+static void change_done(void *data, bool stopping) {
+        ChangeJob *j = data;
+
+        if (job_watch_finish(&j->watch)) {
+                if (stopping)
+                        j->done(true, VPC_ERROR_EXCEPTION, "the service is stopping", j->userdata);
+                else
+                        j->done(false, j->error, j->message, j->userdata);
+        }
+        change_job_free(j);
+}
+
+static void change_expire(JobWatch *w, bool stopping) {
+        ChangeJob *j = (ChangeJob *) w;
+
+        if (stopping)
+                j->done(true, VPC_ERROR_EXCEPTION, "the service is stopping", j->userdata);
+        else
+                j->done(false, VPC_ERROR_TIMEOUT, "libvirt did not answer in time", j->userdata);
+}
+
+int hypervisor_change_domain(Hypervisor *h, const char *uuid, domain_change_t change, const void *arg,
+                             size_t arg_size, domain_changed_t done, void *userdata) {
+        ChangeJob *j;
+        int r;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        *j = (ChangeJob) { .hypervisor = h, .change = change, .done = done, .userdata = userdata };
+        snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
+        j->arg = malloc(arg_size ?: 1);
+        if (!j->arg) {
+                change_job_free(j);
+                return -ENOMEM;
+        }
+        memcpy(j->arg, arg, arg_size);
+        r = hypervisor_submit_control_work(h, change_run, change_done, j);
+        if (r < 0) {
+                change_job_free(j);
+                return r;
+        }
+        job_watch_start(hypervisor_watches(h), &j->watch, CHANGE_BOUND_USEC, change_expire);
+        return 0;
+}

@@ -31,15 +31,9 @@ static void run_fail(LogoffRun *run, int r) {
         task_complete(run->task, VPC_ERROR_EXCEPTION, message ?: "internal error");
 }
 
-/* A rise is saved too: a restarted daemon resumes from the stored percentage, so the task's
- * progress never goes back (one write per user seen leaving, at most 100 per task). */
 static void run_update_progress(LogoffRun *run) {
-        Task *t = run->task;
-
-        if (t->complete || run->machine.phase == LOGOFF_PHASE_DONE || run->machine.percent <= t->percent)
-                return;
-        task_set_progress(t, run->machine.percent);
-        task_save_state(t);
+        if (run->machine.phase != LOGOFF_PHASE_DONE)
+                task_set_progress(run->task, run->machine.percent);
 }
 
 /* What a restart needs changed: the program's pid became known, or its exit was read. */

@@ -290,6 +290,9 @@ void task_set_progress(Task *t, unsigned percent) {
         if (t->complete || percent == t->percent || percent > 100)
                 return;
         t->percent = percent;
+        /* Saved with every change: a restarted daemon resumes from the stored percentage, so a
+         * client never sees the progress go back (one write per change, at most 100 per task). */
+        task_save_state(t);
         (void) sd_bus_emit_properties_changed(t->registry->bus, t->path, "org.vpc.Task", "PercentCompleted", NULL);
         (void) sd_bus_emit_signal(t->registry->bus, t->path, "org.vpc.Task", "Progress", "u", percent);
 }

@@ -106,55 +106,38 @@ static json_object *fields(const char *k1, const char *v1, const char *k2, const
         return o;
 }
 
-static int on_interfaces_added(Monitor *mon, sd_bus_message *m) {
-        const char *path;
+static int on_interface_added(sd_bus_message *m, const char *path, const char *iface, void *userdata) {
+        Monitor *mon = userdata;
         int r;
 
-        r = sd_bus_message_read(m, "o", &path);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                const char *iface;
-                Guest g = {};
-                TaskRecord t = {};
+        if (streq_ptr(iface, "org.vpc.GuestOS")) {
+                _cleanup_(guest_done) Guest g = {};
 
-                r = sd_bus_message_read(m, "s", &iface);
+                r = properties_read(m, &g, NULL);
                 if (r < 0)
                         return r;
-                if (streq_ptr(iface, "org.vpc.GuestOS")) {
-                        r = properties_read(m, &g, NULL);
-                        if (r >= 0) {
-                                json_object *f = fields("vm", g.name, "path", path);
-                                json_object_object_add(f, "uuid", json_object_new_string(strempty(g.uuid)));
-                                json_object_object_add(f, "state", json_object_new_string(strempty(g.state)));
-                                names_put(&mon->guests, path, g.name);
-                                emit("vm-added", g.name, f, "(%s, %s)", strempty(g.state), path);
-                        }
-                        guest_done(&g);
-                } else if (streq_ptr(iface, "org.vpc.Task")) {
-                        r = properties_read(m, NULL, &t);
-                        if (r >= 0) {
-                                const char *vm = names_get(&mon->guests, t.target);
-                                json_object *f = fields("task", path, "vm", vm);
-                                json_object_object_add(f, "description", json_object_new_string(strempty(t.description)));
-                                json_object_object_add(f, "owner", json_object_new_int64(t.owner));
-                                names_put(&mon->task_targets, path, vm);
-                                emit("task-added", path, f, "%s %s (uid %u)", strempty(t.description),
-                                     strempty(vm), t.owner);
-                        }
-                        task_done(&t);
-                } else
-                        r = sd_bus_message_skip(m, "a{sv}");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+                json_object *f = fields("vm", g.name, "path", path);
+                json_object_object_add(f, "uuid", json_object_new_string(strempty(g.uuid)));
+                json_object_object_add(f, "state", json_object_new_string(strempty(g.state)));
+                names_put(&mon->guests, path, g.name);
+                emit("vm-added", g.name, f, "(%s, %s)", strempty(g.state), path);
+                return 1;
         }
-        return r;
+        if (streq_ptr(iface, "org.vpc.Task")) {
+                _cleanup_(task_done) TaskRecord t = {};
+
+                r = properties_read(m, NULL, &t);
+                if (r < 0)
+                        return r;
+                const char *vm = names_get(&mon->guests, t.target);
+                json_object *f = fields("task", path, "vm", vm);
+                json_object_object_add(f, "description", json_object_new_string(strempty(t.description)));
+                json_object_object_add(f, "owner", json_object_new_int64(t.owner));
+                names_put(&mon->task_targets, path, vm);
+                emit("task-added", path, f, "%s %s (uid %u)", strempty(t.description), strempty(vm), t.owner);
+                return 1;
+        }
+        return 0;
 }
 
 static int on_interfaces_removed(Monitor *mon, sd_bus_message *m) {
@@ -186,7 +169,7 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         int r = 0;
 
         if (streq_ptr(iface, "org.freedesktop.DBus.ObjectManager") && streq_ptr(member, "InterfacesAdded"))
-                r = on_interfaces_added(mon, m);
+                r = object_interfaces_read(m, on_interface_added, mon);
         else if (streq_ptr(iface, "org.freedesktop.DBus.ObjectManager") && streq_ptr(member, "InterfacesRemoved"))
                 r = on_interfaces_removed(mon, m);
         else if (streq_ptr(iface, "org.vpc.Task") && streq_ptr(member, "Progress")) {

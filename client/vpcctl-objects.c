@@ -155,8 +155,7 @@ static int inventory_add_task(Inventory *inv, const char *path, TaskRecord **ret
         return (*ret)->path ? 0 : -ENOMEM;
 }
 
-/* One object of a{oa{sa{sv}}}: its GuestOS or Task interface goes into inv, others are skipped. */
-static int inventory_parse_object(sd_bus_message *m, Inventory *inv) {
+int object_interfaces_read(sd_bus_message *m, ObjectInterfaceFunc f, void *userdata) {
         const char *path;
         int r;
 
@@ -168,19 +167,13 @@ static int inventory_parse_object(sd_bus_message *m, Inventory *inv) {
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
                 const char *iface;
-                Guest *g = NULL;
-                TaskRecord *t = NULL;
 
                 r = sd_bus_message_read(m, "s", &iface);
                 if (r < 0)
                         return r;
-                if (streq_ptr(iface, "org.vpc.GuestOS"))
-                        r = inventory_add_guest(inv, path, &g);
-                else if (streq_ptr(iface, "org.vpc.Task"))
-                        r = inventory_add_task(inv, path, &t);
-                if (r < 0)
-                        return r;
-                r = g || t ? properties_read(m, g, t) : sd_bus_message_skip(m, "a{sv}");
+                r = f(m, path, iface, userdata);
+                if (r == 0)
+                        r = sd_bus_message_skip(m, "a{sv}");
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(m);
@@ -192,6 +185,25 @@ static int inventory_parse_object(sd_bus_message *m, Inventory *inv) {
         return sd_bus_message_exit_container(m);
 }
 
+/* An object's GuestOS or Task interface goes into the inventory, others are skipped. */
+static int inventory_add_interface(sd_bus_message *m, const char *path, const char *iface, void *userdata) {
+        Inventory *inv = userdata;
+        Guest *g = NULL;
+        TaskRecord *t = NULL;
+        int r;
+
+        if (streq_ptr(iface, "org.vpc.GuestOS"))
+                r = inventory_add_guest(inv, path, &g);
+        else if (streq_ptr(iface, "org.vpc.Task"))
+                r = inventory_add_task(inv, path, &t);
+        else
+                return 0;
+        if (r < 0)
+                return r;
+        r = properties_read(m, g, t);
+        return r < 0 ? r : 1;
+}
+
 static int inventory_parse(sd_bus_message *m, Inventory *inv) {
         int r;
 
@@ -199,7 +211,7 @@ static int inventory_parse(sd_bus_message *m, Inventory *inv) {
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
-                r = inventory_parse_object(m, inv);
+                r = object_interfaces_read(m, inventory_add_interface, inv);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(m);

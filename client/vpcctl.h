@@ -110,6 +110,10 @@ int task_read(sd_bus *bus, const char *path, TaskRecord *t, sd_bus_error *error)
 int guest_read(sd_bus *bus, const char *path, Guest *g, sd_bus_error *error);
 /* Reads an a{sv} of org.vpc.GuestOS into g, or of org.vpc.Task into t. */
 int properties_read(sd_bus_message *m, Guest *g, TaskRecord *t);
+/* Reads one object of GetManagedObjects or InterfacesAdded (o a{sa{sv}}): f gets each interface
+ * with m at its a{sv}, reads it and returns 1, or returns 0 to have it skipped (< 0: an error). */
+typedef int (*ObjectInterfaceFunc)(sd_bus_message *m, const char *path, const char *iface, void *userdata);
+int object_interfaces_read(sd_bus_message *m, ObjectInterfaceFunc f, void *userdata);
 void task_done(TaskRecord *t);
 void guest_done(Guest *g);
 json_object *guest_to_json(const Guest *g);

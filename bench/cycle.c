@@ -14,23 +14,10 @@
 #include <unistd.h>
 
 #include "stats.h"
+#include "virt-client.h"
 
 enum { LOGOFF, PING, CREDS, POLKIT, LIBVIRT, _KIND_MAX };
 static const char *const kind_names[_KIND_MAX] = { "logoff", "ping", "creds", "polkit", "libvirt" };
-
-static void *event_thread_main(void *userdata) {
-        for (;;)
-                if (virEventRunDefaultImpl() < 0)
-                        break;
-        return NULL;
-}
-
-static int on_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *opaque) {
-        return 0;
-}
-
-static void silence(void *userdata, virErrorPtr e) {
-}
 
 /* Becomes user for good (groups too); the connections opened before stay root's. */
 static int become(const char *user) {
@@ -83,7 +70,6 @@ int main(int argc, char *argv[]) {
         uint64_t *lat[_KIND_MAX];
         virConnectPtr conn;
         virDomainPtr domain;
-        pthread_t t;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
@@ -105,18 +91,15 @@ int main(int argc, char *argv[]) {
         }
 
         /* libvirt as the daemon has it: event loop thread, keepalive, a lifecycle callback. */
-        virSetErrorFunc(NULL, silence);
-        if (virEventRegisterDefaultImpl() < 0)
+        bench_virt_silence_errors();
+        if (bench_virt_start_event_loop() < 0)
                 return 1;
-        pthread_create(&t, NULL, event_thread_main, NULL);
         conn = virConnectOpen(uri);
         if (!conn || !(domain = virDomainLookupByName(conn, domain_name))) {
                 fprintf(stderr, "bench-cycle: %s\n", virGetLastErrorMessage());
                 return 1;
         }
-        (void) virConnectSetKeepAlive(conn, 5, 3);
-        (void) virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
+        bench_virt_follow_events(conn);
 
         /* The root connection plays the daemon's part (credentials, polkit); the caller's connection
          * is root's too, or the user's when --user says so. */

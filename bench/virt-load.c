@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "stats.h"
+#include "virt-client.h"
 
 typedef struct Shared {
         virDomainPtr domain;
@@ -42,23 +43,6 @@ static void *worker_main(void *userdata) {
         }
         pthread_barrier_wait(&s->barrier);
         return NULL;
-}
-
-static void silence(void *userdata, virErrorPtr e) {
-}
-
-/* --events: the connection is set up as the daemon's is (libvirt's event loop on a thread of its
- * own, keepalive, a lifecycle callback), since a service that follows events pays for them on
- * every call; without it the floor is a bare client. */
-static void *event_thread_main(void *userdata) {
-        for (;;)
-                if (virEventRunDefaultImpl() < 0)
-                        break;
-        return NULL;
-}
-
-static int on_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *opaque) {
-        return 0;
 }
 
 /* --list: what a service pays to learn N domains and their states at start-up, the libvirt way:
@@ -130,26 +114,19 @@ int main(int argc, char *argv[]) {
                 default: return 2;
                 }
         }
-        virSetErrorFunc(NULL, silence);
+        bench_virt_silence_errors();
         if (uri && list)
                 return list_domains(uri);
         if (!uri || !name || threads == 0) {
                 fprintf(stderr, "usage: bench-virt-load --uri URI (--domain NAME [--count N] [--in-flight N] [--events] | --list)\n");
                 return 2;
         }
-        if (events) {
-                pthread_t t;
-
-                if (virEventRegisterDefaultImpl() < 0)
-                        return 1;
-                pthread_create(&t, NULL, event_thread_main, NULL);
-        }
+        /* --events: the connection as the daemon's; without it the floor is a bare client. */
+        if (events && bench_virt_start_event_loop() < 0)
+                return 1;
         conn = virConnectOpen(uri);
-        if (conn && events) {
-                (void) virConnectSetKeepAlive(conn, 5, 3);
-                (void) virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                        VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL);
-        }
+        if (conn && events)
+                bench_virt_follow_events(conn);
         if (!conn || !(s.domain = virDomainLookupByName(conn, name))) {
                 fprintf(stderr, "bench-virt-load: %s\n", virGetLastErrorMessage());
                 return 1;

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faultenv import *  # noqa: E402,F403
@@ -34,8 +35,15 @@ check(signal_pid(polkitd, signal.SIGKILL), "polkitd killed with SIGKILL")
 results = [j(30) for j in pending]
 names = [r[0].error_name if r else None for r in results]
 check(names == [DENIED_NAME] * 8, "every pending caller gets AccessDenied", names)
-slowest = max(r[1] for r in results if r)
-check(slowest < (1.0 + POLKIT_TIMEOUT) * SLOW, f"... well before the polkit bound ({slowest:.2f} s)")
+print(f"# slowest denial after polkitd's death: {max((r[1] for r in results if r), default=0):.2f} s")
+# What ended each check, from the daemon's log, rather than a time that load stretches: polkitd's
+# death (the bus answers the calls it held, the rest find no polkitd), never the daemon's bound.
+# (sd-bus words the daemon's own bound "Method call timed out".)
+reasons = Counter(line.split(" failed: ", 1)[1] for line in daemon_log().splitlines()
+                  if "polkit check of org.vpc.guestos.logoff for " in line and " failed: " in line)
+print(f"# how they ended: {dict(reasons)}")
+check(sum(reasons.values()) == 8 and not any("timed out" in r for r in reasons),
+      "... each ended by polkitd's death, none by the daemon's polkit bound", dict(reasons))
 for r in results[:1]:
     if r:
         expect_error(r[0], DENIED_NAME, "the denial carries the HRESULT")

@@ -54,6 +54,19 @@ def daemon_status(timeout=10):
     return open(path).read().strip()
 
 
+def polkitd_stalls():
+    """How often polkitd's rule engine waited out its 15 s runaway-script timer (polkit 122's lost
+    wakeup, docs/security.md): each time every check at polkitd waits 15 s."""
+    try:
+        with open(os.path.join(ENV_DIR, "polkitd.log"), errors="replace") as f:
+            return f.read().count("Terminating runaway script")
+    except OSError:
+        return 0
+
+
+POLKITD_STALL = 15.0    # polkit's RUNAWAY_KILLER_TIMEOUT
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

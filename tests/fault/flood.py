@@ -96,6 +96,7 @@ if QUOTAS:
 else:
     # --- polkitd running: a flood does not starve anyone ------------------------------------------------
     N = 5000
+    stalls = polkitd_stalls()
     flooder = flood(DENIED, WEB, "Logoff", N, wait=False, timeout=120)
     time.sleep(0.3)
     latencies = []
@@ -104,7 +105,12 @@ else:
         check(r.error_name == PASSED, "the allowed user is authorized during the flood", r)
         latencies.append(t)
     print("# allowed user's Logoff during the flood: " + ", ".join(f"{t:.2f} s" for t in latencies))
-    check(max(latencies) < 5.0 * SLOW, f"... promptly (slowest {max(latencies):.2f} s)")
+    # A stall of polkitd's own, which its log names, holds every check there, the flooder's and the
+    # allowed user's alike; the daemon's share of the wait keeps its bound.
+    stalls = polkitd_stalls() - stalls
+    print(f"# polkitd's 15 s runaway-script stalls meanwhile (polkit 122): {stalls}")
+    bound = 5.0 * SLOW + POLKITD_STALL * stalls
+    check(max(latencies) < bound, f"... promptly (slowest {max(latencies):.2f} s, bound {bound:.0f} s)")
     out = flood_result(flooder, 180)
     answers = Counter(out.get("answers", {}))
     print(f"# flood of {N}: {dict(answers)} in {out.get('wall')} s")

@@ -129,20 +129,30 @@ def in_thread(f, *args, **kw):
 
 
 def flood(user, path, method, count, interface="org.vpc.GuestOS", signature="", args=(), exit_after_send=False,
-          timeout=60, wait=True):
+          timeout=60, wait=True, sequential=False):
     """Runs tests/fault/flood-client.py as `user`: `count` calls sent at once on one connection.
-    Returns its JSON summary (error names counted, latencies), or the Popen when wait is False."""
+    Returns its JSON summary (error names counted, latencies), or the Popen when wait is False.
+    sequential: a probe, connected when this returns; probe_go() starts its calls."""
     import pwd
     pw = pwd.getpwnam(user)
     req = {"path": path, "interface": interface, "method": method, "signature": signature, "args": list(args),
-           "count": count, "exit_after_send": exit_after_send, "timeout": timeout}
+           "count": count, "exit_after_send": exit_after_send, "timeout": timeout, "sequential": sequential}
     cmd = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--",
            "/usr/bin/python3", FLOOD, json.dumps(req)]
     env = {"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"], "PATH": "/usr/bin:/bin", "HOME": "/"}
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE if sequential else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if sequential:
+        p.stdout.readline()     # "ready" (or "" if it failed: flood_result() says why)
+        return p
     if not wait:
         return p
     return flood_result(p, timeout + 30)
+
+
+def probe_go(p):
+    p.stdin.write("go\n")
+    p.stdin.flush()
 
 
 def flood_result(p, timeout=90):
@@ -152,8 +162,8 @@ def flood_result(p, timeout=90):
         p.kill()
         out, err = p.communicate()
     try:
-        return json.loads(out)
-    except ValueError:
+        return json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
         return {"error": err.strip()[-1000:]}
 
 

@@ -2,7 +2,10 @@
 """A flooding D-Bus client for the fault tests: sends `count` calls of one method at once on one
 connection (pipelined, no waiting in between), then waits for every answer and prints a JSON
 summary: answers by error name ("ok" for a reply), slowest answer, wall time. With exit_after_send it
-leaves the bus right after sending, while the calls are still pending (a caller that disconnects)."""
+leaves the bus right after sending, while the calls are still pending (a caller that disconnects).
+With sequential, a probe instead: connected, it prints "ready", waits for a line on stdin, then sends
+the calls one at a time and adds each one's latency, which then leaves out the start of a Python
+process (most of a call's time through vpctest.call() under load)."""
 
 import json
 import os
@@ -32,6 +35,22 @@ def answered(name):
     if pending == 0:
         loop.quit()
 
+
+if req.get("sequential"):
+    print("ready", flush=True)
+    sys.stdin.readline()
+    latencies = []
+    for _ in range(req["count"]):
+        msg = dbus.lowlevel.MethodCallMessage("org.vpc", req["path"], req["interface"], req["method"])
+        t0 = time.monotonic()
+        try:
+            conn.send_message_with_reply_and_block(msg, req.get("timeout", 60))
+            answers["ok"] += 1
+        except dbus.exceptions.DBusException as e:
+            answers[e.get_dbus_name()] += 1
+        latencies.append(round(time.monotonic() - t0, 4))
+    print(json.dumps({"sent": req["count"], "answers": dict(answers), "latencies": latencies}))
+    sys.exit(0)
 
 for _ in range(req["count"]):
     conn.call_async("org.vpc", req["path"], req["interface"], req["method"], req.get("signature", ""),

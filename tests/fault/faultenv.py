@@ -129,10 +129,11 @@ def in_thread(f, *args, **kw):
 
 
 def flood(user, path, method, count, interface="org.vpc.GuestOS", signature="", args=(), exit_after_send=False,
-          timeout=60, wait=True, sequential=False):
+          timeout=60, wait=True, sequential=False, started=False):
     """Runs tests/fault/flood-client.py as `user`: `count` calls sent at once on one connection.
     Returns its JSON summary (error names counted, latencies), or the Popen when wait is False.
-    sequential: a probe, connected when this returns; probe_go() starts its calls."""
+    sequential: a probe, connected when this returns; probe_go() starts its calls. started: returns
+    once the flood's calls are queued and being sent (with wait False)."""
     import pwd
     pw = pwd.getpwnam(user)
     req = {"path": path, "interface": interface, "method": method, "signature": signature, "args": list(args),
@@ -142,8 +143,8 @@ def flood(user, path, method, count, interface="org.vpc.GuestOS", signature="", 
     env = {"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"], "PATH": "/usr/bin:/bin", "HOME": "/"}
     p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE if sequential else subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if sequential:
-        p.stdout.readline()     # "ready" (or "" if it failed: flood_result() says why)
+    if sequential or started:
+        p.stdout.readline()     # "ready", "flooding" (or "" if it failed: flood_result() says why)
         return p
     if not wait:
         return p

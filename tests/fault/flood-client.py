@@ -27,10 +27,14 @@ pending = req["count"]
 start = time.monotonic()
 
 
+last_answer = 0.0
+
+
 def answered(name):
-    global pending, slowest
+    global pending, slowest, last_answer
     answers[name] += 1
-    slowest = max(slowest, time.monotonic() - start)
+    last_answer = time.monotonic()
+    slowest = max(slowest, last_answer - start)
     pending -= 1
     if pending == 0:
         loop.quit()
@@ -39,6 +43,7 @@ def answered(name):
 if req.get("sequential"):
     print("ready", flush=True)
     sys.stdin.readline()
+    first_sent = time.monotonic()
     latencies = []
     for _ in range(req["count"]):
         msg = dbus.lowlevel.MethodCallMessage("org.vpc", req["path"], req["interface"], req["method"])
@@ -49,7 +54,8 @@ if req.get("sequential"):
         except dbus.exceptions.DBusException as e:
             answers[e.get_dbus_name()] += 1
         latencies.append(round(time.monotonic() - t0, 4))
-    print(json.dumps({"sent": req["count"], "answers": dict(answers), "latencies": latencies}))
+    print(json.dumps({"sent": req["count"], "answers": dict(answers), "latencies": latencies,
+                      "first_sent": first_sent}))
     sys.exit(0)
 
 for _ in range(req["count"]):
@@ -62,7 +68,10 @@ if req.get("exit_after_send"):
     sys.stdout.flush()
     os._exit(0)
 
+# All are queued and the first written: a probe started now runs during the flood.
+print("flooding", flush=True)
 GLib.timeout_add_seconds(int(req.get("timeout", 60)) + 5, loop.quit)
 loop.run()
 print(json.dumps({"sent": req["count"], "answers": dict(answers), "unanswered": pending,
-                  "slowest": round(slowest, 3), "wall": round(time.monotonic() - start, 3)}))
+                  "slowest": round(slowest, 3), "wall": round(time.monotonic() - start, 3),
+                  "last_answer": last_answer}))

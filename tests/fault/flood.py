@@ -99,12 +99,11 @@ else:
     # The allowed user's probe is connected before the flood starts: its times are the calls'.
     prober = flood(ALLOWED, WEB, "Logoff", 3, sequential=True)
     stalls = polkitd_stalls()
-    flooder = flood(DENIED, WEB, "Logoff", N, wait=False, timeout=120)
-    time.sleep(0.3)
+    flooder = flood(DENIED, WEB, "Logoff", N, wait=False, timeout=120, started=True)
     probe_go(prober)
-    out = flood_result(prober, 120)
-    latencies = out.get("latencies") or [float("inf")]
-    check(out.get("answers") == {PASSED: 3}, "the allowed user is authorized during the flood (3 calls)", out)
+    probed = flood_result(prober, 120)
+    latencies = probed.get("latencies") or [float("inf")]
+    check(probed.get("answers") == {PASSED: 3}, "the allowed user is authorized during the flood (3 calls)", probed)
     print("# allowed user's Logoff during the flood: " + ", ".join(f"{t:.2f} s" for t in latencies))
     # A stall of polkitd's own, which its log names, holds every check there, the flooder's and the
     # allowed user's alike; the daemon's share of the wait keeps its bound.
@@ -117,6 +116,9 @@ else:
     print(f"# flood of {N}: {dict(answers)} in {out.get('wall')} s")
     check(out.get("unanswered") == 0 and sum(answers.values()) == N and set(answers) <= {LIMITS, CHALLENGE},
           f"all {N} calls answered, each with polkit's verdict or LimitsExceeded", out)
+    check(probed.get("first_sent", float("inf")) < out.get("last_answer", 0),
+          "the allowed user's calls were made while the flood was being answered",
+          (probed.get("first_sent"), out.get("last_answer")))
     rss2 = rss_kib(daemon)
     print(f"# daemon RSS after {N} flooding calls: {rss2} KiB")
     check(rss2 - rss0 < RSS_BOUND_KIB, f"RSS grew by {rss2 - rss0} KiB in all (< {RSS_BOUND_KIB} KiB)")

@@ -28,11 +28,13 @@ start = time.monotonic()
 
 
 last_answer = 0.0
+first_message = None
 
 
-def answered(name):
-    global pending, slowest, last_answer
+def answered(name, message=None):
+    global pending, slowest, last_answer, first_message
     answers[name] += 1
+    first_message = first_message or message
     last_answer = time.monotonic()
     slowest = max(slowest, last_answer - start)
     pending -= 1
@@ -61,7 +63,7 @@ if req.get("sequential"):
 for _ in range(req["count"]):
     conn.call_async("org.vpc", req["path"], req["interface"], req["method"], req.get("signature", ""),
                     req.get("args", []), lambda *a: answered("ok"),
-                    lambda e: answered(e.get_dbus_name()), timeout=req.get("timeout", 60))
+                    lambda e: answered(e.get_dbus_name(), e.get_dbus_message()), timeout=req.get("timeout", 60))
 if req.get("exit_after_send"):
     conn.flush()
     print(json.dumps({"sent": req["count"]}))
@@ -74,4 +76,4 @@ GLib.timeout_add_seconds(int(req.get("timeout", 60)) + 5, loop.quit)
 loop.run()
 print(json.dumps({"sent": req["count"], "answers": dict(answers), "unanswered": pending,
                   "slowest": round(slowest, 3), "wall": round(time.monotonic() - start, 3),
-                  "last_answer": last_answer}))
+                  "last_answer": last_answer, "first_message": first_message}))

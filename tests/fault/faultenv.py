@@ -54,6 +54,19 @@ def daemon_status(timeout=10):
     return open(path).read().strip()
 
 
+def polkitd_stalls():
+    """How often polkitd's rule engine waited out its 15 s runaway-script timer (polkit 122's lost
+    wakeup, docs/security.md): each time every check at polkitd waits 15 s."""
+    try:
+        with open(os.path.join(ENV_DIR, "polkitd.log"), errors="replace") as f:
+            return f.read().count("Terminating runaway script")
+    except OSError:
+        return 0
+
+
+POLKITD_STALL = 15.0    # polkit's RUNAWAY_KILLER_TIMEOUT
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -116,20 +129,31 @@ def in_thread(f, *args, **kw):
 
 
 def flood(user, path, method, count, interface="org.vpc.GuestOS", signature="", args=(), exit_after_send=False,
-          timeout=60, wait=True):
+          timeout=60, wait=True, sequential=False, started=False):
     """Runs tests/fault/flood-client.py as `user`: `count` calls sent at once on one connection.
-    Returns its JSON summary (error names counted, latencies), or the Popen when wait is False."""
+    Returns its JSON summary (error names counted, latencies), or the Popen when wait is False.
+    sequential: a probe, connected when this returns; probe_go() starts its calls. started: returns
+    once the flood's calls are queued and being sent (with wait False)."""
     import pwd
     pw = pwd.getpwnam(user)
     req = {"path": path, "interface": interface, "method": method, "signature": signature, "args": list(args),
-           "count": count, "exit_after_send": exit_after_send, "timeout": timeout}
+           "count": count, "exit_after_send": exit_after_send, "timeout": timeout, "sequential": sequential}
     cmd = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--",
            "/usr/bin/python3", FLOOD, json.dumps(req)]
     env = {"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"], "PATH": "/usr/bin:/bin", "HOME": "/"}
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE if sequential else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if sequential or started:
+        p.stdout.readline()     # "ready", "flooding" (or "" if it failed: flood_result() says why)
+        return p
     if not wait:
         return p
     return flood_result(p, timeout + 30)
+
+
+def probe_go(p):
+    p.stdin.write("go\n")
+    p.stdin.flush()
 
 
 def flood_result(p, timeout=90):
@@ -139,8 +163,8 @@ def flood_result(p, timeout=90):
         p.kill()
         out, err = p.communicate()
     try:
-        return json.loads(out)
-    except ValueError:
+        return json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
         return {"error": err.strip()[-1000:]}
 
 

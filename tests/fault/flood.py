@@ -96,20 +96,29 @@ if QUOTAS:
 else:
     # --- polkitd running: a flood does not starve anyone ------------------------------------------------
     N = 5000
-    flooder = flood(DENIED, WEB, "Logoff", N, wait=False, timeout=120)
-    time.sleep(0.3)
-    latencies = []
-    for _ in range(3):
-        r, t = timed(logoff, WEB, user=ALLOWED)
-        check(r.error_name == PASSED, "the allowed user is authorized during the flood", r)
-        latencies.append(t)
+    # The allowed user's probe is connected before the flood starts: its times are the calls'.
+    prober = flood(ALLOWED, WEB, "Logoff", 3, sequential=True)
+    stalls = polkitd_stalls()
+    flooder = flood(DENIED, WEB, "Logoff", N, wait=False, timeout=120, started=True)
+    probe_go(prober)
+    probed = flood_result(prober, 120)
+    latencies = probed.get("latencies") or [float("inf")]
+    check(probed.get("answers") == {PASSED: 3}, "the allowed user is authorized during the flood (3 calls)", probed)
     print("# allowed user's Logoff during the flood: " + ", ".join(f"{t:.2f} s" for t in latencies))
-    check(max(latencies) < 5.0 * SLOW, f"... promptly (slowest {max(latencies):.2f} s)")
+    # A stall of polkitd's own, which its log names, holds every check there, the flooder's and the
+    # allowed user's alike; the daemon's share of the wait keeps its bound.
+    stalls = polkitd_stalls() - stalls
+    print(f"# polkitd's 15 s runaway-script stalls meanwhile (polkit 122): {stalls}")
+    bound = 5.0 * SLOW + POLKITD_STALL * stalls
+    check(max(latencies) < bound, f"... promptly (slowest {max(latencies):.2f} s, bound {bound:.0f} s)")
     out = flood_result(flooder, 180)
     answers = Counter(out.get("answers", {}))
     print(f"# flood of {N}: {dict(answers)} in {out.get('wall')} s")
     check(out.get("unanswered") == 0 and sum(answers.values()) == N and set(answers) <= {LIMITS, CHALLENGE},
           f"all {N} calls answered, each with polkit's verdict or LimitsExceeded", out)
+    check(probed.get("first_sent", float("inf")) < out.get("last_answer", 0),
+          "the allowed user's calls were made while the flood was being answered",
+          (probed.get("first_sent"), out.get("last_answer")))
     rss2 = rss_kib(daemon)
     print(f"# daemon RSS after {N} flooding calls: {rss2} KiB")
     check(rss2 - rss0 < RSS_BOUND_KIB, f"RSS grew by {rss2 - rss0} KiB in all (< {RSS_BOUND_KIB} KiB)")

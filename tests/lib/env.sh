@@ -154,8 +154,9 @@ vpc_dbus_start() {
 
 vpc_polkitd_start() {
         # Started as root, polkitd switches to its own user itself (as under polkit.service); it
-        # reads the actions and rules bound above.
-        /usr/lib/polkit-1/polkitd --no-debug >>"$VPC_ENV_DIR/polkitd.log" 2>&1 &
+        # reads the actions and rules bound above. Not --no-debug: that sends its own log lines (the
+        # rule engine's "Terminating runaway script", docs/security.md) to /dev/null.
+        /usr/lib/polkit-1/polkitd >>"$VPC_ENV_DIR/polkitd.log" 2>&1 &
         echo $! >"$VPC_ENV_DIR/polkitd.pid"
         vpc_wait_for 10 vpc_bus_has_name org.freedesktop.PolicyKit1 ||
                 vpc_die "polkitd did not take its name: $(tail -5 "$VPC_ENV_DIR/polkitd.log")"
@@ -379,6 +380,11 @@ vpc_env_stop() {
                         echo "---- last lines of $f ----" >&2
                         tail -n 25 "$VPC_ENV_DIR/$f" >&2
                 done
+        fi
+        # VPC_ENV_LOGS_ON_FAILURE=DIR: a failing run's logs survive the environment, in DIR/vpc-env.*.
+        if [ "$rc" -ne 0 ] && [ -n "${VPC_ENV_LOGS_ON_FAILURE:-}" ]; then
+                local keep=$VPC_ENV_LOGS_ON_FAILURE/${VPC_ENV_DIR##*/}
+                mkdir -p "$keep" && cp "$VPC_ENV_DIR"/*.log "$keep/" 2>/dev/null || true
         fi
         [ -n "${VPC_KEEP_ENV:-}" ] || rm -rf "$VPC_ENV_DIR"
         return "$rc"

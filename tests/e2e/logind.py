@@ -132,6 +132,7 @@ def lock_signals():
 
 check(wait_users(VM, ["alice", "root"]) == ["alice", "root"], "the guest starts with alice and root logged on")
 check_guest_left_alone("at boot")
+lock_t0 = time.monotonic()
 before = {s["Id"]: (s["Name"], s["State"]) for s in vpclogind.sessions(VM)}
 paths = sorted(session_path(i) for i in before)
 if check(start_lock_listener(), "a listener in the guest follows logind's Lock signals"):
@@ -153,6 +154,7 @@ if check(start_lock_listener(), "a listener in the guest follows logind's Lock s
     check(vpcguest.users(VM) == ["alice", "root"], "after the Lock alice and root are still logged on",
           vpcguest.users(VM))
 vpcguest.sh(VM, "systemctl stop vpc-lock-listener.service; true")
+print(f"# the Lock checks took {time.monotonic() - lock_t0:.1f} s in all (listener, Lock, the sessions read twice)")
 
 # --- as root, with root logged in and a closing session beside ------------------------------------
 vpclogind.login(VM, "bob", "pts/3", "closing")

@@ -101,10 +101,11 @@ READY_MATCH = "type='signal',interface='org.vpc.Test',member='Ready'"
 LOCK_SEEN = "/run/vpc-lock-signals"
 
 
-def session_path(session_id):
-    out = vpcguest.sh(VM, f"busctl call org.freedesktop.login1 /org/freedesktop/login1 "
-                          f"org.freedesktop.login1.Manager GetSession s {session_id}")
-    return out.split('"')[1]
+def session_paths(session_ids):
+    """logind's object paths of these sessions, in one guest-exec."""
+    out = vpcguest.sh(VM, "".join(f"busctl call org.freedesktop.login1 /org/freedesktop/login1 "
+                                  f"org.freedesktop.login1.Manager GetSession s {i}; " for i in session_ids))
+    return sorted(line.split('"')[1] for line in out.splitlines() if '"' in line)
 
 
 def start_lock_listener():
@@ -134,7 +135,7 @@ check(wait_users(VM, ["alice", "root"]) == ["alice", "root"], "the guest starts 
 check_guest_left_alone("at boot")
 lock_t0 = time.monotonic()
 before = {s["Id"]: (s["Name"], s["State"]) for s in vpclogind.sessions(VM)}
-paths = sorted(session_path(i) for i in before)
+paths = session_paths(sorted(before))
 if check(start_lock_listener(), "a listener in the guest follows logind's Lock signals"):
     rec = SignalRecorder()
     t0 = time.monotonic()

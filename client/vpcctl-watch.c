@@ -86,6 +86,8 @@ static unsigned terminal_columns(void) {
 }
 
 static const char *success_words(const Item *it) {
+        if (streq_ptr(it->task.description, "Lock"))
+                return _("locked");
         return streq_ptr(it->task.description, "Logoff") ? _("logged off") : _("done");
 }
 

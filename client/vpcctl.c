@@ -25,6 +25,7 @@ static const Verb verbs[] = {
         { "monitor", verb_monitor },
         { "set-policy", verb_set_policy },
         { "users", verb_users },
+        { "lock", verb_lock },
 };
 
 static void help(void) {
@@ -37,6 +38,7 @@ static void help(void) {
                 "  users VM             List who is logged on in a VM's guest\n"
                 "  logoff VM...         Log off every user of each VM; waits and shows progress\n"
                 "  logoff --all         ... of every running VM\n"
+                "  lock VM...           Lock every user session of each VM; waits for it\n"
                 "  tasks                List the tasks\n"
                 "  wait TASK...         Wait for tasks to end, showing progress\n"
                 "  cancel TASK          Cancel a task\n"

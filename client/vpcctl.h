@@ -160,6 +160,7 @@ int verb_list(sd_bus *bus, int argc, char **argv);
 int verb_status(sd_bus *bus, int argc, char **argv);
 int verb_tasks(sd_bus *bus, int argc, char **argv);
 int verb_logoff(sd_bus *bus, int argc, char **argv);
+int verb_lock(sd_bus *bus, int argc, char **argv);
 int verb_wait(sd_bus *bus, int argc, char **argv);
 int verb_cancel(sd_bus *bus, int argc, char **argv);
 int verb_monitor(sd_bus *bus, int argc, char **argv);

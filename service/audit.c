@@ -16,6 +16,7 @@ static const struct {
         [AUDIT_SET_POLICY_REQUEST] = { "set-policy-request", "e77fa88a26a54bfa88075738dc0750f1" },
         [AUDIT_CONSOLE_LOGOFF] = { "console-logoff", "00f7f7c5ccd443b1816be4e50a0dfdd0" },
         [AUDIT_LIST_USERS_REQUEST] = { "list-users-request", "44e547bbab0b4472be133cb5f68289c7" },
+        [AUDIT_LOCK_REQUEST] = { "lock-request", "05e58a7deb3f450b8811de2ef1325184" },
 };
 
 /* Audit fields pass the same boundary as replies: a VM name or a guest's message can neither break

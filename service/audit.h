@@ -16,6 +16,7 @@ typedef enum AuditEvent {
         AUDIT_SET_POLICY_REQUEST,       /* SetConsoleDisconnectPolicy, allowed or denied */
         AUDIT_CONSOLE_LOGOFF,           /* the console-disconnect policy started (or joined) a Logoff */
         AUDIT_LIST_USERS_REQUEST,
+        AUDIT_LOCK_REQUEST,
 } AuditEvent;
 
 typedef struct AuditRecord {

@@ -98,6 +98,8 @@ Domain *domain_free(Domain *d) {
         free(d->path);
         if (d->guest_agent)
                 d->guest_agent->free(d->guest_agent);
+        if (d->lock)
+                d->lock->free(d->lock);
         free(d);
         return NULL;
 }

@@ -61,6 +61,8 @@ typedef struct Domain {
         /* The guest agent as GuestOS shows it (connected, the OS name and its reads): guestos-osname.c's
          * state, NULL until the agent was first seen. */
         DomainFeature *guest_agent;
+        /* Lock's running task and check in flight: lock-task.c's state, NULL until a Lock came. */
+        DomainFeature *lock;
 } Domain;
 
 typedef struct DomainRegistry {

@@ -6,6 +6,7 @@
 #include "guestos-osname.h"
 #include "guestos-users.h"
 #include "guestos.h"
+#include "lock-request.h"
 #include "log.h"
 #include "logoff-request.h"
 
@@ -23,6 +24,22 @@ static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *err
                 return 1;
 
         logoff_request(m, d, &req);
+        return 1;
+}
+
+static int method_lock(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+        Manager *m = d->manager;
+        BusRequest req = { .kind = &lock_request_kind, .call = call, .vm_name = d->name, .vm_uuid = d->uuid };
+        int r;
+
+        r = bus_request_authorize(m->authorizer, &req, UID_INVALID);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        lock_request(m, d, &req);
         return 1;
 }
 
@@ -61,6 +78,8 @@ const sd_bus_vtable guestos_vtable[] = {
         SD_BUS_PROPERTY("OSName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListUsers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sst)", users),
                                 guestos_method_list_users, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Lock", SD_BUS_NO_ARGS, SD_BUS_RESULT("o", task), method_lock,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

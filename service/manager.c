@@ -8,6 +8,7 @@
 #include "guestos.h"
 #include "hypervisor-events-agent.h"
 #include "hypervisor-events-console.h"
+#include "lock-task.h"
 #include "log.h"
 #include "logoff-task.h"
 #include "manager-dbus.h"
@@ -60,6 +61,10 @@ static void domain_drop(Manager *m, Domain *d, const char *why) {
                 d->state = DOMAIN_STATE_SHUTOFF;
                 logoff_task_domain_stopped(d);
         }
+        if (lock_task_running(d)) {
+                d->state = DOMAIN_STATE_SHUTOFF;
+                lock_task_domain_stopped(d);
+        }
         /* InterfacesRemoved lists the interfaces, so it goes out while the object is still found. */
         (void) sd_bus_emit_object_removed(m->bus, d->path);
         domain_registry_remove(&m->domains, d);
@@ -74,6 +79,8 @@ static void domain_set_state(Manager *m, Domain *d, DomainState state) {
         console_policy_domain_state(m, d);
         if (state != DOMAIN_STATE_RUNNING)
                 logoff_task_domain_stopped(d);
+        if (state != DOMAIN_STATE_RUNNING)
+                lock_task_domain_stopped(d);
         if (state != DOMAIN_STATE_RUNNING && state != DOMAIN_STATE_PAUSED)
                 guestos_osname_domain_stopped(m, d);
 }

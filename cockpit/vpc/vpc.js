@@ -58,6 +58,7 @@
     const DESCRIPTIONS = {
         Logoff: _("Logoff"),
         "Logoff (console disconnected)": _("Logoff (console disconnected)"),
+        Lock: _("Lock"),
     };
 
     let client = null;
@@ -188,6 +189,7 @@
         row.dataset.path = proxy.path;
         row.dataset.name = proxy.data.Name || "";
         part(row, "vpc-vm-logoff").addEventListener("click", () => confirmLogoff([proxy.path], false));
+        part(row, "vpc-vm-lock").addEventListener("click", () => startLock(proxy.path));
         part(row, "vpc-console-edit").addEventListener("click", () => editConsole(vm, true));
         part(row, "vpc-console-cancel").addEventListener("click", () => editConsole(vm, false));
         part(row, "vpc-console-save").addEventListener("click", () => saveConsole(vm));
@@ -218,6 +220,13 @@
                 : format(_("The VM is not running ($0)"), STATES[state] || state);
         /* Every row's button says "Log off": for a screen reader, whose. */
         button.setAttribute("aria-label", format(_("Log off every user of $0"), d.Name || vm.proxy.path));
+        /* Lock logs nobody off, so it asks no confirmation (a daemon without it answers
+         * UnknownMethod: "not offered by this version of the service"). */
+        const lock = part(row, "vpc-vm-lock");
+        lock.disabled = button.disabled;
+        lock.title = !serviceUp ? button.title : (state === "running" ? format(_("Lock every user session of $0"), d.Name || "")
+            : button.title);
+        lock.setAttribute("aria-label", format(_("Lock every user session of $0"), d.Name || vm.proxy.path));
 
         updateConsole(vm);
 
@@ -470,6 +479,26 @@
                 });
     }
 
+    /* Lock: the task, shown on the row as a Logoff's. */
+    function startLock(path) {
+        const vm = vmRows.get(path);
+        if (!vm)
+            return;
+        vm.task = null;
+        setVmStatus(vm, 0, _("starting…"), "", null);
+        client.call(path, GUESTOS, "Lock", [])
+                .then(reply => {
+                    vm.task = reply[0];
+                    info(vm.task).description = "Lock";
+                    showTaskOnVm(vm.task);
+                })
+                .catch(error => {
+                    const e = describeError(error);
+                    const o = outcomeText(e.name, e.code, e.message);
+                    setVmStatus(vm, null, o.text, o.detail, "failed");
+                });
+    }
+
     /* --- tasks ---------------------------------------------------------------------------------- */
 
     function info(path) {
@@ -494,6 +523,8 @@
         }
         if (hasProp(d, "Target"))
             t.target = d.Target;
+        if (hasProp(d, "Description"))
+            t.description = d.Description;
     }
 
     function onTaskSignal(path, iface, signal, args) {
@@ -523,7 +554,8 @@
                      kind: "neutral" };
         if (!t.complete)
             return { text: format(_("running — $0 %"), t.percent), detail: "", kind: null };
-        const o = outcomeText(t.name, t.code, t.message);
+        const o = t.code === 0 && t.description === "Lock"
+            ? { text: _("every session locked"), detail: "" } : outcomeText(t.name, t.code, t.message);
         /* Nobody to log off and a cancel asked for are no failures. */
         const benign = t.name === "org.vpc.Error.NoSuchLogonSession" || t.name === "org.vpc.Error.Cancelled";
         return { text: o.text, detail: o.detail, kind: t.code === 0 ? "succeeded" : (benign ? "neutral" : "failed") };

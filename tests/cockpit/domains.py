@@ -213,6 +213,21 @@ def scenarios(page):
     check(r is not None and r["outcome"] == "no guest agent to do it — 0xA0040505" and not r["progress_shown"],
           "Log off shows the outcome in words with its HRESULT: no guest agent — 0xA0040505", r)
 
+    # --- Lock, next to Log off: enabled on the running VMs, no confirmation, its outcome on the row --
+    locks = page.evaluate("Array.from(document.querySelectorAll('#vpc-vm-rows tr')).map(t => "
+                          "[t.querySelector('.vpc-vm-name').textContent, t.querySelector('.vpc-vm-lock').disabled, "
+                          "t.querySelector('.vpc-vm-lock').textContent])")
+    check([(n, dis, text) for n, dis, text in locks] == [(w[0], w[1] != "running", "Lock") for w in bus_vms()],
+          "every row has a Lock button, enabled exactly on the running VMs", locks)
+    other = next((w[0] for w in bus_vms() if w[1] == "running" and w[0] != name and page.row(w[0])["outcome"] == ""),
+                 None)
+    if check(other is not None, "another running VM without an outcome yet", bus_vms()):
+        page.click(page.row_selector(other) + " .vpc-vm-lock")
+        r = page.wait_row(other, "r.outcome !== '' && r.outcome !== 'starting…'", 30)
+        check(r is not None and r["outcome"] == "no guest agent to do it — 0xA0040505" and not r["progress_shown"]
+              and page.evaluate("document.getElementById('vpc-confirm').hidden") is True,
+              f"Lock on '{other}' asks nothing and shows the outcome with its HRESULT (no guest agent)", r)
+
     # --- the console-disconnect policy: only where the objects have it ------------------------
     with_policy = [w for w in bus_vms() if w[4] is not None]
     rows = page.rows()

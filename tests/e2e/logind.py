@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """End to end on the systemd guest tier (s1: Debian 12, systemd-logind; alice and root logged in
 through PAM at boot, dave lingering with his own service): what a user of the guest would see.
+- Lock as the authorized group member: each logind session receives logind's Lock signal (a bus
+  monitor in the guest records them), the task ends with Completed(0), nobody is logged off.
 - Logoff as root and as the authorized group member, with a session left "closing" (bob logged out
   and left a process behind) beside the open ones (and, as root, carol's sshd key login): Progress up to 100, Completed(0), no session left
   in loginctl, guest-get-users and utmp empty, no process of the sessions left, qemu-ga and the
@@ -13,6 +15,7 @@ through PAM at boot, dave lingering with his own service): what a user of the gu
   starts by itself; the program reports the autologin, the daemon waits for him to come back, and
   the task ends with Timeout naming him (the daemon restarted with --logoff-timeout 20)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -92,9 +95,69 @@ def logged_in(expected_sessions, users, what):
           vpcguest.users(VM))
 
 
-# --- as root, with root logged in and a closing session beside ------------------------------------
+# --- Lock: logind sends Lock to every session, nobody is logged off ---------------------------------
+LOCK_MATCH = "type='signal',interface='org.freedesktop.login1.Session',member='Lock'"
+READY_MATCH = "type='signal',interface='org.vpc.Test',member='Ready'"
+LOCK_SEEN = "/run/vpc-lock-signals"
+
+
+def session_paths(session_ids):
+    """logind's object paths of these sessions, in one guest-exec."""
+    out = vpcguest.sh(VM, "".join(f"busctl call org.freedesktop.login1 /org/freedesktop/login1 "
+                                  f"org.freedesktop.login1.Manager GetSession s {i}; " for i in session_ids))
+    return sorted(line.split('"')[1] for line in out.splitlines() if '"' in line)
+
+
+def start_lock_listener():
+    """A bus monitor in the guest (the test's own program, started through qemu-ga) that records
+    logind's Lock signals; ready once it has seen a marker signal of the test's own."""
+    vpcguest.sh(VM, f"rm -f {LOCK_SEEN}; systemd-run --unit=vpc-lock-listener -p StandardOutput=file:{LOCK_SEEN} "
+                    f"busctl monitor --json=short --match \"{LOCK_MATCH}\" --match \"{READY_MATCH}\"")
+    return vpclogind.wait(lambda: vpcguest.sh(VM, f"busctl emit /org/vpc/test org.vpc.Test Ready; "
+                                                  f"cat {LOCK_SEEN} 2>/dev/null; true"),
+                          lambda out: "org.vpc.Test" in out, 60, interval=1)[0]
+
+
+def lock_signals():
+    """The object paths that got a Lock signal, as the listener recorded them."""
+    paths = []
+    for line in vpcguest.sh(VM, f"cat {LOCK_SEEN}").splitlines():
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue
+        if m.get("member") == "Lock" and m.get("interface") == "org.freedesktop.login1.Session":
+            paths.append(m.get("path"))
+    return paths
+
+
 check(wait_users(VM, ["alice", "root"]) == ["alice", "root"], "the guest starts with alice and root logged on")
 check_guest_left_alone("at boot")
+lock_t0 = time.monotonic()
+before = {s["Id"]: (s["Name"], s["State"]) for s in vpclogind.sessions(VM)}
+paths = session_paths(sorted(before))
+if check(start_lock_listener(), "a listener in the guest follows logind's Lock signals"):
+    rec = SignalRecorder()
+    t0 = time.monotonic()
+    r = call(encode_path(VM), "org.vpc.GuestOS", "Lock", user=ALLOWED)
+    check(r.ok and str(r.value).startswith("/org/vpc/Task/"), "Lock (group libvirt member) returns a task", r)
+    if r.ok:
+        c = completed(rec, r.value, 60)
+        print(f"# Lock took {time.monotonic() - t0:.2f} s from the call to Completed")
+        check(c == [0, "", ""], "the Lock task ends with Completed(0, \"\", \"\")", c)
+        props = task_props(r.value)
+        check(props.get("Description") == "Lock" and props.get("PercentCompleted") == 100,
+              "the task's Description is Lock, 100 %", props)
+        ok, got = vpclogind.wait(lambda: sorted(set(lock_signals())), lambda v: v == paths, 20)
+        check(ok, f"every logind session ({len(paths)}) received logind's Lock signal", (got, paths))
+    after = {s["Id"]: (s["Name"], s["State"]) for s in vpclogind.sessions(VM)}
+    check(after == before, "after the Lock the same sessions are there, in the same state", (before, after))
+    check(vpcguest.users(VM) == ["alice", "root"], "after the Lock alice and root are still logged on",
+          vpcguest.users(VM))
+vpcguest.sh(VM, "systemctl stop vpc-lock-listener.service; true")
+print(f"# the Lock checks took {time.monotonic() - lock_t0:.1f} s in all (listener, Lock, the sessions read twice)")
+
+# --- as root, with root logged in and a closing session beside ------------------------------------
 vpclogind.login(VM, "bob", "pts/3", "closing")
 vpclogind.login(VM, "carol", "ssh1", "ssh")
 logged_in({"alice": "active", "root": "active", "bob": "closing", "carol": "active"}, ["alice", "carol", "root"],

@@ -3,7 +3,8 @@
 root and as an authorized unprivileged user ends every session (Progress signals, Completed(0, "",
 ...), guest-get-users empty, utmp empty, no process of the users left); Logoff again completes with
 NoSuchLogonSession; an unprivileged user outside the rules' group is denied and the users stay;
-two Logoff calls at once share one task."""
+two Logoff calls at once share one task. Lock on this guest (no systemd-logind): the task ends with
+AdditionsFeatureNotAvailable saying why, and nobody is logged off."""
 
 import os
 import pwd
@@ -40,8 +41,22 @@ def logoff_ends_sessions(user, what):
     return task
 
 
-# --- 8. a user outside the rules' group: denied, and nothing happens in the guest -----------------
+# --- Lock without logind: AdditionsFeatureNotAvailable with its reason, nobody logged off ----------
 check(wait_users(VM, USERS) == USERS, "the guest starts with alice and bob logged on")
+rec = SignalRecorder()
+t0 = time.monotonic()
+r = call(encode_path(VM), "org.vpc.GuestOS", "Lock")
+check(r.ok and str(r.value).startswith("/org/vpc/Task/"), "Lock returns a task", r)
+if r.ok:
+    c = completed(rec, r.value, 60)
+    print(f"# Lock took {time.monotonic() - t0:.2f} s from the call to Completed")
+    check(c is not None and c[0] == 0xA0040505 and c[1] == "org.vpc.Error.AdditionsFeatureNotAvailable"
+          and c[2].startswith("0xA0040505: ") and "no systemd-logind" in c[2] and "stay logged on" in c[2],
+          "Lock on a guest without logind ends with AdditionsFeatureNotAvailable, saying why", c)
+    check(task_props(r.value).get("Description") == "Lock", "its Description is Lock", task_props(r.value))
+check(vpcguest.users(VM) == USERS, "after the Lock alice and bob are still logged on", vpcguest.users(VM))
+
+# --- 8. a user outside the rules' group: denied, and nothing happens in the guest -----------------
 expect_error(logoff(VM, user=DENIED, interactive=True), "org.freedesktop.DBus.Error.AccessDenied",
              "unprivileged user outside group libvirt")
 expect_error(logoff(VM, user=DENIED), "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",

@@ -5,7 +5,7 @@ plain progress lines; again with nobody logged on: exit 3 and 0x80070520; --all 
 finished task; --no-wait then wait; --timeout (exit 9) then wait; cancel; monitor sees the task's
 events; the commands of vpc-logoff@g1.service and vpc-logoff-all.service (systemd/, run as systemd
 would, tests/lib/unitexec.py) exit 0, then 3, which the units count as success;
-tasks lists them."""
+tasks lists them. lock on this guest (no systemd-logind): exit 5 with the reason, nobody logged off."""
 
 import json
 import os
@@ -42,6 +42,15 @@ def log_in_again():
 
 
 check(users_are(USERS), "the guest starts with alice and bob logged on", vpcguest.users(VM))
+
+# --- lock: the guest has no logind, so exit 5 (no guest agent to do it) with the reason -----------
+p = vpcctl("lock", VM)
+check(p.returncode == 5 and "0xA0040505" in p.stderr and "org.vpc.Error.AdditionsFeatureNotAvailable" in p.stderr
+      and "no systemd-logind" in p.stderr, "lock without logind: exit 5, the HRESULT, the name and why",
+      (p.returncode, p.stdout, p.stderr))
+check(vpcguest.users(VM) == USERS, "after vpcctl lock alice and bob are still logged on", vpcguest.users(VM))
+p = vpcctl("lock")
+check(p.returncode == 2 and "lock takes VM names" in p.stderr, "lock without a VM: usage, exit 2", (p.returncode, p.stderr))
 
 # --- a terminal: the progress bar, then the final line --------------------------------------------
 p = subprocess.run(["script", "-qefc", f"{VPCCTL} logoff {VM}", "/dev/null"], capture_output=True, env=ENV,

@@ -74,7 +74,8 @@ check "polkit actions installed: /$actions" python3 -c '
 import sys, xml.etree.ElementTree as ET
 ids = {a.get("id") for a in ET.parse(sys.argv[1]).getroot().iter("action")}
 assert ids == {"org.vpc.guestos.logoff", "org.vpc.guestos.list-users", "org.vpc.task.cancel",
-               "org.vpc.guestos.set-policy"}, ids
+               "org.vpc.guestos.set-policy",
+               "org.vpc.guestos.lock"}, ids
 ' "$root/$actions"
 check "every polkit action is owned by unix-user:vpc-guestosd (it checks its callers, not being root)" python3 -c '
 import sys, xml.etree.ElementTree as ET

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Logoff authorization with the real polkitd and the project's policy and rules: root passes, a
+"""Logoff (and Lock) authorization with the real polkitd and the project's policy and rules: root passes, a
 member of group libvirt passes through 50-org.vpc.rules, anyone else is denied with 0x80070005
 (InteractiveAuthorizationRequired without interaction, AccessDenied with it and no agent), before
 libvirt is asked; polkitd gone means denied; the VM checks give VmNotRunning / VmUnknown /
@@ -103,6 +103,32 @@ ok, _ = envctl("polkitd-start")
 check(ok, "polkitd restarted")
 expect_error(logoff(WEB, user=ALLOWED), "org.vpc.Error.AdditionsFeatureNotAvailable",
              "with polkitd back the allowed user passes again")
+
+# --- Lock: its own action, org.vpc.guestos.lock, decided as Logoff's ---------------------------------
+def lock(path, user=None, interactive=False):
+    return call(path, "org.vpc.GuestOS", "Lock", user=user, interactive=interactive)
+
+
+expect_error(lock(WEB), "org.vpc.Error.AdditionsFeatureNotAvailable", "Lock: root, running test-driver VM")
+expect_error(lock(WEB, user=ALLOWED), "org.vpc.Error.AdditionsFeatureNotAvailable",
+             "Lock: group libvirt member (rules file), running VM")
+expect_error(lock(WEB, user=DENIED), "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+             "Lock: unprivileged user, no interaction allowed")
+expect_error(lock(WEB, user=DENIED, interactive=True), "org.freedesktop.DBus.Error.AccessDenied",
+             "Lock: unprivileged user, interaction allowed but no polkit agent")
+expect_error(lock(DB, user=DENIED), "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+             "Lock: unprivileged user on a shut-off VM is denied, not told VmNotRunning")
+expect_error(lock(DB, user=ALLOWED), "org.vpc.Error.VmNotRunning", "Lock: shut-off VM")
+r = lock(DB)
+check(r.error_name == "org.vpc.Error.VmNotRunning" and "shutoff" in (r.error_message or "")
+      and (r.error_message or "").startswith("0xA0040206: cannot lock 'db.prod-2'"),
+      "Lock's VmNotRunning names the refusal, the VM and its state", r.error_message)
+lines = [line for line in daemon_log().splitlines() if "event=lock-request" in line]
+check(any("uid=30002" in line and 'vm="web server 01"' in line and "hresult=0x80070005" in line
+          and "message_id=05e58a7deb3f450b8811de2ef1325184" in line for line in lines),
+      "a denied Lock is audited as lock-request with its own MESSAGE_ID, uid, VM and HRESULT", lines[-3:])
+check(any("uid=30001" in line and "hresult=0xA0040505" in line for line in lines),
+      "an allowed Lock is audited too", lines[-3:])
 
 # --- the bus policy: only the daemon's user owns org.vpc; polkit, not the bus, answers calls -------
 r = subprocess.run(["setpriv", f"--reuid={DENIED}", f"--regid={DENIED}", "--init-groups", "--",

@@ -163,6 +163,21 @@ expect_failure(r, 5, "org.vpc.Error.AdditionsFeatureNotAvailable", "0xA0040505",
 r = vpcctl("list", user=DENIED)
 check(r.rc == 0 and len(r.out.splitlines()) == len(DOMAINS) + 3, "anyone may list", r)
 
+# --- lock: the same checks and exit statuses as logoff -------------------------------------------
+r = vpcctl("lock", "db.prod-2")
+expect_failure(r, 4, "org.vpc.Error.VmNotRunning", "0xA0040206", "lock of the shut-off VM")
+check("cannot lock 'db.prod-2'" in r.err, "lock of the shut-off VM: the refusal says lock", r.err)
+r = vpcctl("lock", "web server 01", user=ALLOWED)
+expect_failure(r, 5, "org.vpc.Error.AdditionsFeatureNotAvailable", "0xA0040505",
+               "lock as vpc-allowed (group libvirt) passes polkit, the VM has no guest agent")
+r = vpcctl("--no-ask-password", "lock", "web server 01", user=DENIED)
+expect_failure(r, 10, "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired", "0x80070005",
+               "lock --no-ask-password as vpc-denied")
+r = vpcctl("lock", "nope")
+expect_failure(r, 6, "org.vpc.Error.VmUnknown", "0xA0040207", "lock of an unknown VM")
+r = vpcctl("lock")
+check(r.rc == 2 and "lock takes VM names" in r.err, "lock without a VM: usage, exit 2", r)
+
 # --- tasks, wait, cancel --------------------------------------------------------------------------
 r = vpcctl("tasks")
 check(r.rc == 0 and r.out.splitlines()[-1] == "0 tasks listed.", "tasks: none yet", r)
@@ -241,7 +256,8 @@ def complete(*words):
     return [x for x in p.stdout.splitlines() if x]
 
 
-check(complete("lo") == ["logoff"], "completion of a command", complete("lo"))
+check(complete("lo") == ["logoff", "lock"], "completion of a command", complete("lo"))
+check(complete("lock", "we") == ["web\\ server\\ 01"], "lock completes VM names too", complete("lock", "we"))
 check(complete("logoff", "we") == ["web\\ server\\ 01"], "completion of a VM name from the service, shell-quoted",
       complete("logoff", "we"))
 every = complete("status", "")

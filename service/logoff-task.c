@@ -121,6 +121,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         r = logoff_machine_wake(&run->machine, now_usec(CLOCK_MONOTONIC), &a);
+        run_update_progress(run);       /* the grace moves it */
         run_perform(run, r, &a);
         return 0;
 }
@@ -195,6 +196,11 @@ int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task *
 
 int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *description, GuestOsKind os,
                                 Task **ret) {
+        return logoff_task_start_with_options(m, d, owner, description, NULL, os, ret);
+}
+
+int logoff_task_start_with_options(Manager *m, Domain *d, uid_t owner, const char *description,
+                                   const LogoffOptions *o, GuestOsKind os, Task **ret) {
         LogoffRun *run;
         LogoffAction a;
         Task *t;
@@ -210,6 +216,11 @@ int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *
         logoff_machine_init(&run->machine, os, now_usec(CLOCK_MONOTONIC),
                             (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
                             (uint64_t) m->options.poll_interval_msec * USEC_PER_MSEC);
+        if (o && logoff_machine_set_options(&run->machine, o) < 0) {
+                logoff_machine_release(&run->machine);
+                free(run);
+                return -ENOMEM;
+        }
 
         r = task_new(&m->tasks, description, d, owner, &logoff_task_ops, run, &t);
         if (r < 0) {
@@ -221,7 +232,8 @@ int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *
         task_link(t, &d->logoff_task);
         t->resume = (TaskResume) {
                 .os = os,
-                .deadline_usec = t->started_usec + (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
+                .deadline_usec = t->started_usec + (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC +
+                                 run->machine.grace,
         };
         task_save_state(t);
 

@@ -11,6 +11,8 @@
 
 #define BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
 
+_Static_assert(TASK_STATE_NOTICE_MAX == LOGOFF_MESSAGE_MAX, "a saved message holds any message");
+
 typedef struct LogoffRun {
         Manager *manager;
         Task *task;             /* weak: the task owns the run */
@@ -234,7 +236,10 @@ int logoff_task_start_with_options(Manager *m, Domain *d, uid_t owner, const cha
                 .os = os,
                 .deadline_usec = t->started_usec + (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC +
                                  run->machine.grace,
+                .grace_sec = o ? o->grace_sec : 0,
         };
+        if (run->machine.notice)
+                snprintf(t->resume.notice, sizeof(t->resume.notice), "%s", run->machine.notice);
         task_save_state(t);
 
         /* The caller's reference, taken before the first step: that step may already complete the
@@ -283,6 +288,20 @@ int logoff_task_restore(Manager *m, const TaskRecord *rec, Task **ret) {
                         return -ENOMEM;
                 /* Messages name the configured timeout, as for a task that never restarted. */
                 run->machine.timeout = (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC;
+                /* Before its logoff program started: the message again, and the whole grace. */
+                if (rec->resume.guest_pid == 0 && (rec->resume.notice[0] || rec->resume.grace_sec > 0)) {
+                        _cleanup_free_ char *clean = NULL;
+
+                        r = logoff_message_clean(rec->resume.notice, &clean);
+                        if (r >= 0)
+                                r = logoff_machine_set_options(&run->machine, &(LogoffOptions) {
+                                        .message = clean, .grace_sec = rec->resume.grace_sec });
+                        if (r < 0) {
+                                logoff_machine_release(&run->machine);
+                                free(run);
+                                return r;
+                        }
+                }
                 run->adopting = true;
         }
         r = task_restore(&m->tasks, rec, &logoff_task_ops, run, &t);

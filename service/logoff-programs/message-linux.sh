@@ -47,7 +47,8 @@ if [ -r /var/run/utmp ]; then
     add_tty "$line"
   done
 fi
-# A terminal stopped by ^S would block a write for ever: each write gets 5 s.
+# A terminal stopped by ^S would block a write for ever: each write gets 5 s. The watchdog holds
+# none of the agent's pipes, which would keep the program "running" for qemu-ga until it ends.
 n=0 pids=
 for t in $ttys; do
   [ -c "/dev/$t" ] || continue
@@ -55,7 +56,7 @@ for t in $ttys; do
   pids="$pids $!" n=$((n + 1))
 done
 if [ -n "$pids" ]; then
-  ( sleep 5; kill $pids 2>/dev/null ) &
+  ( sleep 5; kill $pids ) </dev/null >/dev/null 2>&1 &
   watchdog=$!
   for p in $pids; do wait "$p"; done
   kill "$watchdog" 2>/dev/null

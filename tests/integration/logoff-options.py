@@ -128,11 +128,31 @@ outcome = raw_call([("Message", "s", string(b"\xff\xfe"))])
 check(outcome == "disconnected", "a message that is not UTF-8: the bus drops the sender before the daemon sees it",
       outcome)
 
+# --- vpcctl logoff --message --grace --------------------------------------------------------------
+def vpcctl(*args):
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": os.environ["DBUS_SYSTEM_BUS_ADDRESS"], "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    return subprocess.run([os.environ["VPCCTL"], *args], env=env, capture_output=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+v = vpcctl("logoff", "web server 01", "--message", "Back in 5 minutes", "--grace", "7")
+check(v.returncode == 5 and b"0xA0040505" in v.stderr, "vpcctl logoff --message --grace reaches the guest check (exit 5)",
+      (v.returncode, v.stderr))
+for args, what in ((["--grace", "3601"], "--grace above 3600"), (["--grace", "-1"], "a negative --grace"),
+                   (["--message", "x" * 1025], "--message above 1024 bytes"),
+                   (["--message", b"bad \xff".decode("utf-8", "surrogateescape")], "--message not UTF-8")):
+    v = vpcctl("logoff", "web server 01", *args)
+    check(v.returncode == 2, f"vpcctl: {what} is a usage error (exit 2)", (v.returncode, v.stderr))
+v = vpcctl("users", "web server 01", "--message", "x")
+check(v.returncode == 2 and b"--message and --grace go with logoff only" in v.stderr, "--message goes with logoff only",
+      v.stderr)
+
 r = call(MANAGER, "org.vpc.Manager", "ListGuestOS")
 check(r.ok and len(r.value) == 6, "the daemon keeps serving after every bad call", r)
 
 log = subprocess.run([ENVCTL, "daemon-log"], capture_output=True, text=True).stdout
-check('options="message=37 bytes, grace=3 s"' in log, "the request is audited with the message's length", None)
-check("Save your work" not in log and "pwned" not in log, "the audit never holds the message's text")
+check('options="message=37 bytes, grace=3 s"' in log and 'options="message=17 bytes, grace=7 s"' in log,
+      "the requests are audited with the message's length (the bus call's and vpcctl's)", None)
+check("Save your work" not in log and "Back in 5" not in log and "pwned" not in log, "the audit never holds the message's text")
 check('options="invalid"' in log and "hresult=0x80004003" in log, "refused options are audited as invalid")
 finish()

@@ -1,7 +1,8 @@
 /* LogoffWithOptions' pieces without a guest: the option parser on real sd-bus messages (a
  * socketpair), the message's cleaning, the message program's guest-exec command (the text only on
  * stdin, base64), the Logoff machine's order (message, grace with Progress, then the logoff; a
- * failed message logs nobody off), the state file's options, and the Windows program's WTS calls. */
+ * failed message logs nobody off), the state file's options, the Windows program's WTS calls, and docs/logoff.md showing both
+ * programs as compiled in. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -405,6 +406,20 @@ static void test_windows_program(void **state) {
         assert_non_null(strstr(LOGOFF_PROGRAM_MESSAGE_LINUX, "text=$(cat)"));
 }
 
+/* docs/logoff.md shows both programs as they are compiled in. */
+static void test_docs_show_the_programs(void **state) {
+        FILE *f = fopen(DOCS_DIR "/logoff.md", "re");
+        char *docs = NULL;
+        size_t n = 0;
+
+        assert_non_null(f);
+        assert_true(getdelim(&docs, &n, 0, f) > 0);
+        fclose(f);
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_MESSAGE_LINUX));
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_MESSAGE_WINDOWS));
+        free(docs);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_parse_good, setup, teardown),
@@ -417,6 +432,7 @@ int main(void) {
                 cmocka_unit_test(test_machine_grace_without_message),
                 cmocka_unit_test(test_state_file_options),
                 cmocka_unit_test(test_windows_program),
+                cmocka_unit_test(test_docs_show_the_programs),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,30 @@
 
 #include "vpcctl-watch.h"
 
+/* Logoff(), or LogoffWithOptions() with --message and --grace (an older service without it answers
+ * UnknownMethod, which says so). */
+static int call_logoff(sd_bus *bus, const char *guest, sd_bus_error *error, sd_bus_message **reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        int r;
+
+        if (!arg.message && arg.grace_sec < 0)
+                return sd_bus_call_method(bus, VPC_BUS_NAME, guest, "org.vpc.GuestOS", "Logoff", error, reply, "");
+        r = sd_bus_message_new_method_call(bus, &call, VPC_BUS_NAME, guest, "org.vpc.GuestOS", "LogoffWithOptions");
+        if (r >= 0)
+                r = sd_bus_message_set_allow_interactive_authorization(call, arg.ask_password);
+        if (r >= 0)
+                r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0 && arg.message)
+                r = sd_bus_message_append(call, "{sv}", "Message", "s", arg.message);
+        if (r >= 0 && arg.grace_sec >= 0)
+                r = sd_bus_message_append(call, "{sv}", "GraceSec", "u", (uint32_t) arg.grace_sec);
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        if (r < 0)
+                return r;
+        return sd_bus_call(bus, call, 0, error, reply);
+}
+
 int verb_logoff(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Watch w = {};
@@ -71,7 +95,7 @@ int verb_logoff(sd_bus *bus, int argc, char **argv) {
                 if (!it->guest)
                         continue;
                 sd_bus_error_free(&error);
-                r = sd_bus_call_method(bus, VPC_BUS_NAME, it->guest, "org.vpc.GuestOS", "Logoff", &error, &reply, "");
+                r = call_logoff(bus, it->guest, &error, &reply);
                 if (r >= 0)
                         r = sd_bus_message_read(reply, "o", &path);
                 if (r < 0)

@@ -7,4 +7,5 @@ Settings arg = {
         .ask_password = true,
         .legend = true,
         .delay_sec = -1,
+        .grace_sec = -1,
 };

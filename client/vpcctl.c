@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "text.h"
 #include "vpcctl.h"
 
 typedef struct Verb {
@@ -38,6 +39,8 @@ static void help(void) {
                 "  users VM             List who is logged on in a VM's guest\n"
                 "  logoff VM...         Log off every user of each VM; waits and shows progress\n"
                 "  logoff --all         ... of every running VM\n"
+                "  logoff VM --message TEXT [--grace SEC]\n"
+                "                       ... showing TEXT to the users first, SEC seconds before\n"
                 "  lock VM...           Lock every user session of each VM; waits for it\n"
                 "  tasks                List the tasks\n"
                 "  wait TASK...         Wait for tasks to end, showing progress\n"
@@ -58,7 +61,9 @@ static void help(void) {
                 "  -H --host [USER@]HOST[:PORT]  Operate on a remote host, over SSH\n"
                 "     --address ADDRESS Connect to this D-Bus address instead of the system bus\n"
                 "     --console-disconnect=logoff|none  set-policy: the action\n"
-                "     --delay SEC       set-policy: seconds before it (0..86400; default: keep the VM's)\n\n"), stdout);
+                "     --delay SEC       set-policy: seconds before it (0..86400; default: keep the VM's)\n"
+                "     --message TEXT    logoff: show TEXT to every user first (at most 1024 bytes)\n"
+                "     --grace SEC       logoff: seconds between the message and the logoff (0..3600)\n\n"), stdout);
         fputs(_("Exit status: 0 success, 1 failure, 2 usage, 3 nobody was logged on, 4 VM not running,\n"
                 "5 no guest agent, 6 no such VM or task, 7 cancelled, 8 timed out in the service,\n"
                 "9 still running after --timeout, 10 access denied, 11 service unreachable.\n"
@@ -89,6 +94,8 @@ static int parse_argv(int argc, char **argv) {
                 ARG_ADDRESS,
                 ARG_CONSOLE_DISCONNECT,
                 ARG_DELAY,
+                ARG_MESSAGE,
+                ARG_GRACE,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -104,6 +111,8 @@ static int parse_argv(int argc, char **argv) {
                 { "address", required_argument, NULL, ARG_ADDRESS },
                 { "console-disconnect", required_argument, NULL, ARG_CONSOLE_DISCONNECT },
                 { "delay", required_argument, NULL, ARG_DELAY },
+                { "message", required_argument, NULL, ARG_MESSAGE },
+                { "grace", required_argument, NULL, ARG_GRACE },
                 {}
         };
         int c;
@@ -164,6 +173,27 @@ static int parse_argv(int argc, char **argv) {
                                 return -EINVAL;
                         }
                         arg.delay_sec = (int64_t) v;
+                        break;
+                }
+                case ARG_MESSAGE:
+                        /* The service says the same; said here, the text is not sent first. */
+                        if (strlen(optarg) > 1024 || !text_is_valid_utf8(optarg)) {
+                                fputs(_("vpcctl: --message wants UTF-8 text of at most 1024 bytes\n"), stderr);
+                                return -EINVAL;
+                        }
+                        arg.message = optarg;
+                        break;
+                case ARG_GRACE: {
+                        char *end;
+                        unsigned long long v;
+
+                        errno = 0;
+                        v = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end || optarg[0] == '-' || v > 3600) {
+                                fprintf(stderr, _("vpcctl: --grace wants 0..3600 seconds, not '%s'\n"), optarg);
+                                return -EINVAL;
+                        }
+                        arg.grace_sec = (int64_t) v;
                         break;
                 }
                 default:
@@ -235,6 +265,10 @@ int main(int argc, char **argv) {
         }
         if (arg.all && verb->run != verb_logoff) {
                 fputs(_("vpcctl: --all goes with logoff only\n"), stderr);
+                return VPCCTL_EXIT_USAGE;
+        }
+        if ((arg.message || arg.grace_sec >= 0) && verb->run != verb_logoff) {
+                fputs(_("vpcctl: --message and --grace go with logoff only\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         if ((arg.console_disconnect || arg.delay_sec >= 0) != (verb->run == verb_set_policy)) {

@@ -55,6 +55,8 @@ typedef struct Settings {
         const char *address;
         const char *console_disconnect; /* set-policy --console-disconnect */
         int64_t delay_sec;              /* set-policy --delay; -1: keep the VM's */
+        const char *message;            /* logoff --message (LogoffWithOptions' Message) */
+        int64_t grace_sec;              /* logoff --grace; -1: none given */
 } Settings;
 
 extern Settings arg;

@@ -32,7 +32,8 @@ void audit_log(const AuditRecord *record) {
                             *vm_uuid = field(record->vm_uuid), *message = field(record->message),
                             *task_path = record->task_path ? field(record->task_path) : NULL,
                             *policy = record->policy ? field(record->policy) : NULL,
-                            *client = record->client ? field(record->client) : NULL;
+                            *client = record->client ? field(record->client) : NULL,
+                            *options = record->options ? field(record->options) : NULL;
         const AuditRecord *r = &(AuditRecord) {
                 .event = record->event,
                 .uid = record->uid,
@@ -45,6 +46,7 @@ void audit_log(const AuditRecord *record) {
                 .message = message,
                 .policy = policy,
                 .client = client,
+                .options = options,
         };
 
         if (log_to_journal()) {
@@ -64,6 +66,7 @@ void audit_log(const AuditRecord *record) {
                                        "VPC_ERROR_MESSAGE=%s", strempty(r->message),
                                        "VPC_CONSOLE_POLICY=%s", strempty(r->policy),
                                        "VPC_CONSOLE_CLIENT=%s", strempty(r->client),
+                                       "VPC_LOGOFF_OPTIONS=%s", strempty(r->options),
                                        NULL);
                 return;
         }
@@ -71,10 +74,11 @@ void audit_log(const AuditRecord *record) {
         /* One key=value line, quoted where a VM name may hold spaces. */
         log_full(r->result == VPC_OK ? LOG_INFO : LOG_NOTICE,
                  "audit: event=%s message_id=%s uid=%u pid=%d sender=%s vm=\"%s\" uuid=%s task=%s "
-                 "hresult=0x%08X error=%s message=\"%s\"%s%s%s%s%s%s",
+                 "hresult=0x%08X error=%s message=\"%s\"%s%s%s%s%s%s%s%s%s",
                  kind, events[r->event].message_id, (unsigned) r->uid, (int) r->pid, strempty(r->sender),
                  strempty(r->vm_name), strempty(r->vm_uuid), r->task_path ?: "-",
                  vpc_error_hresult(r->result), r->result == VPC_OK ? "-" : vpc_error_name(r->result),
                  strempty(r->message), r->policy ? " policy=\"" : "", strempty(r->policy), r->policy ? "\"" : "",
-                 r->client ? " client=\"" : "", strempty(r->client), r->client ? "\"" : "");
+                 r->client ? " client=\"" : "", strempty(r->client), r->client ? "\"" : "",
+                 r->options ? " options=\"" : "", strempty(r->options), r->options ? "\"" : "");
 }

@@ -31,6 +31,7 @@ typedef struct AuditRecord {
         const char *message;    /* error message, NULL on success */
         const char *policy;     /* the console policy asked for or acted on, e.g. "logoff 30" (or NULL) */
         const char *client;     /* the console client whose leaving triggered it (or NULL) */
+        const char *options;    /* LogoffWithOptions' options, the message's length only (or NULL) */
 } AuditRecord;
 
 void audit_log(const AuditRecord *r);

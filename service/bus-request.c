@@ -35,6 +35,7 @@ void bus_request_audit(const BusRequest *req, VpcError result, const char *messa
                 .result = result,
                 .message = message,
                 .policy = req->policy,
+                .options = req->options,
         });
 }
 

@@ -34,6 +34,7 @@ typedef struct BusRequest {
         const char *vm_uuid;
         const char *task_path;          /* the task it is about (Cancel) or got (Logoff); NULL for none */
         const char *policy;             /* the console policy asked for; NULL for none */
+        const char *options;            /* LogoffWithOptions' options as audited; NULL for none */
 } BusRequest;
 
 /* Asks polkit whether req's caller may do req->kind->action on the VM (root, and good_uid unless

@@ -8,6 +8,7 @@
 #include "guestos.h"
 #include "lock-request.h"
 #include "log.h"
+#include "logoff-options.h"
 #include "logoff-request.h"
 
 static int method_logoff(sd_bus_message *call, void *userdata, sd_bus_error *error) {
@@ -40,6 +41,39 @@ static int method_lock(sd_bus_message *call, void *userdata, sd_bus_error *error
                 return 1;
 
         lock_request(m, d, &req);
+        return 1;
+}
+
+/* The options are read before the polkit check (it re-runs this handler) but refused only after it:
+ * an unauthorized caller learns nothing from them, as SetConsoleDisconnectPolicy's arguments. */
+static int method_logoff_with_options(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+        Manager *m = d->manager;
+        _cleanup_(logoff_options_done) LogoffOptions options = {};
+        _cleanup_free_ char *invalid = NULL, *described = NULL;
+        BusRequest req = { .kind = &logoff_with_options_request_kind, .call = call, .vm_name = d->name,
+                           .vm_uuid = d->uuid };
+        int r;
+
+        r = logoff_options_read(call, &options, &invalid);
+        if (r < 0 && r != -EINVAL)
+                return r;
+        described = r < 0 ? strdup("invalid") : logoff_options_describe(&options);
+        if (!described)
+                return -ENOMEM;
+        req.options = described;
+
+        r = bus_request_authorize(m->authorizer, &req, UID_INVALID);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
+
+        if (invalid) {
+                bus_request_refuse(&req, VPC_ERROR_INVALID_ARGS, invalid);
+                return 1;
+        }
+        logoff_request(m, d, &req);
         return 1;
 }
 
@@ -80,6 +114,8 @@ const sd_bus_vtable guestos_vtable[] = {
                                 guestos_method_list_users, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Lock", SD_BUS_NO_ARGS, SD_BUS_RESULT("o", task), method_lock,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("LogoffWithOptions", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("o", task),
+                                method_logoff_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

@@ -6,11 +6,18 @@
 
 #include "log.h"
 #include "logoff-check.h"
+#include "logoff-options.h"
 #include "logoff-request.h"
 #include "logoff-task.h"
 #include "operation.h"
 
 const BusRequestKind logoff_request_kind = {
+        .event = AUDIT_LOGOFF_REQUEST,
+        .action = "org.vpc.guestos.logoff",
+        .refusal = "cannot log off",
+};
+
+const BusRequestKind logoff_with_options_request_kind = {
         .event = AUDIT_LOGOFF_REQUEST,
         .action = "org.vpc.guestos.logoff",
         .refusal = "cannot log off",
@@ -37,14 +44,25 @@ static void logoff_request_answer_task(const BusRequest *req, Task *t) {
 
 /* The guest passed its check: the domain's running task, or a new one. */
 static void logoff_request_start(Manager *m, Domain *d, const BusRequest *req, GuestOsKind os) {
+        _cleanup_(logoff_options_done) LogoffOptions options = {};
         _cleanup_(task_unrefp) Task *t = NULL;
+        _cleanup_free_ char *error = NULL;
         int r;
 
         if (d->logoff_task) {
                 logoff_request_answer_task(req, d->logoff_task);
                 return;
         }
-        r = logoff_task_start(m, d, req->creds.uid, os, &t);
+        if (req->kind == &logoff_with_options_request_kind) {
+                r = sd_bus_message_rewind(req->call, true);
+                r = r < 0 ? r : logoff_options_read(req->call, &options, &error);
+                if (r < 0) {
+                        bus_request_refuse(req, r == -EINVAL ? VPC_ERROR_INVALID_ARGS : VPC_ERROR_EXCEPTION,
+                                           error ?: strerror(-r));
+                        return;
+                }
+        }
+        r = logoff_task_start_with_options(m, d, req->creds.uid, "Logoff", &options, os, &t);
         if (r < 0) {
                 bus_request_refuse(req, VPC_ERROR_EXCEPTION, strerror(-r));
                 return;

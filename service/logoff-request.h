@@ -10,6 +10,9 @@
 
 /* GuestOS.Logoff's requests: their polkit action, audit event and refusal's words. */
 extern const BusRequestKind logoff_request_kind;
+/* GuestOS.LogoffWithOptions': the same action, audit event and words; its options are read again
+ * from the call when its task starts (the call was checked when it came). */
+extern const BusRequestKind logoff_with_options_request_kind;
 
 /* req: authorized, on d. */
 void logoff_request(Manager *m, Domain *d, const BusRequest *req);

@@ -11,6 +11,8 @@
 
 #define BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
 
+_Static_assert(TASK_STATE_NOTICE_MAX == LOGOFF_MESSAGE_MAX, "a saved message holds any message");
+
 typedef struct LogoffRun {
         Manager *manager;
         Task *task;             /* weak: the task owns the run */
@@ -121,6 +123,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         r = logoff_machine_wake(&run->machine, now_usec(CLOCK_MONOTONIC), &a);
+        run_update_progress(run);       /* the grace moves it */
         run_perform(run, r, &a);
         return 0;
 }
@@ -195,6 +198,11 @@ int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task *
 
 int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *description, GuestOsKind os,
                                 Task **ret) {
+        return logoff_task_start_with_options(m, d, owner, description, NULL, os, ret);
+}
+
+int logoff_task_start_with_options(Manager *m, Domain *d, uid_t owner, const char *description,
+                                   const LogoffOptions *o, GuestOsKind os, Task **ret) {
         LogoffRun *run;
         LogoffAction a;
         Task *t;
@@ -210,6 +218,11 @@ int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *
         logoff_machine_init(&run->machine, os, now_usec(CLOCK_MONOTONIC),
                             (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
                             (uint64_t) m->options.poll_interval_msec * USEC_PER_MSEC);
+        if (o && logoff_machine_set_options(&run->machine, o) < 0) {
+                logoff_machine_release(&run->machine);
+                free(run);
+                return -ENOMEM;
+        }
 
         r = task_new(&m->tasks, description, d, owner, &logoff_task_ops, run, &t);
         if (r < 0) {
@@ -221,8 +234,12 @@ int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *
         task_link(t, &d->logoff_task);
         t->resume = (TaskResume) {
                 .os = os,
-                .deadline_usec = t->started_usec + (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
+                .deadline_usec = t->started_usec + (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC +
+                                 run->machine.grace,
+                .grace_sec = o ? o->grace_sec : 0,
         };
+        if (run->machine.notice)
+                snprintf(t->resume.notice, sizeof(t->resume.notice), "%s", run->machine.notice);
         task_save_state(t);
 
         /* The caller's reference, taken before the first step: that step may already complete the
@@ -271,6 +288,20 @@ int logoff_task_restore(Manager *m, const TaskRecord *rec, Task **ret) {
                         return -ENOMEM;
                 /* Messages name the configured timeout, as for a task that never restarted. */
                 run->machine.timeout = (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC;
+                /* Before its logoff program started: the message again, and the whole grace. */
+                if (rec->resume.guest_pid == 0 && (rec->resume.notice[0] || rec->resume.grace_sec > 0)) {
+                        _cleanup_free_ char *clean = NULL;
+
+                        r = logoff_message_clean(rec->resume.notice, &clean);
+                        if (r >= 0)
+                                r = logoff_machine_set_options(&run->machine, &(LogoffOptions) {
+                                        .message = clean, .grace_sec = rec->resume.grace_sec });
+                        if (r < 0) {
+                                logoff_machine_release(&run->machine);
+                                free(run);
+                                return r;
+                        }
+                }
                 run->adopting = true;
         }
         r = task_restore(&m->tasks, rec, &logoff_task_ops, run, &t);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "agent-json.h"
+#include "logoff-options.h"
 #include "task.h"
 #include "vpc-guestosd.h"
 
@@ -13,6 +14,11 @@ int logoff_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task *
 /* The same with the task's Description given (the console-disconnect policy's own wording). */
 int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *description, GuestOsKind os,
                                 Task **ret);
+/* The same with LogoffWithOptions' options (NULL: none): the message goes to the users first, then
+ * the grace passes (Progress moving), then the logoff runs; a Cancel before the logoff program
+ * started logs nobody off. o is copied. The console policy's warn-then-logoff calls it too. */
+int logoff_task_start_with_options(Manager *m, Domain *d, uid_t owner, const char *description,
+                                   const LogoffOptions *o, GuestOsKind os, Task **ret);
 
 /* The domain stopped or vanished under its running Logoff task (if any): it ends with VmNotRunning. */
 void logoff_task_domain_stopped(Domain *d);

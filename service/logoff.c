@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "logoff-message.h"
 #include "logoff.h"
 
 /* The Timeout message names at most this many of the users still there. */
@@ -28,7 +29,29 @@ void logoff_machine_release(LogoffMachine *m) {
         strv_free(m->initial_users);
         free(m->command);
         free(m->message);
+        free(m->notice);
         *m = (LogoffMachine) {};
+}
+
+int logoff_machine_set_options(LogoffMachine *m, const LogoffOptions *o) {
+        free(m->notice);
+        m->notice = NULL;
+        if (o->message && o->message[0]) {
+                m->notice = strdup(o->message);
+                if (!m->notice)
+                        return -ENOMEM;
+        }
+        m->grace = (uint64_t) o->grace_sec * USEC_PER_SEC;
+        m->deadline += m->grace;
+        m->base_percent = m->grace > 0 ? LOGOFF_GRACE_PERCENT : 0;
+        return 0;
+}
+
+/* Progress of the logoff itself (0..100) on the share left after the grace. */
+static unsigned logoff_share(const LogoffMachine *m, unsigned percent) {
+        if (percent >= 100)
+                return 100;
+        return m->base_percent + percent * (100 - m->base_percent) / 100;
 }
 
 unsigned logoff_progress(size_t n_initial, size_t n_remaining) {
@@ -129,7 +152,70 @@ static int start_logoff(LogoffMachine *m, LogoffStrategyKind kind, LogoffAction 
         return send_exec(m, LOGOFF_PHASE_LOGOFF_EXEC, m->strategy, ret);
 }
 
-static int on_initial_users(LogoffMachine *m, const char *json, LogoffAction *ret) {
+static int start_logoff_for_os(LogoffMachine *m, LogoffAction *ret);
+
+static int start_message(LogoffMachine *m, LogoffAction *ret) {
+        char *command;
+        int r;
+
+        r = logoff_message_command(m->os, m->notice, m->grace / USEC_PER_SEC, &command);
+        if (r == -EOPNOTSUPP)
+                return finish(m, VPC_ERROR_ADDITIONS_FEATURE_NOT_AVAILABLE, ret,
+                              "no message program for this guest operating system");
+        if (r < 0)
+                return r;
+        return send_command(m, LOGOFF_PHASE_MESSAGE_EXEC, command, ret);
+}
+
+/* The grace: Progress moves from 0 to base_percent by LOGOFF_GRACE_STEP_USEC, then the logoff. */
+static int grace_step(LogoffMachine *m, uint64_t now, LogoffAction *ret) {
+        uint64_t left;
+
+        if (now >= m->grace_end) {
+                m->percent = m->base_percent;
+                return start_logoff_for_os(m, ret);
+        }
+        if (m->grace > 0) {
+                unsigned p = (unsigned) ((now - m->grace_start) * m->base_percent / m->grace);
+
+                if (p > m->percent)
+                        m->percent = p;
+        }
+        left = m->grace_end - now;
+        *ret = (LogoffAction) { .kind = LOGOFF_ACTION_SLEEP,
+                                .sleep_usec = left < LOGOFF_GRACE_STEP_USEC ? left : LOGOFF_GRACE_STEP_USEC };
+        return 0;
+}
+
+static int start_grace(LogoffMachine *m, uint64_t now, LogoffAction *ret) {
+        m->phase = LOGOFF_PHASE_GRACE;
+        m->grace_start = now;
+        m->grace_end = now + m->grace;
+        return grace_step(m, now, ret);
+}
+
+static int on_message_status(LogoffMachine *m, uint64_t now, const AgentExecStatus *status, LogoffAction *ret) {
+        const char *name = logoff_message_program_name(m->os);
+        char what[64];
+
+        if (!status->exited) {
+                if (now >= m->deadline)
+                        return finish(m, VPC_ERROR_TIMEOUT, ret, "the message program '%s' did not finish within %" PRIu64 " s",
+                                      name, m->timeout / USEC_PER_SEC);
+                return sleep_for(m, now, logoff_machine_next_poll(m, now), ret);
+        }
+        /* Nobody is logged off unwarned: a message that did not go out ends the task. */
+        if (status->signalled || status->exit_code != 0) {
+                const char *said = status->err[0] ? status->err : status->out;
+
+                return finish(m, VPC_ERROR_EXCEPTION, ret, "the message program '%s' failed (%s)%s%s",
+                              name, agent_exec_status_to_string(status, m->os, what, sizeof(what)),
+                              said[0] ? ": " : "", said);
+        }
+        return start_grace(m, now, ret);
+}
+
+static int on_initial_users(LogoffMachine *m, uint64_t now, const char *json, LogoffAction *ret) {
         _cleanup_free_ char *error = NULL;
         char **users = NULL;
         int r;
@@ -149,7 +235,14 @@ static int on_initial_users(LogoffMachine *m, const char *json, LogoffAction *re
         }
         if (m->n_initial == 0)
                 return finish(m, VPC_ERROR_NO_SUCH_LOGON_SESSION, ret, "no user is logged on to the guest");
+        if (m->notice)
+                return start_message(m, ret);
+        if (m->grace > 0)
+                return start_grace(m, now, ret);
+        return start_logoff_for_os(m, ret);
+}
 
+static int start_logoff_for_os(LogoffMachine *m, LogoffAction *ret) {
         switch (m->os) {
         case GUEST_OS_WINDOWS:
                 return start_logoff(m, LOGOFF_STRATEGY_WINDOWS, ret);
@@ -224,7 +317,7 @@ static int on_remaining_users(LogoffMachine *m, uint64_t now, const char *json, 
         m->empty_since = 0;
         /* Initial users all gone but someone else logged on meanwhile: not done yet. A user who
          * left and came back counts as remaining again, but progress never goes back. */
-        unsigned percent = remaining == 0 ? 99 : logoff_progress(m->n_initial, remaining);
+        unsigned percent = remaining == 0 ? 99 : logoff_share(m, logoff_progress(m->n_initial, remaining));
         if (percent > m->percent)
                 m->percent = percent;
 
@@ -297,7 +390,25 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
 
         switch (m->phase) {
         case LOGOFF_PHASE_LIST_INITIAL:
-                return on_initial_users(m, reply->json, ret);
+                return on_initial_users(m, now, reply->json, ret);
+
+        case LOGOFF_PHASE_MESSAGE_EXEC:
+                r = agent_parse_exec(reply->json, &m->exec_pid, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
+                m->phase = LOGOFF_PHASE_MESSAGE_STATUS;
+                poll_changed(m, now);
+                return sleep_for(m, now, logoff_machine_next_poll(m, now), ret);
+
+        case LOGOFF_PHASE_MESSAGE_STATUS:
+                r = agent_parse_exec_status(reply->json, &status, &error);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return finish(m, VPC_ERROR_EXCEPTION, ret, "%s", error);
+                return on_message_status(m, now, &status, ret);
 
         case LOGOFF_PHASE_LOGOFF_EXEC:
                 r = agent_parse_exec(reply->json, &m->exec_pid, &error);
@@ -328,6 +439,10 @@ int logoff_machine_reply(LogoffMachine *m, uint64_t now, const LogoffReply *repl
 
 int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret) {
         switch (m->phase) {
+        case LOGOFF_PHASE_MESSAGE_STATUS:
+                return send_command(m, m->phase, agent_command_exec_status(m->exec_pid), ret);
+        case LOGOFF_PHASE_GRACE:
+                return grace_step(m, now, ret);
         case LOGOFF_PHASE_LOGOFF_STATUS:
                 return send_command(m, m->phase, agent_command_exec_status(m->exec_pid), ret);
         case LOGOFF_PHASE_POLL_USERS:

@@ -7,6 +7,7 @@
 
 #include "agent-json.h"
 #include "errors.h"
+#include "logoff-options.h"
 #include "logoff-strategy.h"
 
 typedef enum LogoffPhase {
@@ -14,6 +15,9 @@ typedef enum LogoffPhase {
         LOGOFF_PHASE_LOGOFF_EXEC,
         LOGOFF_PHASE_LOGOFF_STATUS,     /* the logoff program runs: guest-exec-status until it exits */
         LOGOFF_PHASE_POLL_USERS,
+        LOGOFF_PHASE_MESSAGE_EXEC,      /* LogoffWithOptions: the message program is started */
+        LOGOFF_PHASE_MESSAGE_STATUS,    /* it runs: guest-exec-status until it exits */
+        LOGOFF_PHASE_GRACE,             /* the users were told: the grace runs out before the logoff */
         LOGOFF_PHASE_DONE,
 } LogoffPhase;
 
@@ -61,6 +65,14 @@ typedef struct LogoffMachine {
         bool relogin_expected;
         uint64_t empty_since;   /* CLOCK_MONOTONIC µs of the first empty list of a run of them, or 0 */
 
+        /* LogoffWithOptions (logoff_machine_set_options()): the message goes out after the first
+         * list of users, then the grace passes, then the logoff runs. Progress moves from 0 to
+         * LOGOFF_GRACE_PERCENT during the grace and from there to 100 as the sessions end. */
+        char *notice;           /* the message to the users, NULL: none */
+        uint64_t grace;
+        uint64_t grace_start, grace_end;        /* CLOCK_MONOTONIC µs, set once the message went out */
+        unsigned base_percent;
+
         /* Taken up after a restart of the daemon (logoff_machine_resume()). */
         bool resumed;
 
@@ -71,6 +83,9 @@ typedef struct LogoffMachine {
 void logoff_machine_init(LogoffMachine *m, GuestOsKind os, uint64_t now, uint64_t timeout_usec,
                          uint64_t poll_usec);
 void logoff_machine_release(LogoffMachine *m);
+/* Before logoff_machine_start(): the message and the grace of LogoffWithOptions. The deadline moves
+ * on by the grace. */
+int logoff_machine_set_options(LogoffMachine *m, const LogoffOptions *o);
 
 int logoff_machine_start(LogoffMachine *m, LogoffAction *ret);
 /* Takes up a Logoff that a previous run of the daemon started, after logoff_machine_init() (its
@@ -101,6 +116,11 @@ int logoff_machine_wake(LogoffMachine *m, uint64_t now, LogoffAction *ret);
 #define LOGOFF_AUTOLOGIN_MARK "vpc-logoff: autologin"
 #define LOGOFF_RELOGIN_WINDOW_USEC (10 * USEC_PER_SEC)
 uint64_t logoff_machine_next_poll(LogoffMachine *m, uint64_t now);
+
+/* The share of Progress the grace takes, when there is one. */
+#define LOGOFF_GRACE_PERCENT 50U
+/* The grace's Progress moves at least this often. */
+#define LOGOFF_GRACE_STEP_USEC (1 * USEC_PER_SEC)
 
 /* Share of the initial sessions that are gone, 0..100; 100 only once none remain. */
 unsigned logoff_progress(size_t n_initial, size_t n_remaining);

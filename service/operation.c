@@ -8,6 +8,7 @@ typedef struct ParkedCall ParkedCall;
 struct ParkedCall {
         ParkedCall *next;
         BusRequest request;     /* holds a reference on its call; its VM strings are the operation's */
+        char *options;          /* request.options' copy */
 };
 
 struct Operation {
@@ -56,12 +57,17 @@ int operation_park(Operation **slot, const BusRequest *req, Operation **ret) {
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
+        if (req->options && !(p->options = strdup(req->options))) {
+                free(p);
+                return -ENOMEM;
+        }
         p->request = (BusRequest) {
                 .kind = req->kind,
                 .call = sd_bus_message_ref(req->call),
                 .creds = req->creds,
                 .vm_name = o->vm_name,
                 .vm_uuid = o->vm_uuid,
+                .options = p->options,
         };
         if (o->last)
                 o->last->next = p;
@@ -87,6 +93,7 @@ void operation_finish(Operation *o, operation_answer_t answer, void *userdata) {
 
                 answer(&p->request, userdata);
                 sd_bus_message_unref(p->request.call);
+                free(p->options);
                 free(p);
                 p = next;
         }

@@ -61,6 +61,10 @@ int task_record_format(const TaskRecord *rec, char **ret) {
                 r = r ?: add(o, "program_exited", json_object_new_boolean(rec->resume.program_exited));
                 r = r ?: add(o, "relogin_expected", json_object_new_boolean(rec->resume.relogin_expected));
                 r = r ?: add(o, "deadline_usec", json_object_new_int64((int64_t) rec->resume.deadline_usec));
+                if (rec->resume.notice[0] || rec->resume.grace_sec > 0) {
+                        r = r ?: add(o, "notice", json_object_new_string(rec->resume.notice));
+                        r = r ?: add(o, "grace_sec", json_object_new_int64(rec->resume.grace_sec));
+                }
         }
         if (r < 0) {
                 json_object_put(o);
@@ -137,7 +141,7 @@ static bool uuid_is_valid(const char *s) {
 
 static const char *const running_keys[] = {
         "version", "id", "vm_uuid", "vm_name", "description", "owner", "started_usec", "percent", "state",
-        "os", "guest_pid", "program_exited", "relogin_expected", "deadline_usec", NULL,
+        "os", "guest_pid", "program_exited", "relogin_expected", "deadline_usec", "notice", "grace_sec", NULL,
 };
 static const char *const finished_keys[] = {
         "version", "id", "vm_uuid", "vm_name", "description", "owner", "started_usec", "percent", "state",
@@ -264,6 +268,17 @@ static int parse_object(json_object *o, TaskRecord *rec, char **ret_error) {
         if (r < 0)
                 return r;
         rec->resume.deadline_usec = (uint64_t) x;
+        /* Both or neither. */
+        if (!json_object_object_get_ex(o, "notice", NULL) && !json_object_object_get_ex(o, "grace_sec", NULL))
+                return 0;
+        r = get_string(o, "notice", TASK_STATE_NOTICE_MAX, &s, ret_error);
+        if (r < 0)
+                return r;
+        strcpy(rec->resume.notice, s);
+        r = get_int(o, "grace_sec", 0, 3600, &x, ret_error);
+        if (r < 0)
+                return r;
+        rec->resume.grace_sec = (uint32_t) x;
         return 0;
 }
 

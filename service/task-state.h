@@ -19,6 +19,7 @@
 /* next-id is written once for every TASK_ID_BLOCK ids: a restart skips what was left of the block,
  * ids never repeat, and only one task start in TASK_ID_BLOCK pays for a second file write. */
 #define TASK_ID_BLOCK 64U
+#define TASK_STATE_NOTICE_MAX 1024U     /* bytes of LogoffWithOptions' message */
 
 /* Where the task's engine stood, as far as a restarted daemon can take it up again. */
 typedef struct TaskResume {
@@ -27,6 +28,11 @@ typedef struct TaskResume {
         bool program_exited;            /* its exit was read: the users are polled */
         bool relogin_expected;          /* it printed LOGOFF_AUTOLOGIN_MARK */
         uint64_t deadline_usec;         /* CLOCK_REALTIME */
+        /* LogoffWithOptions' message ("" for none) and grace: a task restarted before its logoff
+         * program started sends the message again and waits the whole grace again. Written only
+         * when there are options ("notice", "grace_sec"). */
+        char notice[TASK_STATE_NOTICE_MAX + 1];
+        uint32_t grace_sec;
 } TaskResume;
 
 typedef struct TaskRecord {

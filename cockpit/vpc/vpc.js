@@ -404,6 +404,8 @@
         const list = $("vpc-confirm-list");
         list.replaceChildren();
         $("vpc-confirm-ok").disabled = true;
+        $("vpc-confirm-message").value = "";
+        $("vpc-confirm-grace").value = "0";
         const token = {};
         confirmAction = { token, paths };
         if (!confirmOpener)
@@ -461,13 +463,26 @@
         part(row, "vpc-vm-detail").textContent = detail || "";
     }
 
-    function startLogoff(path) {
+    /* The confirmation's message and grace, as LogoffWithOptions' options; null for a plain Logoff.
+     * The service checks and cleans them (InvalidArgs names a bad one). */
+    function logoffOptions() {
+        const message = $("vpc-confirm-message").value;
+        const grace = Math.max(0, Math.min(3600, Math.floor(Number($("vpc-confirm-grace").value) || 0)));
+        if (message.trim() === "" && grace === 0)
+            return null;
+        const options = { GraceSec: { t: "u", v: grace } };
+        if (message.trim() !== "")
+            options.Message = { t: "s", v: message };
+        return options;
+    }
+
+    function startLogoff(path, options) {
         const vm = vmRows.get(path);
         if (!vm)
             return;
         vm.task = null;
         setVmStatus(vm, 0, _("starting…"), "", null);
-        client.call(path, GUESTOS, "Logoff", [])
+        (options ? client.call(path, GUESTOS, "LogoffWithOptions", [options]) : client.call(path, GUESTOS, "Logoff", []))
                 .then(reply => {
                     vm.task = reply[0];
                     showTaskOnVm(vm.task);
@@ -814,9 +829,10 @@
         $("vpc-confirm-cancel").addEventListener("click", closeConfirm);
         $("vpc-confirm-ok").addEventListener("click", () => {
             const action = confirmAction;
+            const options = logoffOptions();
             closeConfirm();
             if (action)
-                action.paths.forEach(startLogoff);
+                action.paths.forEach(path => startLogoff(path, options));
         });
         document.addEventListener("keydown", ev => {
             if ($("vpc-confirm").hidden)

@@ -4,7 +4,8 @@ compiles the logoff programs into the daemon: each program's text as a C string;
 as linux.sh with the two Linux programs in the places it marks (@LINUX_LOGIND@, @LINUX_PLAIN@); and
 the Windows program also as the base64 of its UTF-16LE text, the form powershell.exe
 -EncodedCommand takes (nothing on the Windows command line then needs quoting). Run at build time by
-service/meson.build."""
+service/meson.build. The arguments after WINDOWS_PS1 are NAME=PATH pairs, embedded as
+LOGOFF_PROGRAM_<NAME> (and a .ps1 also as LOGOFF_PROGRAM_<NAME>_ENCODED)."""
 
 import base64
 import os
@@ -46,6 +47,19 @@ def main():
         for i in range(0, len(encoded), 96):
             f.write('        "' + encoded[i:i + 96] + '"\n')
         f.write("        ;\n")
+        for pair in sys.argv[6:]:
+            name, path = pair.split("=", 1)
+            with open(path, encoding="utf-8") as p:
+                text = p.read()
+            if not text.isascii():
+                sys.exit(f"embed.py: {os.path.basename(path)} must be ASCII")
+            f.write(f"\nstatic const char LOGOFF_PROGRAM_{name}[] =\n" + c_string(text) + ";\n")
+            if path.endswith(".ps1"):
+                encoded = base64.b64encode(text.encode("utf-16-le")).decode("ascii")
+                f.write(f"\nstatic const char LOGOFF_PROGRAM_{name}_ENCODED[] =\n")
+                for i in range(0, len(encoded), 96):
+                    f.write('        "' + encoded[i:i + 96] + '"\n')
+                f.write("        ;\n")
 
 
 if __name__ == "__main__":

@@ -227,6 +227,26 @@ def scenarios(page):
         check(r is not None and r["outcome"] == "no guest agent to do it — 0xA0040505" and not r["progress_shown"]
               and page.evaluate("document.getElementById('vpc-confirm').hidden") is True,
               f"Lock on '{other}' asks nothing and shows the outcome with its HRESULT (no guest agent)", r)
+    # --- Log off with a message and a grace: LogoffWithOptions, where the daemon has it ---------
+    xml = call(encode_path(name), "org.freedesktop.DBus.Introspectable", "Introspect").value
+    if '<method name="LogoffWithOptions">' in xml:
+        page.click(page.row_selector(name) + " .vpc-vm-logoff")
+        page.wait("!document.getElementById('vpc-confirm').hidden && !document.getElementById('vpc-confirm-ok').disabled",
+                  30, "the confirmation again")
+        check(page.evaluate("document.getElementById('vpc-confirm-message').value === '' && "
+                            "document.getElementById('vpc-confirm-grace').value === '0'"),
+              "the confirmation opens with no message and no grace")
+        page.browser.type_text("#vpc-confirm-message", "Säve your work, please.")
+        page.evaluate("document.getElementById('vpc-confirm-grace').value = ''")
+        page.browser.type_text("#vpc-confirm-grace", "45")
+        page.click("#vpc-confirm-ok")
+        page.wait("document.getElementById('vpc-confirm').hidden", 10, "the confirmation to close")
+        envctl = os.path.join(os.environ["VPC_SOURCE_ROOT"], "tests", "lib", "envctl")
+        ok = wait_until(lambda: 'options="message=24 bytes, grace=45 s"' in subprocess.run(
+            [envctl, "daemon-log"], capture_output=True, text=True).stdout, timeout=30)
+        check(ok, "OK with a message and a grace calls LogoffWithOptions with both (audited: 24 bytes, 45 s)")
+        r = page.wait_row(name, "r.outcome === 'no guest agent to do it — 0xA0040505'", 30)
+        check(r is not None, "and shows its outcome like Log off's", r)
 
     # --- the console-disconnect policy: only where the objects have it ------------------------
     with_policy = [w for w in bus_vms() if w[4] is not None]

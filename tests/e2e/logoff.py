@@ -3,8 +3,10 @@
 root and as an authorized unprivileged user ends every session (Progress signals, Completed(0, "",
 ...), guest-get-users empty, utmp empty, no process of the users left); Logoff again completes with
 NoSuchLogonSession; an unprivileged user outside the rules' group is denied and the users stay;
-two Logoff calls at once share one task. Lock on this guest (no systemd-logind): the task ends with
-AdditionsFeatureNotAvailable saying why, and nobody is logged off."""
+two Logoff calls at once share one task; LogoffWithOptions' message reaches a utmp session's
+terminal (a virtual console, read back from /dev/vcs2) as text, and the logoff follows. Lock on this
+guest (no systemd-logind): the task ends with AdditionsFeatureNotAvailable saying why, and nobody is
+logged off."""
 
 import os
 import pwd
@@ -102,5 +104,22 @@ if r1 is not None and r1.ok:
     check(c == [0, "", ""], "the shared task completes with 0", c)
     check(len(rec.of("Completed", r1.value)) == 1, "Completed comes once", rec.of("Completed", r1.value))
     check_gone(VM, USERS, "shared task")
+
+# --- LogoffWithOptions on busybox: the message reaches a utmp session's terminal --------------------
+# The terminal is a virtual console (tty2): what is written to it can be read back from /dev/vcs2.
+login(VM, "alice", "tty2")
+check(wait_users(VM, ["alice"]) == ["alice"], "alice logged on on tty2 (utmp only, no logind)")
+rec = SignalRecorder()
+r = call(encode_path(VM), "org.vpc.GuestOS", "LogoffWithOptions", "a{sv}",
+         ({"Message": dbus.String("Busybox says $(touch /tmp/pwned) bye"), "GraceSec": dbus.UInt32(1)},))
+check(r.ok, "LogoffWithOptions on the busybox guest returns a task", r)
+if r.ok:
+    c = completed(rec, r.value, 60)
+    check(c == [0, "", ""], "it completes with 0", c)
+    screen = " ".join(vpcguest.sh(VM, "cat /dev/vcs2 2>&1; true").split())
+    check("Busybox says $(touch /tmp/pwned) bye" in screen and "logged off in 1 seconds" in screen,
+          "the message is on alice's terminal (tty2), as text", screen[-400:])
+    check(vpcguest.sh(VM, "ls /tmp/pwned 2>/dev/null; true").strip() == "", "nothing of it ran (no /tmp/pwned)")
+    check_gone(VM, ["alice"], "LogoffWithOptions on busybox")
 
 finish()

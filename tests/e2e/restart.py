@@ -7,7 +7,8 @@ Completed(0) once carol is gone, and a waiting `vpcctl logoff` started before th
 A finished task's outcome is still readable after a restart; a garbage, truncated or foreign state
 file is logged and skipped and the daemon serves; task ids never repeat. Real daemon, dbus-daemon,
 polkitd, libvirtd, QEMU guest with qemu-ga. The daemon runs with --logoff-timeout 300
---task-retention 300."""
+--task-retention 300. A LogoffWithOptions restarted in its grace shows its message again and waits
+the whole grace again before the logoff."""
 
 import os
 import subprocess
@@ -193,6 +194,32 @@ if term_task:
     check(task_props(term_task).get("IsComplete") is True, "the other finished tasks are", task_props(term_task))
 check(call(encode_path(VM), "org.freedesktop.DBus.Properties", "Get", "ss", ("org.vpc.GuestOS", "State")).ok,
       "the daemon serves")
+
+# --- a LogoffWithOptions in its grace: after the restart the message again, and the whole grace ----
+# alice on a virtual console (tty2), so what reached her terminal is read back from /dev/vcs2.
+login(VM, "alice", "tty2")
+check(wait_users(VM, ["alice"]) == ["alice"], "grace: alice logged on on tty2")
+rec = SignalRecorder()
+r = call(encode_path(VM), "org.vpc.GuestOS", "LogoffWithOptions", "a{sv}",
+         ({"Message": dbus.String("Restart-proof warning"), "GraceSec": dbus.UInt32(6)},))
+if check(r.ok, "grace: LogoffWithOptions returns a task", r):
+    task = r.value
+    note(task)
+    check(rec.wait_for(lambda e: e[0] == task and e[2] == "Progress" and e[3][0] > 0, timeout=60) is not None,
+          "grace: the message went out and the grace runs (Progress above 0)")
+    if restart("TERM"):
+        t_restart = time.monotonic()
+        p = task_props(task)
+        check(p.get("IsComplete") is False, "grace: after the restart the same path names the running task", p)
+        c = completed(rec, task, 90)
+        waited = time.monotonic() - t_restart
+        print(f"# grace: Completed {waited:.1f} s after the restart (grace 6 s)")
+        check(c == [0, "", ""], "grace: the task ends with Completed(0)", c)
+        check(waited >= 6, f"grace: the whole grace was waited again after the restart ({waited:.1f} s >= 6 s)")
+        screen = " ".join(vpcguest.sh(VM, "cat /dev/vcs2 2>&1; true").split())
+        check(screen.count("Restart-proof warning") == 2, "grace: alice was shown the message again after the restart",
+              screen[-400:])
+        check(vpcguest.users(VM) == [], "grace: alice is logged off at the end", vpcguest.users(VM))
 
 # --- ids never repeat -------------------------------------------------------------------------------
 login(VM, "alice", "pts/3")

@@ -38,6 +38,11 @@ def fake_mode(mode, users="", timeout=5, guest=G1):
         return False
 
 
+def answered_at(f, *args, **kw):
+    r = f(*args, **kw)
+    return r, time.monotonic()
+
+
 def task_outcome(path, seconds=30):
     """Waits for a task and returns its ErrorName ("" for success)."""
     r = call(path, "org.vpc.Task", "WaitForCompletion", "i", (int(seconds * 1000),), timeout=seconds + 10)
@@ -123,7 +128,7 @@ check(wait_until(lambda: fake_mode("ok", timeout=2), 60), "after 100 MiB the age
 
 # --- per-VM bound: 20 callers on a hung guest share one agent call -----------------------------------
 check(fake_mode("silent"), "fake agent silent again")
-joins = [in_thread(timed, logoff, P1, user="root") for _ in range(20)]
+joins = [in_thread(answered_at, logoff, P1, user="root") for _ in range(20)]
 time.sleep(0.5)
 r2, t2 = timed(logoff, P2)
 check(r2.ok and t2 < 2.0 * SLOW, f"with 20 Logoffs hanging on g1, g2 is served in {t2:.2f} s", r2)
@@ -131,18 +136,17 @@ if r2.ok:
     call(r2.value, "org.vpc.Task", "Cancel")
 results = [j(60) for j in joins]
 names = {r[0].error_name for r in results if r}
-slowest = max(r[1] for r in results if r)
 check(names == {TIMEOUT} and len(results) == 20, "all 20 get Timeout", names)
-check(slowest < (AGENT_TIMEOUT + 4) * SLOW,
-      f"... together after one agent timeout ({slowest:.2f} s), not one after the other")
+# Together, not one after the other: one after the other, each answer would come one agent timeout
+# after the previous one. The spread of the answers, unlike their time from the calls, does not grow
+# with the machine's load (all 20 end with the one agent call they share).
+answered = [r[1] for r in results if r]
+spread = max(answered) - min(answered) if answered else float("inf")
+check(spread < AGENT_TIMEOUT, f"... together after one agent call ({spread:.2f} s from the first answer "
+      f"to the last), not one after the other")
 
 # --- several hung guests at once: with a thread left, the others are served at once ----------------------
 check(fake_mode("silent", guest=G3), "g3's fake agent silent too")
-
-
-def answered_at(f, *args, **kw):
-    r = f(*args, **kw)
-    return r, time.monotonic()
 
 
 hung = [in_thread(answered_at, logoff, p, user="root") for p in (P1, P3)]

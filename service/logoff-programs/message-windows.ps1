@@ -1,57 +1,22 @@
 # LogoffWithOptions' message: stdin (UTF-8) holds the grace in seconds (first line) and the message
 # (the rest), data never run as code. Every session that has a user gets it in a message box
-# (WTSSendMessageW) that closes itself after the grace; nobody's answer is waited for. Session 0
-# (services) is never sent anything. Exit 0 once every such session was sent it, else 1 with the
-# reasons on stderr; 2 for a malformed stdin.
-$ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
+# (WTSSendMessageW) that closes itself after the grace; nobody's answer is waited for. Exit 0 once
+# every such session was sent it, else 1 with the reasons on stderr; 2 for a malformed stdin.
 trap { [Console]::Error.WriteLine("message-windows: " + $_); exit 1 }
 $reader = New-Object IO.StreamReader([Console]::OpenStandardInput(), (New-Object Text.UTF8Encoding($false)))
 $grace = $reader.ReadLine()
 if ($grace -notmatch '^[0-9]{1,9}$') { [Console]::Error.WriteLine("message-windows: no grace on stdin"); exit 2 }
 $text = $reader.ReadToEnd()
 Add-Type -Namespace VpcGuestOs -Name WtsMessage -MemberDefinition @'
-[DllImport("wtsapi32.dll", SetLastError = true)]
-public static extern bool WTSEnumerateSessionsW(IntPtr server, int reserved, int version, out IntPtr info, out int count);
-[DllImport("wtsapi32.dll", SetLastError = true)]
-public static extern bool WTSQuerySessionInformationW(IntPtr server, int session, int infoClass, out IntPtr buffer, out int bytes);
 [DllImport("wtsapi32.dll", SetLastError = true, CharSet = CharSet.Unicode)]
 public static extern bool WTSSendMessageW(IntPtr server, int session, string title, int titleBytes, string message, int messageBytes, int style, int timeout, out int response, bool wait);
-[DllImport("wtsapi32.dll")]
-public static extern void WTSFreeMemory(IntPtr memory);
 '@
-function Get-SessionUser([int]$id) {
-    $buffer = [IntPtr]::Zero
-    $bytes = 0
-    # 5: WTSUserName
-    if (-not [VpcGuestOs.WtsMessage]::WTSQuerySessionInformationW([IntPtr]::Zero, $id, 5, [ref]$buffer, [ref]$bytes)) {
-        return ''
-    }
-    try { return [Runtime.InteropServices.Marshal]::PtrToStringUni($buffer) }
-    finally { [VpcGuestOs.WtsMessage]::WTSFreeMemory($buffer) }
-}
 $title = 'Message from the administrator'
 if ([int]$grace -gt 0) { $head = "You will be logged off in $grace seconds." } else { $head = 'You will be logged off now.' }
 $body = $head + "`r`n`r`n" + ($text -replace "`r?`n", "`r`n")
-$info = [IntPtr]::Zero
-$count = 0
-if (-not [VpcGuestOs.WtsMessage]::WTSEnumerateSessionsW([IntPtr]::Zero, 0, 1, [ref]$info, [ref]$count)) {
-    $e = [Runtime.InteropServices.Marshal]::GetLastWin32Error()
-    [Console]::Error.WriteLine("message-windows: WTSEnumerateSessionsW: error $e")
-    exit 1
-}
-# WTS_SESSION_INFOW: DWORD SessionId; LPWSTR pWinStationName; WTS_CONNECTSTATE_CLASS State
-$size = 3 * [IntPtr]::Size
-$ids = @()
-try {
-    for ($i = 0; $i -lt $count; $i++) {
-        $ids += [Runtime.InteropServices.Marshal]::ReadInt32([IntPtr]($info.ToInt64() + $i * $size))
-    }
-} finally { [VpcGuestOs.WtsMessage]::WTSFreeMemory($info) }
 $failed = 0
 $sent = 0
-foreach ($id in $ids) {
-    if ($id -eq 0 -or (Get-SessionUser $id) -eq '') { continue }
+foreach ($id in (Get-UserSessionIds)) {
     $response = 0
     # Style 0x30: MB_OK | MB_ICONWARNING; lengths in bytes; bWait false: no answer is waited for.
     if (-not [VpcGuestOs.WtsMessage]::WTSSendMessageW([IntPtr]::Zero, $id, $title, 2 * $title.Length, $body,

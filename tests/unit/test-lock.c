@@ -106,8 +106,18 @@ static void test_windows_program(void **state) {
         assert_null(strstr(text, "quser"));
         assert_null(strstr(text, "logoff.exe"));
 
-        /* docs/lock.md shows the program exactly. */
-        assert_non_null(strstr(docs, LOCK_PROGRAM_WINDOWS));
+        /* It is the shared WTS preamble, then the lock program's own text, which alone declares the
+         * call it acts with. */
+        assert_int_equal(strncmp(text, LOCK_PROGRAM_WTS_PREAMBLE, strlen(LOCK_PROGRAM_WTS_PREAMBLE)), 0);
+        assert_string_equal(text + strlen(LOCK_PROGRAM_WTS_PREAMBLE), LOCK_PROGRAM_WINDOWS_BODY);
+        assert_non_null(strstr(LOCK_PROGRAM_WINDOWS_BODY, "public static extern bool WTSDisconnectSession("));
+        assert_non_null(strstr(LOCK_PROGRAM_WINDOWS_BODY, "Get-UserSessionIds -Active"));
+        assert_null(strstr(LOCK_PROGRAM_WTS_PREAMBLE, "WTSDisconnectSession"));
+
+        /* docs/lock.md shows the program's own text exactly, docs/logoff.md the preamble. */
+        assert_non_null(strstr(docs, LOCK_PROGRAM_WINDOWS_BODY));
+        _cleanup_free_ char *logoff_docs = read_file(DOCS_DIR "/logoff.md");
+        assert_non_null(strstr(logoff_docs, LOCK_PROGRAM_WTS_PREAMBLE));
 }
 
 static void test_linux_program(void **state) {

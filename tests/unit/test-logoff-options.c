@@ -401,12 +401,17 @@ static void test_windows_program(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(never); i++)
                 if (strstr(ps, never[i]))
                         fail_msg("the Windows message program holds '%s'", never[i]);
+        /* The shared WTS preamble, then the message program's own text. */
+        assert_int_equal(strncmp(ps, LOGOFF_PROGRAM_WTS_PREAMBLE, strlen(LOGOFF_PROGRAM_WTS_PREAMBLE)), 0);
+        assert_string_equal(ps + strlen(LOGOFF_PROGRAM_WTS_PREAMBLE), LOGOFF_PROGRAM_MESSAGE_WINDOWS_BODY);
+        assert_null(strstr(LOGOFF_PROGRAM_WTS_PREAMBLE, "WTSSendMessageW"));
         /* The Linux one neither evaluates the text. */
         assert_null(strstr(LOGOFF_PROGRAM_MESSAGE_LINUX, "eval"));
         assert_non_null(strstr(LOGOFF_PROGRAM_MESSAGE_LINUX, "text=$(cat)"));
 }
 
-/* docs/logoff.md shows both programs as they are compiled in. */
+/* docs/logoff.md shows both programs as they are compiled in (the Windows one as the WTS preamble
+ * and its own text). */
 static void test_docs_show_the_programs(void **state) {
         FILE *f = fopen(DOCS_DIR "/logoff.md", "re");
         char *docs = NULL;
@@ -416,7 +421,8 @@ static void test_docs_show_the_programs(void **state) {
         assert_true(getdelim(&docs, &n, 0, f) > 0);
         fclose(f);
         assert_non_null(strstr(docs, LOGOFF_PROGRAM_MESSAGE_LINUX));
-        assert_non_null(strstr(docs, LOGOFF_PROGRAM_MESSAGE_WINDOWS));
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_WTS_PREAMBLE));
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_MESSAGE_WINDOWS_BODY));
         free(docs);
 }
 

@@ -782,8 +782,18 @@ static void test_windows_program(void **state) {
         assert_null(strstr(LOGOFF_PROGRAM_WINDOWS, "quser"));
         assert_string_equal(s->path, "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe");
 
-        /* docs/logoff.md shows every program exactly (the Linux one as its parts). */
-        assert_non_null(strstr(docs, LOGOFF_PROGRAM_WINDOWS));
+        /* The shared WTS preamble, then the logoff program's own text, which alone declares the call
+         * it acts with. */
+        assert_int_equal(strncmp(LOGOFF_PROGRAM_WINDOWS, LOGOFF_PROGRAM_WTS_PREAMBLE,
+                                 strlen(LOGOFF_PROGRAM_WTS_PREAMBLE)), 0);
+        assert_string_equal(LOGOFF_PROGRAM_WINDOWS + strlen(LOGOFF_PROGRAM_WTS_PREAMBLE), LOGOFF_PROGRAM_WINDOWS_BODY);
+        assert_non_null(strstr(LOGOFF_PROGRAM_WINDOWS_BODY, "public static extern bool WTSLogoffSession("));
+        assert_null(strstr(LOGOFF_PROGRAM_WTS_PREAMBLE, "WTSLogoffSession"));
+
+        /* docs/logoff.md shows every program exactly (the Linux one as its parts, a Windows one as the
+         * preamble and its own text). */
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_WTS_PREAMBLE));
+        assert_non_null(strstr(docs, LOGOFF_PROGRAM_WINDOWS_BODY));
         assert_non_null(strstr(docs, LOGOFF_PROGRAM_LINUX_PLAIN));
         assert_non_null(strstr(docs, LOGOFF_PROGRAM_LINUX_LOGIND));
 }

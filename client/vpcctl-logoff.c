@@ -1,10 +1,11 @@
 /* The verbs that start or follow tasks: logoff (one task per VM, or every running VM with --all),
- * wait and cancel. Following the tasks and showing their progress is vpcctl-watch.c's part. */
+ * wait and cancel. Starting one task per VM is vpcctl-task-start.c's part (lock shares it),
+ * following the tasks and showing their progress vpcctl-watch.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "vpcctl-watch.h"
+#include "vpcctl-task-start.h"
 
 /* Logoff(), or LogoffWithOptions() with --message and --grace (an older service without it answers
  * UnknownMethod, which says so). */
@@ -33,7 +34,7 @@ static int call_logoff(sd_bus *bus, const char *guest, sd_bus_error *error, sd_b
 int verb_logoff(sd_bus *bus, int argc, char **argv) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Watch w = {};
-        int r, status;
+        int r;
 
         if (arg.all == (argc > 1)) {
                 fputs(_("vpcctl: logoff takes VM names or UUIDs, or --all\n"), stderr);
@@ -57,57 +58,11 @@ int verb_logoff(sd_bus *bus, int argc, char **argv) {
                 inventory_done(&inv);
                 if (w.n == 0 && !arg.quiet && !arg.json)
                         puts(_("No running VM."));
-        } else
-                for (int i = 1; i < argc; i++) {
-                        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                        const char *path;
-                        Item *it = watch_add(&w, argv[i]);
-
-                        if (!it) {
-                                watch_done(&w);
-                                return VPCCTL_EXIT_FAILED;
-                        }
-                        sd_bus_error_free(&error);
-                        r = sd_bus_call_method(bus, VPC_BUS_NAME, VPC_MANAGER_PATH, "org.vpc.Manager", "GetGuestOS",
-                                               &error, &reply, "s", argv[i]);
-                        if (r >= 0)
-                                r = sd_bus_message_read(reply, "o", &path);
-                        if (r < 0)
-                                item_fail_bus(it, &error, r);
-                        else
-                                it->guest = strdup(path);
-                }
-
-        if (arg.wait) {
-                r = watch_subscribe(bus, &w);
-                if (r < 0) {
-                        watch_done(&w);
-                        return report_bus_error(_("cannot watch the tasks"), NULL, r);
-                }
+        } else if (task_start_add_guests(bus, &w, argv + 1, argc - 1) < 0) {
+                watch_done(&w);
+                return VPCCTL_EXIT_FAILED;
         }
-
-        polkit_agent_open_if_enabled();
-        for (size_t i = 0; i < w.n; i++) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-                Item *it = &w.items[i];
-                const char *path;
-
-                if (!it->guest)
-                        continue;
-                sd_bus_error_free(&error);
-                r = call_logoff(bus, it->guest, &error, &reply);
-                if (r >= 0)
-                        r = sd_bus_message_read(reply, "o", &path);
-                if (r < 0)
-                        item_fail_bus(it, &error, r);
-                else
-                        it->task.path = strdup(path);
-        }
-        polkit_agent_close();
-
-        status = watch_finish(bus, &w, false);
-        watch_done(&w);
-        return status;
+        return task_start_and_follow(bus, &w, call_logoff);
 }
 
 /* The VM a task works on, by name, for labels; the path when it cannot be read. */

@@ -172,10 +172,18 @@ int verb_status(sd_bus *bus, int argc, char **argv) {
                         print_status_label(_("Console"));
                         if (streq_ptr(g->console_policy, "logoff"))
                                 printf(_("log off %" PRIu32 " s after the last client leaves"), g->console_delay_sec);
-                        else
+                        else if (streq_ptr(g->console_policy, "none"))
                                 /* TRANSLATORS: %s is the policy's name as the service says it (none). */
                                 printf(_("%s on disconnect"), strempty(policy));
+                        else
+                                /* TRANSLATORS: %s is the action's name (lock, lock-then-logoff, ...). */
+                                printf(_("%s, %" PRIu32 " s after the last client leaves"), strempty(policy),
+                                       g->console_delay_sec);
                         printf(_("; %" PRIu32 " client(s) connected\n"), g->console_clients);
+                        if (g->console_message && g->console_message[0]) {
+                                print_status_label(_("Message"));
+                                print_line(g->console_message);
+                        }
                 }
                 for (size_t i = 0; i < inv.n_tasks; i++) {
                         const TaskRecord *t = &inv.tasks[i];

@@ -13,6 +13,7 @@ void guest_done(Guest *g) {
         free(g->uuid);
         free(g->state);
         free(g->console_policy);
+        free(g->console_message);
         free(g->os_name);
         *g = (Guest) {};
 }
@@ -74,7 +75,9 @@ int properties_read(sd_bus_message *m, Guest *g, TaskRecord *t) {
                 else if (g && streq_ptr(name, "ConsoleDisconnectPolicy")) {
                         r = read_string_variant(m, "s", &g->console_policy);
                         g->has_console = true;
-                } else if (g && streq_ptr(name, "ConsoleDisconnectDelaySec"))
+                } else if (g && streq_ptr(name, "ConsoleDisconnectMessage"))
+                        r = read_string_variant(m, "s", &g->console_message);
+                else if (g && streq_ptr(name, "ConsoleDisconnectDelaySec"))
                         r = sd_bus_message_read(m, "v", "u", &g->console_delay_sec);
                 else if (g && streq_ptr(name, "ConsoleClients"))
                         r = sd_bus_message_read(m, "v", "u", &g->console_clients);
@@ -310,6 +313,7 @@ json_object *guest_to_json(const Guest *g) {
         if (g->has_console) {
                 json_object_object_add(o, "console_disconnect_policy", json_object_new_string(strempty(g->console_policy)));
                 json_object_object_add(o, "console_disconnect_delay_sec", json_object_new_int64(g->console_delay_sec));
+                json_object_object_add(o, "console_disconnect_message", json_object_new_string(strempty(g->console_message)));
                 json_object_object_add(o, "console_clients", json_object_new_int64(g->console_clients));
         }
         json_object_object_add(o, "agent_connected", json_object_new_boolean(g->agent_connected));

@@ -46,7 +46,7 @@ static void help(void) {
                 "  wait TASK...         Wait for tasks to end, showing progress\n"
                 "  cancel TASK          Cancel a task\n"
                 "  monitor              Show VM and task events as they happen\n"
-                "  set-policy VM --console-disconnect=logoff|none [--delay SEC]\n"
+                "  set-policy VM --console-disconnect=ACTION [--delay SEC] [--message TEXT]\n"
                 "                       What happens when the VM's last console client leaves\n\n"), stdout);
         fputs(_("Options:\n"
                 "  -h --help            Show this help\n"
@@ -60,9 +60,10 @@ static void help(void) {
                 "     --no-ask-password Do not ask for a password (no polkit agent)\n"
                 "  -H --host [USER@]HOST[:PORT]  Operate on a remote host, over SSH\n"
                 "     --address ADDRESS Connect to this D-Bus address instead of the system bus\n"
-                "     --console-disconnect=logoff|none  set-policy: the action\n"
+                "     --console-disconnect=ACTION  set-policy: none, lock, logoff, lock-then-logoff,\n"
+                "                       warn-then-logoff\n"
                 "     --delay SEC       set-policy: seconds before it (0..86400; default: keep the VM's)\n"
-                "     --message TEXT    logoff: show TEXT to every user first (at most 1024 bytes)\n"
+                "     --message TEXT    logoff, set-policy: show TEXT to every user first (at most 1024 bytes)\n"
                 "     --grace SEC       logoff: seconds between the message and the logoff (0..3600)\n\n"), stdout);
         fputs(_("Exit status: 0 success, 1 failure, 2 usage, 3 nobody was logged on, 4 VM not running,\n"
                 "5 no guest agent, 6 no such VM or task, 7 cancelled, 8 timed out in the service,\n"
@@ -156,8 +157,10 @@ static int parse_argv(int argc, char **argv) {
                         arg.address = optarg;
                         break;
                 case ARG_CONSOLE_DISCONNECT:
-                        if (!streq_ptr(optarg, "logoff") && !streq_ptr(optarg, "none")) {
-                                fprintf(stderr, _("vpcctl: --console-disconnect wants logoff or none, not '%s'\n"), optarg);
+                        if (!streq_ptr(optarg, "none") && !streq_ptr(optarg, "lock") && !streq_ptr(optarg, "logoff") &&
+                            !streq_ptr(optarg, "lock-then-logoff") && !streq_ptr(optarg, "warn-then-logoff")) {
+                                fprintf(stderr, _("vpcctl: --console-disconnect wants none, lock, logoff, lock-then-logoff or "
+                                                  "warn-then-logoff, not '%s'\n"), optarg);
                                 return -EINVAL;
                         }
                         arg.console_disconnect = optarg;
@@ -267,8 +270,9 @@ int main(int argc, char **argv) {
                 fputs(_("vpcctl: --all goes with logoff only\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
-        if ((arg.message || arg.grace_sec >= 0) && verb->run != verb_logoff) {
-                fputs(_("vpcctl: --message and --grace go with logoff only\n"), stderr);
+        if ((arg.grace_sec >= 0 && verb->run != verb_logoff) ||
+            (arg.message && verb->run != verb_logoff && verb->run != verb_set_policy)) {
+                fputs(_("vpcctl: --grace goes with logoff only, --message with logoff and set-policy\n"), stderr);
                 return VPCCTL_EXIT_USAGE;
         }
         if ((arg.console_disconnect || arg.delay_sec >= 0) != (verb->run == verb_set_policy)) {

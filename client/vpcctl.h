@@ -69,6 +69,7 @@ typedef struct Guest {
         /* The console-disconnect policy; has_console is false with a service that lacks it. */
         bool has_console;
         char *console_policy;
+        char *console_message;          /* "" or NULL: none */
         uint32_t console_delay_sec;
         uint32_t console_clients;
         bool agent_connected;

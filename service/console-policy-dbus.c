@@ -1,4 +1,4 @@
-/* See console-policy-dbus.h. SetConsoleDisconnectPolicy: authorize (polkit, re-dispatched), check
+/* See console-policy-dbus.h. SetConsoleDisconnectPolicy(WithOptions): read the options, authorize (polkit, re-dispatched), check
  * the arguments, write the metadata on the control worker (in order with the lifecycle refreshes),
  * apply it and reply. The metadata-change event that follows reads the same policy back. */
 #include <errno.h>
@@ -14,13 +14,16 @@
 int console_policy_property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Domain *d = userdata;
+        const ConsolePolicy *p = console_policy_of(d);
 
         if (streq_ptr(property, "ConsoleDisconnectPolicy"))
-                return sd_bus_message_append(reply, "s", console_disconnect_action_to_string(d->console_policy.action));
+                return sd_bus_message_append(reply, "s", console_disconnect_action_to_string(p->action));
         if (streq_ptr(property, "ConsoleDisconnectDelaySec"))
-                return sd_bus_message_append(reply, "u", (uint32_t) d->console_policy.delay_sec);
+                return sd_bus_message_append(reply, "u", (uint32_t) p->delay_sec);
+        if (streq_ptr(property, "ConsoleDisconnectMessage"))
+                return sd_bus_message_append(reply, "s", p->message);
         if (streq_ptr(property, "ConsoleClients"))
-                return sd_bus_message_append(reply, "u", (uint32_t) d->console.n_clients);
+                return sd_bus_message_append(reply, "u", (uint32_t) console_policy_clients(d));
         return -EINVAL;
 }
 
@@ -32,6 +35,8 @@ static const BusRequestKind set_policy_kind = {
 
 /* The policy as the audit names it: what was asked for, e.g. "logoff 30". */
 #define POLICY_TEXT_MAX 32
+/* And its options: "message=12 bytes", the message's length, never its text. */
+#define OPTIONS_TEXT_MAX 48
 
 /* A call whose metadata write is on its way: the domain may be gone when it is answered. */
 typedef struct SetPolicyCall {
@@ -40,6 +45,7 @@ typedef struct SetPolicyCall {
         char vm_uuid[UUID_STRING_MAX];
         char *vm_name;
         char policy_text[POLICY_TEXT_MAX];
+        char options_text[OPTIONS_TEXT_MAX];
         ConsolePolicy policy;
 } SetPolicyCall;
 
@@ -63,6 +69,7 @@ static int set_policy_call_new(Manager *m, const BusRequest *req, const ConsoleP
                 return -ENOMEM;
         snprintf(s->vm_uuid, sizeof(s->vm_uuid), "%s", req->vm_uuid);
         snprintf(s->policy_text, sizeof(s->policy_text), "%s", req->policy);
+        snprintf(s->options_text, sizeof(s->options_text), "%s", req->options ?: "");
         s->request = (BusRequest) {
                 .kind = req->kind,
                 .call = sd_bus_message_ref(req->call),
@@ -70,6 +77,7 @@ static int set_policy_call_new(Manager *m, const BusRequest *req, const ConsoleP
                 .vm_name = s->vm_name,
                 .vm_uuid = s->vm_uuid,
                 .policy = s->policy_text,
+                .options = req->options ? s->options_text : NULL,
         };
         *ret = TAKE_PTR(s);
         return 0;
@@ -96,11 +104,14 @@ static void on_policy_written(bool stopping, VpcError error, const char *message
         (void) vpc_reply_return(s->request.call, "");
 }
 
-int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        Domain *d = userdata;
+/* Both methods: options NULL for SetConsoleDisconnectPolicy (no message). The options are read
+ * before the polkit check (it re-runs the handler) but refused only after it, as LogoffWithOptions'. */
+static int set_policy(sd_bus_message *call, Domain *d, bool with_options) {
         Manager *m = d->manager;
-        char asked[POLICY_TEXT_MAX], bounds[80];
-        ConsolePolicy policy = {};
+        _cleanup_(logoff_options_done) LogoffOptions options = {};
+        _cleanup_free_ char *invalid = NULL;
+        char asked[POLICY_TEXT_MAX], described[OPTIONS_TEXT_MAX], bounds[160];
+        _cleanup_free_ ConsolePolicy *policy = NULL;
         const char *action;
         uint32_t delay_sec;
         SetPolicyCall *s;
@@ -109,10 +120,20 @@ int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error
         r = sd_bus_message_read(call, "su", &action, &delay_sec);
         if (r < 0)
                 return r;
-        snprintf(asked, sizeof(asked), "%.16s %" PRIu32, action, delay_sec);
+        snprintf(asked, sizeof(asked), "%.20s %" PRIu32, action, delay_sec);
+        if (with_options) {
+                r = logoff_options_read_keys(call, LOGOFF_OPTION_MESSAGE, &options, &invalid);
+                if (r < 0 && r != -EINVAL)
+                        return r;
+                if (r < 0)
+                        snprintf(described, sizeof(described), "invalid");
+                else
+                        snprintf(described, sizeof(described), "message=%zu bytes",
+                                 options.message ? strlen(options.message) : (size_t) 0);
+        }
 
         BusRequest req = { .kind = &set_policy_kind, .call = call, .vm_name = d->name, .vm_uuid = d->uuid,
-                           .policy = asked };
+                           .policy = asked, .options = with_options ? described : NULL };
 
         /* Authorization comes before anything else, the arguments' check included. */
         r = bus_request_authorize(m->authorizer, &req, UID_INVALID);
@@ -121,15 +142,31 @@ int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error
         if (r == 0)
                 return 1;
 
-        if (console_disconnect_action_from_string(action, &policy.action) < 0 || delay_sec > CONSOLE_DELAY_MAX_SEC) {
-                snprintf(bounds, sizeof(bounds), "the policy is 'none' or 'logoff' and the delay 0..%u seconds",
-                         CONSOLE_DELAY_MAX_SEC);
+        if (invalid) {
+                bus_request_refuse(&req, VPC_ERROR_INVALID_ARGS, invalid);
+                return 1;
+        }
+        policy = calloc(1, sizeof(*policy));
+        if (!policy)
+                return -ENOMEM;
+        if (console_disconnect_action_from_string(action, &policy->action) < 0 || delay_sec > CONSOLE_DELAY_MAX_SEC) {
+                snprintf(bounds, sizeof(bounds),
+                         "the policy is none, lock, logoff, lock-then-logoff or warn-then-logoff and the delay "
+                         "0..%u seconds", CONSOLE_DELAY_MAX_SEC);
                 bus_request_refuse(&req, VPC_ERROR_INVALID_ARGS, bounds);
                 return 1;
         }
-        policy.delay_sec = delay_sec;
+        /* Its delay is the Logoff's grace, which has its own bound. */
+        if (policy->action == CONSOLE_DISCONNECT_WARN_THEN_LOGOFF && delay_sec > LOGOFF_GRACE_MAX_SEC) {
+                snprintf(bounds, sizeof(bounds), "the delay of warn-then-logoff is 0..%u seconds", LOGOFF_GRACE_MAX_SEC);
+                bus_request_refuse(&req, VPC_ERROR_INVALID_ARGS, bounds);
+                return 1;
+        }
+        policy->delay_sec = delay_sec;
+        if (options.message)
+                snprintf(policy->message, sizeof(policy->message), "%s", options.message);
 
-        r = set_policy_call_new(m, &req, &policy, &s);
+        r = set_policy_call_new(m, &req, policy, &s);
         if (r < 0)
                 return r;
         r = hypervisor_change_domain(m->hypervisor, d->uuid, write_policy, &s->policy, sizeof(s->policy),
@@ -140,4 +177,12 @@ int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error
                 return 1;
         }
         return 1;
+}
+
+int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        return set_policy(call, userdata, false);
+}
+
+int console_policy_method_set_with_options(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        return set_policy(call, userdata, true);
 }

@@ -85,6 +85,12 @@ bool console_state_reset(ConsoleState *s) {
         return had;
 }
 
+uint64_t console_state_deadline(const ConsoleState *s, unsigned delay_sec) {
+        uint64_t debounce_end = s->left_usec + CONSOLE_RECONNECT_DEBOUNCE_USEC;
+
+        return s->debounced ? debounce_end + (uint64_t) delay_sec * 1000000U : debounce_end;
+}
+
 void console_state_clear(ConsoleState *s) {
         free(s->connections);
         s->connections = NULL;

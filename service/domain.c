@@ -71,7 +71,6 @@ int domain_new(const char *name, const char *uuid, DomainState state, Domain **r
                 return r;
         strcpy(d->uuid, uuid);
         d->state = state;
-        d->console_policy = (ConsolePolicy) { .action = CONSOLE_DISCONNECT_NONE, .delay_sec = CONSOLE_DELAY_DEFAULT_SEC };
 
         *ret = TAKE_PTR(d);
         return 0;
@@ -92,7 +91,6 @@ Domain *domain_free(Domain *d) {
         assert(!d->logoff_task);
         operation_detach(d->guest_check);
         operation_detach(d->state_check);
-        console_state_clear(&d->console);
         operation_detach(d->users_check);
         free(d->name);
         free(d->path);
@@ -100,6 +98,8 @@ Domain *domain_free(Domain *d) {
                 d->guest_agent->free(d->guest_agent);
         if (d->lock)
                 d->lock->free(d->lock);
+        if (d->console)
+                d->console->free(d->console);
         free(d);
         return NULL;
 }

@@ -7,8 +7,6 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "console-metadata.h"
-#include "console-state.h"
 #include "guest-os.h"
 #include "util.h"
 
@@ -56,8 +54,9 @@ typedef struct Domain {
          * restart in between could not be seen). */
         GuestOsKind guest_os;
         unsigned guest_os_generation;
-        ConsolePolicy console_policy;   /* from the domain's metadata (console-metadata.h) */
-        ConsoleState console;           /* its console clients and pending Logoff (console-policy.c) */
+        /* The console-disconnect policy, the console clients and the pending action: console-policy.c's
+         * state, NULL until the domain had a policy or a console client. */
+        DomainFeature *console;
         /* The guest agent as GuestOS shows it (connected, the OS name and its reads): guestos-osname.c's
          * state, NULL until the agent was first seen. */
         DomainFeature *guest_agent;

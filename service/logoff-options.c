@@ -83,8 +83,8 @@ static int read_value(sd_bus_message *call, const char *key, const char *type, v
         return sd_bus_message_exit_container(call);
 }
 
-static int read_option(sd_bus_message *call, LogoffOptions *o, bool *seen_message, bool *seen_grace,
-                       char **ret_error) {
+static int read_option(sd_bus_message *call, unsigned keys, LogoffOptions *o, bool *seen_message,
+                       bool *seen_grace, char **ret_error) {
         const char *key, *message;
         uint32_t grace;
         int r;
@@ -92,7 +92,7 @@ static int read_option(sd_bus_message *call, LogoffOptions *o, bool *seen_messag
         r = sd_bus_message_read(call, "s", &key);
         if (r < 0)
                 return r;
-        if (streq_ptr(key, "Message")) {
+        if ((keys & LOGOFF_OPTION_MESSAGE) && streq_ptr(key, "Message")) {
                 if (*seen_message)
                         return option_error(ret_error, key, "given twice");
                 *seen_message = true;
@@ -108,7 +108,7 @@ static int read_option(sd_bus_message *call, LogoffOptions *o, bool *seen_messag
                 }
                 return r;
         }
-        if (streq_ptr(key, "GraceSec")) {
+        if ((keys & LOGOFF_OPTION_GRACE) && streq_ptr(key, "GraceSec")) {
                 if (*seen_grace)
                         return option_error(ret_error, key, "given twice");
                 *seen_grace = true;
@@ -123,10 +123,15 @@ static int read_option(sd_bus_message *call, LogoffOptions *o, bool *seen_messag
                 o->grace_sec = grace;
                 return 0;
         }
-        return option_error(ret_error, key, "is unknown (known: Message, GraceSec)");
+        return option_error(ret_error, key,
+                            keys & LOGOFF_OPTION_GRACE ? "is unknown (known: Message, GraceSec)" : "is unknown (known: Message)");
 }
 
 int logoff_options_read(sd_bus_message *call, LogoffOptions *ret, char **ret_error) {
+        return logoff_options_read_keys(call, LOGOFF_OPTION_MESSAGE | LOGOFF_OPTION_GRACE, ret, ret_error);
+}
+
+int logoff_options_read_keys(sd_bus_message *call, unsigned keys, LogoffOptions *ret, char **ret_error) {
         _cleanup_(logoff_options_done) LogoffOptions o = {};
         bool seen_message = false, seen_grace = false;
         int r;
@@ -135,7 +140,7 @@ int logoff_options_read(sd_bus_message *call, LogoffOptions *ret, char **ret_err
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_enter_container(call, SD_BUS_TYPE_DICT_ENTRY, "sv")) > 0) {
-                r = read_option(call, &o, &seen_message, &seen_grace, ret_error);
+                r = read_option(call, keys, &o, &seen_message, &seen_grace, ret_error);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_exit_container(call);

@@ -27,6 +27,11 @@ int logoff_message_clean(const char *text, char **ret);
 /* Reads call's a{sv} into *ret. An unknown key, a wrong type or a bad value: -EINVAL and *ret_error
  * a message naming the key (for InvalidArgs); other errors are sd-bus's. */
 int logoff_options_read(sd_bus_message *call, LogoffOptions *ret, char **ret_error);
+/* The same, with only the keys in `keys` known (SetConsoleDisconnectPolicyWithOptions takes the
+ * message alone: its delay is the grace). */
+#define LOGOFF_OPTION_MESSAGE 1U
+#define LOGOFF_OPTION_GRACE 2U
+int logoff_options_read_keys(sd_bus_message *call, unsigned keys, LogoffOptions *ret, char **ret_error);
 
 /* "message=12 bytes, grace=30 s" for the audit: the message's length, never its text. */
 char *logoff_options_describe(const LogoffOptions *o);

@@ -119,7 +119,7 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
                 }
                 d->generation = m->generation;
                 if (info->console_policy_known)
-                        d->console_policy = info->console_policy;
+                        console_policy_init(d, &info->console_policy);
                 domain_publish(m, d);
                 domain_set_agent(m, d, info);
                 return;

@@ -323,9 +323,17 @@
             return;
         }
         $("vpc-vms").classList.add("vpc-has-console");
-        let text = d.ConsoleDisconnectPolicy === "logoff"
-            ? format(_("log off after $0 s"), d.ConsoleDisconnectDelaySec || 0)
+        const actions = {
+            "logoff": _("log off after $0 s"),
+            "lock": _("lock after $0 s"),
+            "lock-then-logoff": _("lock, log off after $0 s"),
+            "warn-then-logoff": _("warn, log off after $0 s"),
+        };
+        let text = actions[d.ConsoleDisconnectPolicy]
+            ? format(actions[d.ConsoleDisconnectPolicy], d.ConsoleDisconnectDelaySec || 0)
             : (d.ConsoleDisconnectPolicy === "none" ? _("nothing") : String(d.ConsoleDisconnectPolicy));
+        if (d.ConsoleDisconnectMessage)
+            text += " " + format(_("with a message: $0"), d.ConsoleDisconnectMessage);
         if (hasProp(d, "ConsoleClients"))
             text += " " + format(cockpit.ngettext("($0 console client)", "($0 console clients)", d.ConsoleClients),
                                  d.ConsoleClients);
@@ -338,8 +346,13 @@
         part(row, "vpc-console-form").hidden = !on;
         part(row, "vpc-console-error").textContent = "";
         if (on) {
-            part(row, "vpc-console-policy").value = d.ConsoleDisconnectPolicy === "logoff" ? "logoff" : "none";
+            const known = ["none", "lock", "logoff", "lock-then-logoff", "warn-then-logoff"];
+            part(row, "vpc-console-policy").value = known.includes(d.ConsoleDisconnectPolicy)
+                ? d.ConsoleDisconnectPolicy : "none";
             part(row, "vpc-console-delay").value = String(d.ConsoleDisconnectDelaySec || 0);
+            /* A service without messages in its policy gets no message box. */
+            part(row, "vpc-console-message").hidden = !hasProp(d, "ConsoleDisconnectMessage");
+            part(row, "vpc-console-message").value = d.ConsoleDisconnectMessage || "";
         }
         updateConsole(vm);
     }
@@ -353,7 +366,12 @@
             return;
         }
         part(row, "vpc-console-save").disabled = true;
-        client.call(vm.proxy.path, GUESTOS, "SetConsoleDisconnectPolicy", [policy, delay])
+        const message = part(row, "vpc-console-message").value;
+        const call = hasProp(vm.proxy.data, "ConsoleDisconnectMessage")
+            ? client.call(vm.proxy.path, GUESTOS, "SetConsoleDisconnectPolicyWithOptions",
+                          [policy, delay, message ? { Message: { t: "s", v: message } } : {}])
+            : client.call(vm.proxy.path, GUESTOS, "SetConsoleDisconnectPolicy", [policy, delay]);
+        call
                 .then(() => editConsole(vm, false))
                 .catch(error => {
                     part(row, "vpc-console-error").textContent = errorLine(error);

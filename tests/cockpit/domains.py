@@ -282,6 +282,23 @@ def edit_policy(page, name, expect_ok):
         check(get_property(path, "org.vpc.GuestOS", "ConsoleDisconnectPolicy") == "logoff" and
               get_property(path, "org.vpc.GuestOS", "ConsoleDisconnectDelaySec") == 45,
               f"'{name}': and the service has it (SetConsoleDisconnectPolicy)")
+        # The dialog's five actions and its message box (SetConsoleDisconnectPolicyWithOptions).
+        options = page.evaluate(f"Array.from(document.querySelector({js(row + ' .vpc-console-policy')}).options)"
+                                ".map(o => o.value).join(' ')")
+        check(options == "none lock logoff lock-then-logoff warn-then-logoff", f"'{name}': the dialog offers five actions",
+              options)
+        page.click(row + " .vpc-console-edit")
+        page.evaluate(f"document.querySelector({js(row + ' .vpc-console-policy')}).value = 'warn-then-logoff'")
+        page.evaluate(f"document.querySelector({js(row + ' .vpc-console-delay')}).value = '60'")
+        page.evaluate(f"document.querySelector({js(row + ' .vpc-console-message')}).value = ''")
+        page.browser.type_text(row + " .vpc-console-message", "Bye <b>now</b>")
+        page.click(row + " .vpc-console-save")
+        r = page.wait_row(name, "r.console.startsWith('warn, log off after 60 s with a message: Bye <b>now</b>')", 30,
+                          "the warning policy in the row")
+        check(r is not None, f"'{name}': the warning and its message show in the row, as text", page.row(name))
+        check(get_property(path, "org.vpc.GuestOS", "ConsoleDisconnectPolicy") == "warn-then-logoff" and
+              get_property(path, "org.vpc.GuestOS", "ConsoleDisconnectMessage") == "Bye <b>now</b>",
+              f"'{name}': and the service has the action and the message")
     else:
         err = page.wait(f"document.querySelector({js(row + ' .vpc-console-error')}).textContent", 30,
                         "the policy change's error")

@@ -163,7 +163,7 @@ expect_error(set_policy("logoff", 2, user=DENIED), "org.freedesktop.DBus.Error.I
              "the same user without interactive authorization")
 ok, md = virsh("metadata", VM, "--uri", NS)
 check(prop("ConsoleDisconnectPolicy") == "none" and not ok, "after the denials the policy and the metadata are unchanged", md)
-expect_error(set_policy("lock", 2), "org.freedesktop.DBus.Error.InvalidArgs", "policy 'lock'")
+expect_error(set_policy("shutdown", 2), "org.freedesktop.DBus.Error.InvalidArgs", "policy 'shutdown'")
 expect_error(set_policy("logoff", 86401), "org.freedesktop.DBus.Error.InvalidArgs", "delay 86401")
 r = set_policy("none", 1, user=ALLOWED)
 check(r.ok, "a member of group libvirt sets policy none, delay 1", r)
@@ -272,6 +272,81 @@ if added:
     c = completed(rec, added[0], 60)
     check(c == [0, "", ""], "... and completes with 0", c)
     check_gone(VM, USERS, "the Logoff after the resume")
+
+# --- the new actions (round 3) ----------------------------------------------------------------------
+def set_policy_message(policy, delay, message):
+    return call(PATH, GUESTOS, "SetConsoleDisconnectPolicyWithOptions", "sua{sv}", (policy, delay, {"Message": message}))
+
+
+LOCK_OUTCOMES = ([0, "", ""], "org.vpc.Error.AdditionsFeatureNotAvailable")
+
+# A client back within the 2 s debounce: no disconnect at all, not even the lock.
+log_in_again()
+disconnects = daemon_log().count("stayed away")
+r = set_policy("lock-then-logoff", 1)
+check(r.ok, "policy lock-then-logoff, delay 1", r)
+since = rec.mark()
+leave(connect()[0], 0)
+back = connect()
+nothing_happens(rec, since, 1, "a client back within the debounce")
+check(daemon_log().count("stayed away") == disconnects, "... the daemon never took it for a disconnect")
+
+# lock-then-logoff: the Lock when the disconnect is confirmed, the Logoff the delay later.
+r = set_policy("lock-then-logoff", 3)
+check(r.ok, "policy lock-then-logoff, delay 3", r)
+since = rec.mark()
+t_close = time.monotonic()
+back[0].close()
+(lock_task, props), t_lock = wait_task_added(rec, since, 30)
+check(lock_task is not None and props.get("Description") == "Lock (console disconnected)" and props.get("Owner") == 0,
+      "lock-then-logoff: a Lock task of the console policy comes first", props)
+if lock_task:
+    check(t_lock - t_close >= 2 - 0.05, f"... after the debounce ({t_lock - t_close:.2f} s >= 2 s)")
+    c = completed(rec, lock_task, 60)
+    # The busybox guest has no lock mechanism: the Lock ends so and says why; logind's locks.
+    check(c is not None and (c == LOCK_OUTCOMES[0] or c[1] == LOCK_OUTCOMES[1]),
+          "... and ends with 0 or AdditionsFeatureNotAvailable", c)
+    since2 = rec.mark()
+    (logoff_task, props), t_logoff = wait_task_added(rec, since2, 30)
+    check(logoff_task is not None and props.get("Description") == "Logoff (console disconnected)",
+          "lock-then-logoff: then the Logoff task", props)
+    if logoff_task:
+        check(t_logoff - t_lock >= 3 - 0.3, f"... the delay after the lock ({t_logoff - t_lock:.2f} s >= 3 s)")
+        check(completed(rec, logoff_task, 60) == [0, "", ""], "... completes with 0")
+        check_gone(VM, USERS, "lock-then-logoff")
+        measured.append(("lock-then-logoff", 3, t_logoff - t_close, time.monotonic() - t_close))
+
+# warn-then-logoff: the Logoff task with the message at once, its grace the delay; a client back
+# during it cancels it and nobody is logged off.
+log_in_again()
+r = set_policy_message("warn-then-logoff", 6, "The console left: log off in 6 s.")
+check(r.ok and prop("ConsoleDisconnectMessage") == "The console left: log off in 6 s.",
+      "policy warn-then-logoff, delay 6, with a message", r)
+since = rec.mark()
+leave(connect()[0], 0)
+(warn_task, props), t_warn = wait_task_added(rec, since, 30)
+check(warn_task is not None and props.get("Description") == "Logoff (console disconnected)",
+      "warn-then-logoff: the Logoff task starts when the disconnect is confirmed", props)
+back = connect()
+if warn_task:
+    c = completed(rec, warn_task, 30)
+    check(c is not None and c[1] == "org.vpc.Error.Cancelled", "a client back during the grace cancels it", c)
+    rec.pump(6 + MARGIN)
+    check(vpcguest.users(VM) == USERS, "... and alice and bob are still logged on", vpcguest.users(VM))
+since = rec.mark()
+t_close = time.monotonic()
+back[0].close()
+(warn_task, props), t_warn = wait_task_added(rec, since, 30)
+if warn_task:
+    c = completed(rec, warn_task, 60)
+    t_done = time.monotonic()
+    check(c == [0, "", ""] and t_done - t_warn >= 6 - 0.3,
+          f"warn-then-logoff: completes with 0 after the grace ({t_done - t_warn:.2f} s >= 6 s)", c)
+    check_gone(VM, USERS, "warn-then-logoff")
+    measured.append(("warn-then-logoff", 6, t_warn - t_close, t_done - t_close))
+else:
+    check(False, "warn-then-logoff: a Logoff task without a client back")
+log_in_again()
 
 # --- the VM destroyed during the delay: no task --------------------------------------------------
 r = set_policy("logoff", 4)

@@ -120,14 +120,17 @@ check(any("event=set-policy-request" in l and "error=org.freedesktop.DBus.Error.
           for l in log.splitlines()), "the denial is audited with the policy asked for")
 
 # --- bad arguments -------------------------------------------------------------------------------
-expect_error(set_policy(WEB, "lock", 5), "org.freedesktop.DBus.Error.InvalidArgs", "policy 'lock'")
+expect_error(set_policy(WEB, "shutdown", 5), "org.freedesktop.DBus.Error.InvalidArgs", "policy 'shutdown'")
+expect_error(set_policy(WEB, "warn-then-logoff", 3601), "org.freedesktop.DBus.Error.InvalidArgs",
+             "warn-then-logoff's delay above the grace's 3600")
 expect_error(set_policy(WEB, "", 5), "org.freedesktop.DBus.Error.InvalidArgs", "policy ''")
 expect_error(set_policy(WEB, "logoff", 86401), "org.freedesktop.DBus.Error.InvalidArgs", "delay 86401")
 expect_error(call(encode_path(WEB), GUESTOS, "SetConsoleDisconnectPolicy", "ss", ("logoff", "5")),
              "org.freedesktop.DBus.Error.InvalidArgs", "arguments of the wrong type")
 check(policy_of(WEB) == ("logoff", 60), "the policy is unchanged after bad arguments", policy_of(WEB))
 for args, what in [(["set-policy", WEB], "set-policy without --console-disconnect"),
-                   (["set-policy", WEB, "--console-disconnect=lock"], "--console-disconnect=lock"),
+                   (["set-policy", WEB, "--console-disconnect=shutdown"], "--console-disconnect=shutdown"),
+                   (["set-policy", WEB, "--console-disconnect=lock", "--grace", "5"], "--grace with set-policy"),
                    (["set-policy", WEB, "--console-disconnect=logoff", "--delay", "86401"], "--delay 86401"),
                    (["set-policy", WEB, "--console-disconnect=logoff", "--delay", "-1"], "--delay -1"),
                    (["status", WEB, "--console-disconnect=logoff"], "--console-disconnect with status"),

@@ -144,7 +144,8 @@ for args, what in ((["--grace", "3601"], "--grace above 3600"), (["--grace", "-1
     v = vpcctl("logoff", "web server 01", *args)
     check(v.returncode == 2, f"vpcctl: {what} is a usage error (exit 2)", (v.returncode, v.stderr))
 v = vpcctl("users", "web server 01", "--message", "x")
-check(v.returncode == 2 and b"--message and --grace go with logoff only" in v.stderr, "--message goes with logoff only",
+check(v.returncode == 2 and b"--grace goes with logoff only, --message with logoff and set-policy" in v.stderr,
+      "--message goes with logoff and set-policy only",
       v.stderr)
 
 r = call(MANAGER, "org.vpc.Manager", "ListGuestOS")

@@ -130,9 +130,23 @@ static void test_reset_and_bound(void **state) {
         assert_null(s.connections);
 }
 
+/* The debounce comes first: the delay counts once the last client stayed away past it. */
+static void test_deadline(void **state) {
+        ConsoleState s = { .left_usec = 1000 };
+
+        assert_int_equal(console_state_deadline(&s, 30), 1000 + CONSOLE_RECONNECT_DEBOUNCE_USEC);
+        assert_int_equal(console_state_deadline(&s, 0), 1000 + CONSOLE_RECONNECT_DEBOUNCE_USEC);
+        s.debounced = true;
+        assert_int_equal(console_state_deadline(&s, 0), 1000 + CONSOLE_RECONNECT_DEBOUNCE_USEC);
+        assert_int_equal(console_state_deadline(&s, 30), 1000 + CONSOLE_RECONNECT_DEBOUNCE_USEC + 30000000ULL);
+        assert_int_equal(console_state_deadline(&s, 86400), 1000 + CONSOLE_RECONNECT_DEBOUNCE_USEC + 86400000000ULL);
+        assert_int_equal(CONSOLE_RECONNECT_DEBOUNCE_USEC, 2000000);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_handshake_counts),
+                cmocka_unit_test(test_deadline),
                 cmocka_unit_test(test_bare_connection_never_counts),
                 cmocka_unit_test(test_probe_beside_a_client),
                 cmocka_unit_test(test_addresses_tell_apart),

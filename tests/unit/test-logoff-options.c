@@ -17,7 +17,7 @@
 #include "logoff-options.h"
 #include "logoff-programs.h"
 #include "logoff.h"
-#include "task-state.h"
+#include "task-store.h"
 
 #define SEC USEC_PER_SEC
 

@@ -1,4 +1,5 @@
-/* The task state files (service/task-state.c): a record written is read back the same, running and
+/* The task state files (service/task-record.c, service/task-store.c): a record written is read
+ * back the same, running and
  * finished; the strict parser refuses hostile text (truncated, garbage, wrong types, unknown keys,
  * out-of-range numbers, NULs and invalid UTF-8 in strings, text after the object); the store skips
  * files that are not its own (symlinks, other modes, too big, an id that is not the name's) and
@@ -12,7 +13,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "task-state.h"
+#include "task-store.h"
 #include "util.h"
 
 #define UUID "0f6c2b8e-1d2a-4c3b-9e8f-a1b2c3d4e5f6"

@@ -21,6 +21,10 @@ static const char *os_to_string(GuestOsKind os) {
         return os == GUEST_OS_WINDOWS ? "windows" : os == GUEST_OS_LINUX ? "linux" : "unknown";
 }
 
+static const char *kind_to_string(TaskKind kind) {
+        return kind == TASK_KIND_LOCK ? "lock" : "logoff";
+}
+
 static int add(json_object *o, const char *key, json_object *v) {
         if (!v || json_object_object_add(o, key, v) < 0) {
                 json_object_put(v);
@@ -50,6 +54,7 @@ int task_record_format(const TaskRecord *rec, char **ret) {
                 r = r ?: add(o, "message", json_object_new_string(strempty(rec->error_message)));
                 r = r ?: add(o, "finished_usec", json_object_new_int64((int64_t) rec->finished_usec));
         } else {
+                r = r ?: add(o, "kind", json_object_new_string(kind_to_string(rec->resume.kind)));
                 r = r ?: add(o, "os", json_object_new_string(os_to_string(rec->resume.os)));
                 r = r ?: add(o, "guest_pid", json_object_new_int64(rec->resume.guest_pid));
                 r = r ?: add(o, "program_exited", json_object_new_boolean(rec->resume.program_exited));
@@ -135,7 +140,7 @@ static bool uuid_is_valid(const char *s) {
 
 static const char *const running_keys[] = {
         "version", "id", "vm_uuid", "vm_name", "description", "owner", "started_usec", "percent", "state",
-        "os", "guest_pid", "program_exited", "relogin_expected", "deadline_usec", "notice", "grace_sec", NULL,
+        "kind", "os", "guest_pid", "program_exited", "relogin_expected", "deadline_usec", "notice", "grace_sec", NULL,
 };
 static const char *const finished_keys[] = {
         "version", "id", "vm_uuid", "vm_name", "description", "owner", "started_usec", "percent", "state",
@@ -236,6 +241,18 @@ static int parse_object(json_object *o, TaskRecord *rec, char **ret_error) {
                 return 0;
         }
 
+        /* Absent in the files of a daemon that saved Logoffs only. */
+        if (json_object_object_get_ex(o, "kind", NULL)) {
+                r = get_string(o, "kind", 16, &s, ret_error);
+                if (r < 0)
+                        return r;
+                if (streq_ptr(s, "logoff"))
+                        rec->resume.kind = TASK_KIND_LOGOFF;
+                else if (streq_ptr(s, "lock"))
+                        rec->resume.kind = TASK_KIND_LOCK;
+                else
+                        return fail(ret_error, "'kind' is neither logoff nor lock");
+        }
         r = get_string(o, "os", 16, &s, ret_error);
         if (r < 0)
                 return r;

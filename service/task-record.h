@@ -15,10 +15,18 @@
 #define TASK_STATE_DESCRIPTION_MAX 256U
 #define TASK_STATE_NOTICE_MAX 1024U     /* bytes of LogoffWithOptions' message */
 
+/* Which engine runs the task, so a restarted daemon hands it to the same one. Files written
+ * before Lock tasks were saved have no "kind": they are Logoffs. */
+typedef enum TaskKind {
+        TASK_KIND_LOGOFF = 0,
+        TASK_KIND_LOCK,
+} TaskKind;
+
 /* Where the task's engine stood, as far as a restarted daemon can take it up again. */
 typedef struct TaskResume {
+        TaskKind kind;
         GuestOsKind os;
-        int64_t guest_pid;              /* the logoff program's guest-exec pid, 0 while unknown */
+        int64_t guest_pid;              /* the guest program's guest-exec pid, 0 while unknown */
         bool program_exited;            /* its exit was read: the users are polled */
         bool relogin_expected;          /* it printed LOGOFF_AUTOLOGIN_MARK */
         uint64_t deadline_usec;         /* CLOCK_REALTIME */

@@ -131,10 +131,13 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
         domain_set_agent(m, d, info);
 }
 
-/* The running tasks the previous run left take up their Logoffs once libvirt's list is in. */
+/* The running tasks the previous run left are taken up by their engines once libvirt's list is in. */
 static void adopt_restored(Manager *m) {
         for (size_t i = 0; i < m->n_restored; i++) {
-                logoff_task_adopt(m, m->restored[i]);
+                if (m->restored[i]->resume.kind == TASK_KIND_LOCK)
+                        lock_task_adopt(m, m->restored[i]);
+                else
+                        logoff_task_adopt(m, m->restored[i]);
                 task_unref(m->restored[i]);
         }
         free(m->restored);
@@ -226,7 +229,11 @@ static void on_task_record(const TaskRecord *rec, void *userdata) {
         Task *t, **n;
         int r;
 
-        r = logoff_task_restore(m, rec, &t);
+        /* Each engine restores its own; a finished task needs none, any takes it. */
+        if (!rec->complete && rec->resume.kind == TASK_KIND_LOCK)
+                r = lock_task_restore(m, rec, &t);
+        else
+                r = logoff_task_restore(m, rec, &t);
         if (r == -ESTALE) {
                 /* Its retention passed while the daemon was down. */
                 (void) task_store_delete(&m->store, rec->id);

@@ -90,10 +90,10 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
                 console_logoff_free(c);
                 return;
         }
-        domain_remember_guest_os(d, result->os, c->manager->generation);
+        logoff_state_remember_guest_os(d, result->os, c->manager->generation);
         /* A Logoff call that passed its own check first: this one joins its task. */
-        if (d->logoff_task)
-                t = task_ref(d->logoff_task);
+        if (logoff_task_running(d))
+                t = task_ref(logoff_task_running(d));
         else {
                 r = logoff_task_start_described(c->manager, d, 0, CONSOLE_LOGOFF_DESCRIPTION, result->os, &t);
                 if (r < 0) {
@@ -134,7 +134,7 @@ static int on_delay_passed(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         r = logoff_check_guest(m->hypervisor, c->vm_uuid, (int) m->options.agent_timeout_sec,
-                               domain_known_guest_os(d, m->generation), on_guest_checked, c);
+                               logoff_state_known_guest_os(d, m->generation), on_guest_checked, c);
         if (r < 0) {
                 console_audit(c, NULL, r == -EBUSY ? VPC_ERROR_LIMITS_EXCEEDED : VPC_ERROR_EXCEPTION,
                               r == -EBUSY ? "too many guest-agent calls in flight" : strerror(-r));

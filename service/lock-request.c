@@ -6,6 +6,7 @@
 #include "lock-request.h"
 #include "lock-task.h"
 #include "logoff-check.h"
+#include "logoff-state.h"
 #include "operation.h"
 
 const BusRequestKind lock_request_kind = {
@@ -115,7 +116,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
 
         if (!result->stopping && result->error == VPC_OK &&
             (d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid)))
-                domain_remember_guest_os(d, result->os, c->manager->generation);
+                logoff_state_remember_guest_os(d, result->os, c->manager->generation);
         c->result = result;
         operation_finish(c->operation, answer_guest_checked, c);
         free(c);
@@ -123,7 +124,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
 
 static int start_guest_check(LockCheck *c) {
         Manager *m = c->manager;
-        GuestOsKind known = domain_known_guest_os(domain_registry_find_by_uuid(&m->domains, c->vm_uuid), m->generation);
+        GuestOsKind known = logoff_state_known_guest_os(domain_registry_find_by_uuid(&m->domains, c->vm_uuid), m->generation);
 
         return logoff_check_guest(m->hypervisor, c->vm_uuid, (int) m->options.agent_timeout_sec, known,
                                   on_guest_checked, c);

@@ -8,6 +8,7 @@
 #include "logoff-check.h"
 #include "logoff-options.h"
 #include "logoff-request.h"
+#include "logoff-state.h"
 #include "logoff-task.h"
 #include "operation.h"
 
@@ -49,8 +50,8 @@ static void logoff_request_start(Manager *m, Domain *d, const BusRequest *req, G
         _cleanup_free_ char *error = NULL;
         int r;
 
-        if (d->logoff_task) {
-                logoff_request_answer_task(req, d->logoff_task);
+        if (logoff_task_running(d)) {
+                logoff_request_answer_task(req, logoff_task_running(d));
                 return;
         }
         if (req->kind == &logoff_with_options_request_kind) {
@@ -84,13 +85,19 @@ static void answer_not_started(const BusRequest *req, void *userdata) {
 
 typedef int (*check_start_t)(RequestCheck *c);
 
-/* Parks req on the operation in *slot; a new operation's job is started with start(). */
-static void logoff_request_park(Manager *m, Domain *d, Operation **slot, const BusRequest *req, check_start_t start) {
+/* Parks req on d's guest check (or, with state_check, its state check); a new operation's job is
+ * started with start(). */
+static void logoff_request_park(Manager *m, Domain *d, bool state_check, const BusRequest *req, check_start_t start) {
         _cleanup_free_ RequestCheck *c = NULL;
+        LogoffState *s = logoff_state_get(d);
         Operation *o;
         int r;
 
-        r = operation_park(slot, req, &o);
+        if (!s) {
+                bus_request_refuse(req, VPC_ERROR_EXCEPTION, strerror(ENOMEM));
+                return;
+        }
+        r = operation_park(state_check ? &s->state_check : &s->guest_check, req, &o);
         if (r < 0) {
                 bus_request_refuse(req, VPC_ERROR_EXCEPTION, strerror(-r));
                 return;
@@ -144,7 +151,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
 
         if (!result->stopping && result->error == VPC_OK &&
             (d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid)))
-                domain_remember_guest_os(d, result->os, c->manager->generation);
+                logoff_state_remember_guest_os(d, result->os, c->manager->generation);
         c->result = result;
         operation_finish(c->operation, answer_guest_checked, c);
         free(c);
@@ -152,7 +159,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
 
 static int start_guest_check(RequestCheck *c) {
         Manager *m = c->manager;
-        GuestOsKind known = domain_known_guest_os(domain_registry_find_by_uuid(&m->domains, c->vm_uuid), m->generation);
+        GuestOsKind known = logoff_state_known_guest_os(domain_registry_find_by_uuid(&m->domains, c->vm_uuid), m->generation);
 
         return logoff_check_guest(m->hypervisor, c->vm_uuid, (int) m->options.agent_timeout_sec, known,
                                   on_guest_checked, c);
@@ -174,12 +181,12 @@ static void answer_state_refreshed(const BusRequest *req, void *userdata) {
                 bus_request_refuse(req, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
                 return;
         }
-        if (d->logoff_task) {
-                logoff_request_answer_task(req, d->logoff_task);
+        if (logoff_task_running(d)) {
+                logoff_request_answer_task(req, logoff_task_running(d));
                 return;
         }
         if (d->state == DOMAIN_STATE_RUNNING) {
-                logoff_request_park(c->manager, d, &d->guest_check, req, start_guest_check);
+                logoff_request_park(c->manager, d, false, req, start_guest_check);
                 return;
         }
         if (asprintf(&message, "domain '%s' is not running (%s)", d->name, domain_state_to_string(d->state)) < 0)
@@ -205,15 +212,15 @@ static int start_state_check(RequestCheck *c) {
 }
 
 void logoff_request(Manager *m, Domain *d, const BusRequest *req) {
-        if (d->logoff_task) {
-                logoff_request_answer_task(req, d->logoff_task);
+        if (logoff_task_running(d)) {
+                logoff_request_answer_task(req, logoff_task_running(d));
                 return;
         }
         /* A running domain goes on to its guest check: an agent call on a domain that stopped or
          * vanished meanwhile fails with VmNotRunning or VmUnknown, so the registry's word is enough.
          * A stopped one is refused only once libvirt confirmed it. */
         if (d->state == DOMAIN_STATE_RUNNING)
-                logoff_request_park(m, d, &d->guest_check, req, start_guest_check);
+                logoff_request_park(m, d, false, req, start_guest_check);
         else
-                logoff_request_park(m, d, &d->state_check, req, start_state_check);
+                logoff_request_park(m, d, true, req, start_state_check);
 }

@@ -57,7 +57,7 @@ static void manager_announce(Manager *m) {
 /* why: what told us, for the log (an object vanishing is otherwise seen only on the bus). */
 static void domain_drop(Manager *m, Domain *d, const char *why) {
         log_info("domain '%s' (%s) removed: %s", d->name, d->uuid, why);
-        if (d->logoff_task) {
+        if (logoff_task_running(d)) {
                 d->state = DOMAIN_STATE_SHUTOFF;
                 logoff_task_domain_stopped(d);
         }

@@ -12,6 +12,7 @@
 #include "lock-strategy.h"
 #include "lock-task.h"
 #include "log.h"
+#include "manager.h"
 #include "operation.h"
 
 #define LOCK_BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
@@ -344,20 +345,9 @@ void lock_task_adopt(Manager *m, Task *t) {
         if (t->complete || !run || !run->adopting)
                 return;
         run->adopting = false;
-        d = domain_registry_find_by_uuid(&m->domains, t->vm_uuid);
-        if (!d) {
-                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, "the domain no longer exists (seen after the service restarted)");
+        d = manager_restored_task_domain(m, t);
+        if (!d)
                 return;
-        }
-        if (d->state != DOMAIN_STATE_RUNNING) {
-                _cleanup_free_ char *message = NULL;
-
-                if (asprintf(&message, "domain '%s' stopped (%s) while the service restarted", d->name,
-                             domain_state_to_string(d->state)) < 0)
-                        message = NULL;
-                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
-                return;
-        }
         s = lock_state_get(d);
         if (!s) {
                 task_complete(t, VPC_ERROR_EXCEPTION, "out of memory while taking up the Lock");

@@ -10,6 +10,7 @@
 #include "lock-task.h"
 #include "log.h"
 #include "logoff-check.h"
+#include "logoff-state.h"
 #include "logoff-task.h"
 
 #define GUESTOS_INTERFACE "org.vpc.GuestOS"
@@ -170,8 +171,8 @@ static int start_step(ConsoleAction *c, Domain *d, GuestOsKind os, Task **ret) {
         if (c->step == CONSOLE_STEP_LOCK)
                 return lock_task_start_described(c->manager, d, 0, CONSOLE_LOCK_DESCRIPTION, os, ret);
         /* A Logoff call that passed its own check first: this one joins its task. */
-        if (d->logoff_task) {
-                *ret = task_ref(d->logoff_task);
+        if (logoff_task_running(d)) {
+                *ret = task_ref(logoff_task_running(d));
                 return 0;
         }
         if (c->step == CONSOLE_STEP_WARN)
@@ -215,7 +216,7 @@ static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
                 console_action_free(c);
                 return;
         }
-        domain_remember_guest_os(d, result->os, c->manager->generation);
+        logoff_state_remember_guest_os(d, result->os, c->manager->generation);
         r = start_step(c, d, result->os, &t);
         if (r < 0) {
                 console_audit(c, NULL, VPC_ERROR_EXCEPTION, strerror(-r));
@@ -253,7 +254,7 @@ static void console_run_step(Manager *m, Domain *d, ConsoleStep step) {
                 return;
         }
         r = logoff_check_guest(m->hypervisor, c->vm_uuid, (int) m->options.agent_timeout_sec,
-                               domain_known_guest_os(d, m->generation), on_guest_checked, c);
+                               logoff_state_known_guest_os(d, m->generation), on_guest_checked, c);
         if (r < 0) {
                 console_audit(c, NULL, r == -EBUSY ? VPC_ERROR_LIMITS_EXCEEDED : VPC_ERROR_EXCEPTION,
                               r == -EBUSY ? "too many guest-agent calls in flight" : strerror(-r));

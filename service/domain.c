@@ -76,30 +76,16 @@ int domain_new(const char *name, const char *uuid, DomainState state, Domain **r
         return 0;
 }
 
-GuestOsKind domain_known_guest_os(const Domain *d, unsigned generation) {
-        return d && d->guest_os_generation == generation ? d->guest_os : GUEST_OS_UNKNOWN;
-}
-
-void domain_remember_guest_os(Domain *d, GuestOsKind os, unsigned generation) {
-        d->guest_os = os;
-        d->guest_os_generation = generation;
-}
-
 Domain *domain_free(Domain *d) {
         if (!d)
                 return NULL;
-        assert(!d->logoff_task);
-        operation_detach(d->guest_check);
-        operation_detach(d->state_check);
-        operation_detach(d->users_check);
         free(d->name);
         free(d->path);
-        if (d->guest_agent)
-                d->guest_agent->free(d->guest_agent);
-        if (d->lock)
-                d->lock->free(d->lock);
-        if (d->console)
-                d->console->free(d->console);
+        /* The features' own state, each through its free(). */
+        DomainFeature *features[] = { d->console, d->guest_agent, d->lock, d->logoff, d->users };
+        for (size_t i = 0; i < ELEMENTSOF(features); i++)
+                if (features[i])
+                        features[i]->free(features[i]);
         free(d);
         return NULL;
 }

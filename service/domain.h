@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "guest-os.h"
 #include "util.h"
 
 #define GUESTOS_PATH_PREFIX "/org/vpc/GuestOS"
@@ -43,17 +42,7 @@ typedef struct Domain {
         char *path;
         char uuid[UUID_STRING_MAX];
         DomainState state;
-        Task *logoff_task;              /* the Logoff task running on this domain (task_link()) */
-        Operation *guest_check;         /* Logoff's check of the guest in flight, with its parked calls */
-        Operation *state_check;         /* the state query in flight before a VmNotRunning, likewise */
-        Operation *users_check;         /* ListUsers' agent query in flight, with its parked calls */
         unsigned generation;    /* connection generation that last confirmed the domain */
-        /* The guest's OS as guest-get-osinfo said during a Logoff check, kept so later checks ask
-         * guest-info alone; GUEST_OS_UNKNOWN until then, and again once the agent connects anew (a
-         * domain that stopped and started, or a reboot) or the connection to libvirt was lost (a
-         * restart in between could not be seen). */
-        GuestOsKind guest_os;
-        unsigned guest_os_generation;
         /* The console-disconnect policy, the console clients and the pending action: console-policy.c's
          * state, NULL until the domain had a policy or a console client. */
         DomainFeature *console;
@@ -62,6 +51,11 @@ typedef struct Domain {
         DomainFeature *guest_agent;
         /* Lock's running task and check in flight: lock-task.c's state, NULL until a Lock came. */
         DomainFeature *lock;
+        /* Logoff's running task, checks in flight and the guest OS they read: logoff-state.c's
+         * state, NULL until first needed. */
+        DomainFeature *logoff;
+        /* ListUsers' agent query in flight: users-query.c's state, NULL until a ListUsers came. */
+        DomainFeature *users;
 } Domain;
 
 typedef struct DomainRegistry {
@@ -78,15 +72,9 @@ int guestos_path_to_name(const char *path, char **ret_name);
 
 int domain_new(const char *name, const char *uuid, DomainState state, Domain **ret);
 /* A domain going away leaves its operations to finish without it; its Logoff task must have been
- * ended first. */
+ * ended first. Each feature's state goes with its free(). */
 Domain *domain_free(Domain *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Domain *, domain_free);
-
-/* The guest OS a Logoff check of this domain read, kept so later checks ask guest-info alone:
- * GUEST_OS_UNKNOWN when none was read since its agent last connected, or since connection
- * `generation` began. */
-GuestOsKind domain_known_guest_os(const Domain *d, unsigned generation);
-void domain_remember_guest_os(Domain *d, GuestOsKind os, unsigned generation);
 
 /* add() fails with -EEXIST when the name or UUID is taken; the registry then does not own d. */
 int domain_registry_add(DomainRegistry *reg, Domain *d);

@@ -5,6 +5,7 @@
 #include "guestos-osname.h"
 #include "hypervisor-agent.h"
 #include "log.h"
+#include "logoff-state.h"
 
 /* A guest decides how often its agent connects; one whose every answer makes it reconnect (a
  * broken or hostile agent: libvirt drops an agent that sent garbage, and it comes back) would
@@ -232,7 +233,7 @@ void guestos_osname_set_agent_connected(Manager *m, Domain *d, bool connected) {
         s->connected = connected;
         /* A new agent connection may be a new boot: the next Logoff check reads the OS again. */
         if (changed && connected)
-                domain_remember_guest_os(d, GUEST_OS_UNKNOWN, m->generation);
+                logoff_state_remember_guest_os(d, GUEST_OS_UNKNOWN, m->generation);
         if (changed)
                 emit(m, d, true, false);
         /* The OS name is kept while the agent is away (restarted, upgraded): only a boot changes the

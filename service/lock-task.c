@@ -1,17 +1,18 @@
 /* See lock-task.h. The engine holds a task reference while an agent call is in flight, so a task
  * that completes meanwhile (cancel, VM stop) is still there when the stale reply arrives.
  *
- * A running Lock task writes no state file (no progress is saved before it ends): the task store
- * takes up a running task as a Logoff after a restart, and a Lock taken for a Logoff would log its
- * users off. A Lock lasts one guest-exec; a restart during it forgets the task (its ending is saved
- * as every task's is). */
+ * A running Lock task's state file says "lock" (task-record.h), its guest OS, its deadline and, once
+ * guest-exec answered, the lock program's pid: a restarted daemon polls that program's exit again
+ * rather than locking twice, and one restarted before the pid was known runs the program then. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "hypervisor-agent.h"
 #include "lock-strategy.h"
 #include "lock-task.h"
 #include "log.h"
+#include "manager.h"
 #include "operation.h"
 
 #define LOCK_BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
@@ -28,6 +29,7 @@ typedef struct LockRun {
         uint64_t deadline;              /* CLOCK_MONOTONIC µs */
         uint64_t interval;
         sd_event_source *timer;
+        bool adopting;                  /* restored from its state file, until lock_task_adopt() */
 } LockRun;
 
 static void state_free(DomainFeature *f) {
@@ -128,6 +130,8 @@ static void run_reply(LockRun *run, VpcError error, const char *message, const c
                         task_complete(run->task, VPC_ERROR_EXCEPTION, parse_error);
                         return;
                 }
+                run->task->resume.guest_pid = run->pid;
+                task_save_state(run->task);
                 run_poll_later(run);
                 return;
         }
@@ -275,6 +279,12 @@ int lock_task_start_described(Manager *m, Domain *d, uid_t owner, const char *de
         }
         run->task = t;
         task_link(t, &s->task);
+        t->resume = (TaskResume) {
+                .kind = TASK_KIND_LOCK,
+                .os = os,
+                .deadline_usec = t->started_usec + (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC,
+        };
+        task_save_state(t);
 
         /* The caller's reference before the first step, which may already complete the task (see
          * logoff_task_start_described()). */
@@ -292,4 +302,62 @@ void lock_task_domain_stopped(Domain *d) {
         if (asprintf(&message, "domain '%s' stopped (%s) during the lock", d->name, domain_state_to_string(d->state)) < 0)
                 message = NULL;
         task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
+}
+
+int lock_task_restore(Manager *m, const TaskRecord *rec, Task **ret) {
+        LockRun *run = NULL;
+        Task *t;
+        int r;
+
+        if (!rec->complete) {
+                uint64_t now = now_usec(CLOCK_REALTIME);
+
+                run = calloc(1, sizeof(*run));
+                if (!run)
+                        return -ENOMEM;
+                /* The deadline is wall-clock time: the time the daemon was down counts. */
+                *run = (LockRun) {
+                        .manager = m,
+                        .os = rec->resume.os,
+                        .strategy = lock_strategy_get(rec->resume.os),
+                        .pid = rec->resume.guest_pid,
+                        .deadline = now_usec(CLOCK_MONOTONIC) +
+                                    (rec->resume.deadline_usec > now ? rec->resume.deadline_usec - now : 0),
+                        .adopting = true,
+                };
+        }
+        r = task_restore(&m->tasks, rec, &lock_task_ops, run, &t);
+        if (r < 0) {
+                free(run);
+                return r;
+        }
+        if (run)
+                run->task = t;
+        *ret = t;
+        return 0;
+}
+
+void lock_task_adopt(Manager *m, Task *t) {
+        LockRun *run = t->engine;
+        LockState *s;
+        Domain *d;
+
+        if (t->complete || !run || !run->adopting)
+                return;
+        run->adopting = false;
+        d = manager_restored_task_domain(m, t);
+        if (!d)
+                return;
+        s = lock_state_get(d);
+        if (!s) {
+                task_complete(t, VPC_ERROR_EXCEPTION, "out of memory while taking up the Lock");
+                return;
+        }
+        if (s->task) {
+                task_complete(t, VPC_ERROR_EXCEPTION, "another Lock of the domain runs");
+                return;
+        }
+        task_link(t, &s->task);
+        log_info("%s: taking up the Lock of '%s' again (guest pid %" PRIi64 ")", t->path, d->name, run->pid);
+        run_send(run);
 }

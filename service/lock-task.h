@@ -32,3 +32,11 @@ int lock_task_start(Manager *m, Domain *d, uid_t owner, GuestOsKind os, Task **r
 
 /* The domain stopped or vanished under its running Lock task (if any): it ends with VmNotRunning. */
 void lock_task_domain_stopped(Domain *d);
+
+/* A task of kind lock that a previous run of the daemon left in the store (task_restore()); a
+ * running one is taken up by lock_task_adopt() once libvirt's domain list is in. *ret is the
+ * registry's. */
+int lock_task_restore(Manager *m, const TaskRecord *rec, Task **ret);
+/* Takes up a restored running Lock: it ends with VmNotRunning when its domain is gone or stopped,
+ * else polls its lock program again (or starts it, if its pid was not known yet). */
+void lock_task_adopt(Manager *m, Task *t);

@@ -1,15 +1,13 @@
-/* See logoff-request.h. One libvirt job per domain at a time for these checks (operation.c): calls
- * that come while one is in flight wait for it, so a domain never has more than one agent call in
- * flight for them and a flood queues one libvirt call per domain, not one per call. */
+/* See logoff-request.h: the Logoff's part of domain-request.c's shared path, and the options of a
+ * LogoffWithOptions call read when its task starts. */
 #include <errno.h>
 #include <stdio.h>
 
-#include "log.h"
-#include "logoff-check.h"
+#include "domain-request.h"
 #include "logoff-options.h"
 #include "logoff-request.h"
+#include "logoff-state.h"
 #include "logoff-task.h"
-#include "operation.h"
 
 const BusRequestKind logoff_request_kind = {
         .event = AUDIT_LOGOFF_REQUEST,
@@ -23,25 +21,6 @@ const BusRequestKind logoff_with_options_request_kind = {
         .refusal = "cannot log off",
 };
 
-/* A Logoff request's check in flight, the guest check (logoff-check.c's GuestCheckResult comes back)
- * or the state check: what its operation's completion needs to find the domain again, which may be
- * gone by then. */
-typedef struct RequestCheck {
-        Manager *manager;
-        Operation *operation;
-        char vm_uuid[UUID_STRING_MAX];
-        const GuestCheckResult *result;         /* while the guest check's calls are answered */
-        const char *failure;                    /* while the state check's calls are answered */
-} RequestCheck;
-
-static void logoff_request_answer_task(const BusRequest *req, Task *t) {
-        BusRequest answered = *req;
-
-        answered.task_path = t->path;
-        bus_request_audit(&answered, VPC_OK, NULL);
-        (void) vpc_reply_return(req->call, "o", t->path);
-}
-
 /* The guest passed its check: the domain's running task, or a new one. */
 static void logoff_request_start(Manager *m, Domain *d, const BusRequest *req, GuestOsKind os) {
         _cleanup_(logoff_options_done) LogoffOptions options = {};
@@ -49,8 +28,8 @@ static void logoff_request_start(Manager *m, Domain *d, const BusRequest *req, G
         _cleanup_free_ char *error = NULL;
         int r;
 
-        if (d->logoff_task) {
-                logoff_request_answer_task(req, d->logoff_task);
+        if (logoff_task_running(d)) {
+                domain_request_answer_task(req, logoff_task_running(d));
                 return;
         }
         if (req->kind == &logoff_with_options_request_kind) {
@@ -67,153 +46,25 @@ static void logoff_request_start(Manager *m, Domain *d, const BusRequest *req, G
                 bus_request_refuse(req, VPC_ERROR_EXCEPTION, strerror(-r));
                 return;
         }
-        logoff_request_answer_task(req, t);
+        domain_request_answer_task(req, t);
 }
 
-/* Why an operation's job could not be started. */
-typedef struct NotStarted {
-        VpcError error;
-        const char *message;
-} NotStarted;
+static int logoff_checks(Domain *d, Operation ***ret_guest_check, Operation ***ret_state_check) {
+        LogoffState *s = logoff_state_get(d);
 
-static void answer_not_started(const BusRequest *req, void *userdata) {
-        const NotStarted *n = userdata;
-
-        bus_request_refuse(req, n->error, n->message);
+        if (!s)
+                return -ENOMEM;
+        *ret_guest_check = &s->guest_check;
+        *ret_state_check = &s->state_check;
+        return 0;
 }
 
-typedef int (*check_start_t)(RequestCheck *c);
-
-/* Parks req on the operation in *slot; a new operation's job is started with start(). */
-static void logoff_request_park(Manager *m, Domain *d, Operation **slot, const BusRequest *req, check_start_t start) {
-        _cleanup_free_ RequestCheck *c = NULL;
-        Operation *o;
-        int r;
-
-        r = operation_park(slot, req, &o);
-        if (r < 0) {
-                bus_request_refuse(req, VPC_ERROR_EXCEPTION, strerror(-r));
-                return;
-        }
-        if (r == 0)
-                return;         /* joined the one in flight */
-
-        c = calloc(1, sizeof(*c));
-        if (c) {
-                *c = (RequestCheck) { .manager = m, .operation = o };
-                strcpy(c->vm_uuid, d->uuid);
-        }
-        r = c ? start(c) : -ENOMEM;
-        if (r < 0) {
-                operation_finish(o, answer_not_started, &(NotStarted) {
-                        .error = r == -EBUSY ? VPC_ERROR_LIMITS_EXCEEDED : VPC_ERROR_EXCEPTION,
-                        .message = r == -EBUSY ? "too many guest-agent calls in flight" : strerror(-r),
-                });
-                return;
-        }
-        TAKE_PTR(c);    /* the job's now */
-}
-
-/* --- the guest check --- */
-
-static void answer_guest_checked(const BusRequest *req, void *userdata) {
-        RequestCheck *c = userdata;
-        const GuestCheckResult *result = c->result;
-        Domain *d;
-
-        if (result->stopping) {
-                bus_request_refuse(req, VPC_ERROR_EXCEPTION, "the service is stopping");
-                return;
-        }
-        if (result->error != VPC_OK) {
-                bus_request_refuse(req, result->error, result->message);
-                return;
-        }
-        d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid);
-        if (!d) {
-                bus_request_refuse(req, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
-                return;
-        }
-        /* Calls that passed their check together share one task. */
-        logoff_request_start(c->manager, d, req, result->os);
-}
-
-static void on_guest_checked(const GuestCheckResult *result, void *userdata) {
-        RequestCheck *c = userdata;
-        Domain *d;
-
-        if (!result->stopping && result->error == VPC_OK &&
-            (d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid)))
-                domain_remember_guest_os(d, result->os, c->manager->generation);
-        c->result = result;
-        operation_finish(c->operation, answer_guest_checked, c);
-        free(c);
-}
-
-static int start_guest_check(RequestCheck *c) {
-        Manager *m = c->manager;
-        GuestOsKind known = domain_known_guest_os(domain_registry_find_by_uuid(&m->domains, c->vm_uuid), m->generation);
-
-        return logoff_check_guest(m->hypervisor, c->vm_uuid, (int) m->options.agent_timeout_sec, known,
-                                  on_guest_checked, c);
-}
-
-/* --- the state check before VmNotRunning --- */
-
-static void answer_state_refreshed(const BusRequest *req, void *userdata) {
-        RequestCheck *c = userdata;
-        _cleanup_free_ char *message = NULL;
-        Domain *d;
-
-        if (c->failure) {
-                bus_request_refuse(req, VPC_ERROR_EXCEPTION, c->failure);
-                return;
-        }
-        d = domain_registry_find_by_uuid(&c->manager->domains, c->vm_uuid);
-        if (!d) {
-                bus_request_refuse(req, VPC_ERROR_VM_UNKNOWN, "the domain is gone");
-                return;
-        }
-        if (d->logoff_task) {
-                logoff_request_answer_task(req, d->logoff_task);
-                return;
-        }
-        if (d->state == DOMAIN_STATE_RUNNING) {
-                logoff_request_park(c->manager, d, &d->guest_check, req, start_guest_check);
-                return;
-        }
-        if (asprintf(&message, "domain '%s' is not running (%s)", d->name, domain_state_to_string(d->state)) < 0)
-                message = NULL;
-        bus_request_refuse(req, VPC_ERROR_VM_NOT_RUNNING,
-                              message ?: "the domain is not running");
-}
-
-static void on_state_refreshed(bool stopping, bool applied, void *userdata) {
-        RequestCheck *c = userdata;
-
-        if (stopping)
-                c->failure = "the service is stopping";
-        else if (!applied)
-                c->failure = hypervisor_is_connected(c->manager->hypervisor) ?
-                             "cannot read the domain's state from libvirt" : "not connected to the hypervisor";
-        operation_finish(c->operation, answer_state_refreshed, c);
-        free(c);
-}
-
-static int start_state_check(RequestCheck *c) {
-        return hypervisor_refresh_domain(c->manager->hypervisor, c->vm_uuid, on_state_refreshed, c);
-}
+static const DomainRequestFeature logoff_feature = {
+        .running = logoff_task_running,
+        .checks = logoff_checks,
+        .start = logoff_request_start,
+};
 
 void logoff_request(Manager *m, Domain *d, const BusRequest *req) {
-        if (d->logoff_task) {
-                logoff_request_answer_task(req, d->logoff_task);
-                return;
-        }
-        /* A running domain goes on to its guest check: an agent call on a domain that stopped or
-         * vanished meanwhile fails with VmNotRunning or VmUnknown, so the registry's word is enough.
-         * A stopped one is refused only once libvirt confirmed it. */
-        if (d->state == DOMAIN_STATE_RUNNING)
-                logoff_request_park(m, d, &d->guest_check, req, start_guest_check);
-        else
-                logoff_request_park(m, d, &d->state_check, req, start_state_check);
+        domain_request(m, d, req, &logoff_feature);
 }

@@ -1,8 +1,7 @@
-/* A Logoff call once polkit allowed it (docs/dbus-api.md, "Logoff()"): it joins the domain's
- * running Logoff task, or waits on the domain's check of its guest (or, while the registry says the
- * domain is not running, on a fresh look at its state, since the registry may lag behind an event
- * still on its way) and then gets a new task, an existing one, or an error. Each call is answered
- * once and audited. */
+/* A Logoff call once polkit allowed it (docs/dbus-api.md, "Logoff()"): it takes domain-request.h's
+ * path (the domain's check of its guest, or first a fresh look at its state) and joins the
+ * domain's running Logoff task or gets a new one, or an error. Each call is answered once and
+ * audited. */
 #pragma once
 
 #include "bus-request.h"

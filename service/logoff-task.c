@@ -8,6 +8,7 @@
 #include "log.h"
 #include "logoff-task.h"
 #include "logoff.h"
+#include "manager.h"
 
 #define BUSY_RETRY_USEC (100 * USEC_PER_MSEC)
 
@@ -203,11 +204,14 @@ int logoff_task_start_described(Manager *m, Domain *d, uid_t owner, const char *
 
 int logoff_task_start_with_options(Manager *m, Domain *d, uid_t owner, const char *description,
                                    const LogoffOptions *o, GuestOsKind os, Task **ret) {
+        LogoffState *s = logoff_state_get(d);
         LogoffRun *run;
         LogoffAction a;
         Task *t;
         int r;
 
+        if (!s)
+                return -ENOMEM;
         run = calloc(1, sizeof(*run));
         if (!run)
                 return -ENOMEM;
@@ -231,7 +235,7 @@ int logoff_task_start_with_options(Manager *m, Domain *d, uid_t owner, const cha
                 return r;
         }
         run->task = t;
-        task_link(t, &d->logoff_task);
+        task_link(t, &s->task);
         t->resume = (TaskResume) {
                 .os = os,
                 .deadline_usec = t->started_usec + (uint64_t) m->options.logoff_timeout_sec * USEC_PER_SEC +
@@ -254,12 +258,14 @@ int logoff_task_start_with_options(Manager *m, Domain *d, uid_t owner, const cha
 void logoff_task_domain_stopped(Domain *d) {
         _cleanup_free_ char *message = NULL;
 
-        if (!d->logoff_task)
+        Task *t = logoff_task_running(d);
+
+        if (!t)
                 return;
         if (asprintf(&message, "domain '%s' stopped (%s) during the logoff", d->name,
                      domain_state_to_string(d->state)) < 0)
                 message = NULL;
-        task_complete(d->logoff_task, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
+        task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
 }
 
 static LogoffRun *run_new(Manager *m, GuestOsKind os, uint64_t timeout_usec) {
@@ -320,6 +326,7 @@ int logoff_task_restore(Manager *m, const TaskRecord *rec, Task **ret) {
 
 void logoff_task_adopt(Manager *m, Task *t) {
         LogoffRun *run = t->engine;
+        LogoffState *s;
         LogoffAction a;
         Domain *d;
         int r;
@@ -327,25 +334,19 @@ void logoff_task_adopt(Manager *m, Task *t) {
         if (t->complete || !run || !run->adopting)
                 return;
         run->adopting = false;
-        d = domain_registry_find_by_uuid(&m->domains, t->vm_uuid);
-        if (!d) {
-                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, "the domain no longer exists (seen after the service restarted)");
+        d = manager_restored_task_domain(m, t);
+        if (!d)
+                return;
+        s = logoff_state_get(d);
+        if (!s) {
+                task_complete(t, VPC_ERROR_EXCEPTION, "out of memory while taking up the Logoff");
                 return;
         }
-        if (d->state != DOMAIN_STATE_RUNNING) {
-                _cleanup_free_ char *message = NULL;
-
-                if (asprintf(&message, "domain '%s' stopped (%s) while the service restarted", d->name,
-                             domain_state_to_string(d->state)) < 0)
-                        message = NULL;
-                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
-                return;
-        }
-        if (d->logoff_task) {
+        if (s->task) {
                 task_complete(t, VPC_ERROR_EXCEPTION, "another Logoff of the domain runs");
                 return;
         }
-        task_link(t, &d->logoff_task);
+        task_link(t, &s->task);
         log_info("%s: taking up the Logoff of '%s' again (guest pid %" PRIi64 "%s)", t->path, d->name,
                  t->resume.guest_pid, t->resume.program_exited ? ", exited" : "");
         r = logoff_machine_resume(&run->machine, t->resume.guest_pid, t->resume.program_exited,

@@ -5,6 +5,7 @@
 
 #include "agent-json.h"
 #include "logoff-options.h"
+#include "logoff-state.h"
 #include "task.h"
 #include "vpc-guestosd.h"
 

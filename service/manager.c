@@ -57,7 +57,7 @@ static void manager_announce(Manager *m) {
 /* why: what told us, for the log (an object vanishing is otherwise seen only on the bus). */
 static void domain_drop(Manager *m, Domain *d, const char *why) {
         log_info("domain '%s' (%s) removed: %s", d->name, d->uuid, why);
-        if (d->logoff_task) {
+        if (logoff_task_running(d)) {
                 d->state = DOMAIN_STATE_SHUTOFF;
                 logoff_task_domain_stopped(d);
         }
@@ -131,10 +131,31 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
         domain_set_agent(m, d, info);
 }
 
-/* The running tasks the previous run left take up their Logoffs once libvirt's list is in. */
+Domain *manager_restored_task_domain(Manager *m, Task *t) {
+        _cleanup_free_ char *message = NULL;
+        Domain *d;
+
+        d = domain_registry_find_by_uuid(&m->domains, t->vm_uuid);
+        if (!d) {
+                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, "the domain no longer exists (seen after the service restarted)");
+                return NULL;
+        }
+        if (d->state == DOMAIN_STATE_RUNNING)
+                return d;
+        if (asprintf(&message, "domain '%s' stopped (%s) while the service restarted", d->name,
+                     domain_state_to_string(d->state)) < 0)
+                message = NULL;
+        task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
+        return NULL;
+}
+
+/* The running tasks the previous run left are taken up by their engines once libvirt's list is in. */
 static void adopt_restored(Manager *m) {
         for (size_t i = 0; i < m->n_restored; i++) {
-                logoff_task_adopt(m, m->restored[i]);
+                if (m->restored[i]->resume.kind == TASK_KIND_LOCK)
+                        lock_task_adopt(m, m->restored[i]);
+                else
+                        logoff_task_adopt(m, m->restored[i]);
                 task_unref(m->restored[i]);
         }
         free(m->restored);
@@ -226,7 +247,11 @@ static void on_task_record(const TaskRecord *rec, void *userdata) {
         Task *t, **n;
         int r;
 
-        r = logoff_task_restore(m, rec, &t);
+        /* Each engine restores its own; a finished task needs none, any takes it. */
+        if (!rec->complete && rec->resume.kind == TASK_KIND_LOCK)
+                r = lock_task_restore(m, rec, &t);
+        else
+                r = logoff_task_restore(m, rec, &t);
         if (r == -ESTALE) {
                 /* Its retention passed while the daemon was down. */
                 (void) task_store_delete(&m->store, rec->id);

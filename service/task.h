@@ -14,7 +14,7 @@
 #include "errors.h"
 #include "list.h"
 #include "polkit.h"
-#include "task-state.h"
+#include "task-store.h"
 
 #define TASK_PATH_PREFIX "/org/vpc/Task"
 
@@ -54,7 +54,7 @@ struct Task {
         Task **link;                            /* the owner's pointer to this running task, see task_link() */
         LIST_HEAD(Waiter) waiters;              /* parked WaitForCompletion calls, newest first */
 
-        TaskResume resume;                      /* what the engine keeps for a restart (task-state.h) */
+        TaskResume resume;                      /* what the engine keeps for a restart (task-record.h) */
 
         const TaskOps *ops;
         void *engine;

@@ -107,12 +107,39 @@ static const AgentSessionOps users_query_ops = {
         .expire = users_query_expire,
 };
 
+/* What ListUsers keeps per domain: the query in flight, with its parked calls. */
+typedef struct UsersState {
+        DomainFeature feature;          /* first: the domain frees the state through it */
+        Operation *check;
+} UsersState;
+
+static void users_state_free(DomainFeature *f) {
+        UsersState *s = (UsersState *) f;
+
+        operation_detach(s->check);
+        free(s);
+}
+
+static UsersState *users_state_get(Domain *d) {
+        UsersState *s;
+
+        if (d->users)
+                return (UsersState *) d->users;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return NULL;
+        s->feature.free = users_state_free;
+        d->users = &s->feature;
+        return s;
+}
+
 void users_query(Manager *m, Domain *d, const BusRequest *req, users_answer_t answer) {
         _cleanup_(users_query_freep) UsersQuery *q = NULL;
+        UsersState *s = users_state_get(d);
         Operation *o;
         int r;
 
-        r = operation_park(&d->users_check, req, &o);
+        r = s ? operation_park(&s->check, req, &o) : -ENOMEM;
         if (r < 0) {
                 answer(req, &(UsersAnswer) { .error = VPC_ERROR_EXCEPTION, .message = strerror(-r) });
                 return;

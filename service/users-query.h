@@ -1,6 +1,6 @@
 /* Who is logged on in a guest, asked of its agent on an agent worker: guest-info (the agent must
  * offer guest-get-users), then guest-get-users. One query per domain at a time (operation.c, on
- * d->users_check): requests that come while one is in flight join it and get its answer, so a
+ * the domain's UsersState, d->users): requests that come while one is in flight join it and get its answer, so a
  * flood of ListUsers holds one agent worker per domain, not one per request. */
 #pragma once
 

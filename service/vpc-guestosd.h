@@ -44,7 +44,7 @@ typedef struct Manager {
         Authorizer *authorizer;
 
         TaskRegistry tasks;
-        TaskStore store;                /* the tasks' state files (task-state.h) */
+        TaskStore store;                /* the tasks' state files (task-store.h) */
         Task **restored;                /* running tasks of the previous run, until the domains are known */
         size_t n_restored;
 

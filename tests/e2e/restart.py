@@ -8,7 +8,9 @@ A finished task's outcome is still readable after a restart; a garbage, truncate
 file is logged and skipped and the daemon serves; task ids never repeat. Real daemon, dbus-daemon,
 polkitd, libvirtd, QEMU guest with qemu-ga. The daemon runs with --logoff-timeout 300
 --task-retention 300. A LogoffWithOptions restarted in its grace shows its message again and waits
-the whole grace again before the logoff."""
+the whole grace again before the logoff. A Lock restarted while its lock program runs (a stand-in
+loginctl that waits for the test, on this guest without logind) keeps its path, its program is
+polled again rather than run twice, and it ends with Completed(0) with nobody logged off."""
 
 import os
 import subprocess
@@ -220,6 +222,50 @@ if check(r.ok, "grace: LogoffWithOptions returns a task", r):
         check(screen.count("Restart-proof warning") == 2, "grace: alice was shown the message again after the restart",
               screen[-400:])
         check(vpcguest.users(VM) == [], "grace: alice is logged off at the end", vpcguest.users(VM))
+
+# --- a Lock mid-program: the same task goes on after the restart, its program runs once ---------------
+# The busybox guest has no logind, so the lock program would refuse at once: a stand-in loginctl
+# (and logind's marker directory) make it run until the test removes the hold file. Every run of it
+# is counted in the guest.
+HOLD = "/run/vpc-lock-hold"
+RUNS = "/run/vpc-lock-runs"
+vpcguest.sh(VM, f"mkdir -p /run/systemd/system; touch {HOLD}; rm -f {RUNS}; "
+                "printf '#!/bin/sh\\necho run >>%s\\nwhile [ -e %s ]; do sleep 0.2; done\\nexit 0\\n' "
+                f"{RUNS} {HOLD} >/run/vpc-loginctl; chmod 755 /run/vpc-loginctl; rm -f /bin/loginctl; "
+                "mv /run/vpc-loginctl /bin/loginctl")
+login(VM, "alice", "pts/4")
+check(wait_users(VM, ["alice"]) == ["alice"], "lock: alice logged on")
+rec = SignalRecorder()
+r = call(encode_path(VM), "org.vpc.GuestOS", "Lock")
+if check(r.ok, "lock: Lock returns a task", r):
+    task = r.value
+    note(task)
+    runs = lambda: vpcguest.sh(VM, f"cat {RUNS} 2>/dev/null; true").split()
+    check(wait_until(lambda: runs() == ["run"], 30, 0.2), "lock: the lock program runs in the guest", runs())
+    before = task_props(task)
+    check(before.get("IsComplete") is False and before.get("Description") == "Lock",
+          "lock: the Lock task runs before the restart", before)
+    state = os.path.join(STATE_DIR, f"task-{task_id(task)}")
+    saved = open(state).read() if os.path.exists(state) else ""
+    check('"kind":"lock"' in saved and '"guest_pid":0' not in saved,
+          "lock: its state file says lock, with the program's guest pid", saved)
+    if restart("TERM"):
+        after = task_props(task)
+        check(after.get("IsComplete") is False and after.get("Description") == "Lock" and
+              after.get("StartedUSec") == before.get("StartedUSec") and after.get("Owner") == before.get("Owner"),
+              "lock: after the restart the same path names the same running Lock task", after)
+        check("taking up the Lock of" in daemon_log(), "lock: the daemon logs that it took the Lock up again")
+        vpcguest.sh(VM, f"rm -f {HOLD}")
+        c = completed(rec, task, 60)
+        check(c == [0, "", ""], "lock: the client subscribed before the restart sees Completed(0)", c)
+        check(runs() == ["run"], "lock: the lock program ran once, not again after the restart", runs())
+        check(vpcguest.users(VM) == ["alice"], "lock: alice is still logged on", vpcguest.users(VM))
+vpcguest.sh(VM, f"rm -f /bin/loginctl {HOLD} {RUNS}; rmdir /run/systemd/system /run/systemd 2>/dev/null; true")
+r = logoff(VM)
+if r.ok:
+    note(r.value)
+    wait_until(lambda: task_props(r.value).get("IsComplete"), 60, 0.2)
+check(vpcguest.users(VM) == [], "lock: alice logged off after the Lock checks", vpcguest.users(VM))
 
 # --- ids never repeat -------------------------------------------------------------------------------
 login(VM, "alice", "pts/3")

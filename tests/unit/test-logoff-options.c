@@ -13,47 +13,14 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
+#include "bus-pair.h"
 #include "logoff-message.h"
 #include "logoff-options.h"
 #include "logoff-programs.h"
 #include "logoff.h"
-#include "task-state.h"
+#include "task-store.h"
 
 #define SEC USEC_PER_SEC
-
-typedef struct Pair {
-        sd_bus *service, *client;
-} Pair;
-
-static int setup(void **state) {
-        Pair *p = calloc(1, sizeof(*p));
-        sd_id128_t id;
-        int fds[2];
-
-        assert_non_null(p);
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0);
-        assert_int_equal(sd_id128_randomize(&id), 0);
-        assert_int_equal(sd_bus_new(&p->service), 0);
-        assert_int_equal(sd_bus_set_fd(p->service, fds[0], fds[0]), 0);
-        assert_int_equal(sd_bus_set_server(p->service, 1, id), 0);
-        assert_int_equal(sd_bus_set_anonymous(p->service, 1), 0);
-        assert_int_equal(sd_bus_start(p->service), 0);
-        assert_int_equal(sd_bus_new(&p->client), 0);
-        assert_int_equal(sd_bus_set_fd(p->client, fds[1], fds[1]), 0);
-        assert_int_equal(sd_bus_set_anonymous(p->client, 1), 0);
-        assert_int_equal(sd_bus_start(p->client), 0);
-        *state = p;
-        return 0;
-}
-
-static int teardown(void **state) {
-        Pair *p = *state;
-
-        sd_bus_flush_close_unref(p->service);
-        sd_bus_flush_close_unref(p->client);
-        free(p);
-        return 0;
-}
 
 /* The client sends call; returns it as the service received it. */
 static sd_bus_message *deliver(Pair *p, sd_bus_message *call) {
@@ -428,8 +395,8 @@ static void test_docs_show_the_programs(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_parse_good, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_parse_refusals, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_parse_good, pair_setup, pair_teardown),
+                cmocka_unit_test_setup_teardown(test_parse_refusals, pair_setup, pair_teardown),
                 cmocka_unit_test(test_message_clean),
                 cmocka_unit_test(test_base64),
                 cmocka_unit_test(test_message_command),

@@ -84,7 +84,7 @@ static void test_fails_synchronously_max_tasks_0(void **state) {
         assert_non_null(strstr(t->error_message, "0x80020009: "));
         assert_int_equal(f->m.tasks.n_tasks, 0);
         assert_null(task_find_by_path(&f->m.tasks, "/org/vpc/Task/1"));
-        assert_null(f->d->logoff_task);
+        assert_null(logoff_task_running(f->d));
         /* ...yet what the caller holds is still the task: the reply reads its path. */
         assert_string_equal(t->path, "/org/vpc/Task/1");
         assert_int_equal(t->owner, 1000);

@@ -57,7 +57,7 @@ static void fake_agent_run(LogoffMachine *m, const FakeStep *steps, size_t n_ste
         fake_agent_loop(m, a, steps, n_steps, run);
 }
 
-/* The same for a Logoff taken up after a restart of the daemon (task-state.h). */
+/* The same for a Logoff taken up after a restart of the daemon (task-record.h). */
 static void fake_agent_resume(LogoffMachine *m, int64_t pid, bool exited, unsigned percent, const FakeStep *steps,
                               size_t n_steps, FakeRun *run) {
         LogoffAction a;

@@ -11,51 +11,9 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
+#include "bus-pair.h"
 #include "errors.h"
 #include "text.h"
-
-typedef struct Pair {
-        sd_bus *service, *client;
-} Pair;
-
-static void pump(Pair *p) {
-        for (int i = 0; i < 4; i++) {
-                while (sd_bus_process(p->service, NULL) > 0)
-                        ;
-                while (sd_bus_process(p->client, NULL) > 0)
-                        ;
-        }
-}
-
-static int setup(void **state) {
-        Pair *p = calloc(1, sizeof(*p));
-        sd_id128_t id;
-        int fds[2];
-
-        assert_non_null(p);
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0);
-        assert_int_equal(sd_id128_randomize(&id), 0);
-        assert_int_equal(sd_bus_new(&p->service), 0);
-        assert_int_equal(sd_bus_set_fd(p->service, fds[0], fds[0]), 0);
-        assert_int_equal(sd_bus_set_server(p->service, 1, id), 0);
-        assert_int_equal(sd_bus_set_anonymous(p->service, 1), 0);
-        assert_int_equal(sd_bus_start(p->service), 0);
-        assert_int_equal(sd_bus_new(&p->client), 0);
-        assert_int_equal(sd_bus_set_fd(p->client, fds[1], fds[1]), 0);
-        assert_int_equal(sd_bus_set_anonymous(p->client, 1), 0);
-        assert_int_equal(sd_bus_start(p->client), 0);
-        *state = p;
-        return 0;
-}
-
-static int teardown(void **state) {
-        Pair *p = *state;
-
-        sd_bus_flush_close_unref(p->service);
-        sd_bus_flush_close_unref(p->client);
-        free(p);
-        return 0;
-}
 
 /* The client calls; the service receives the call (returned by sd_bus_process(), no vtable). */
 static sd_bus_message *receive_call(Pair *p, sd_bus_slot **slot, sd_bus_message_handler_t on_reply, void *userdata) {
@@ -100,7 +58,7 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
 
 static void wait_answer(Pair *p, Answer *a) {
         for (int i = 0; i < 200 && !a->done; i++) {
-                pump(p);
+                pair_pump(p);
                 if (!a->done)
                         (void) sd_bus_wait(p->client, 10 * 1000);
         }
@@ -176,10 +134,10 @@ static void test_good_reply_untouched(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_unbuildable_reply_becomes_exception, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_error_quoting_bytes_is_escaped, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_error_is_bounded, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_good_reply_untouched, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unbuildable_reply_becomes_exception, pair_setup, pair_teardown),
+                cmocka_unit_test_setup_teardown(test_error_quoting_bytes_is_escaped, pair_setup, pair_teardown),
+                cmocka_unit_test_setup_teardown(test_error_is_bounded, pair_setup, pair_teardown),
+                cmocka_unit_test_setup_teardown(test_good_reply_untouched, pair_setup, pair_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

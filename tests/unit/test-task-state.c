@@ -1,5 +1,6 @@
-/* The task state files (service/task-state.c): a record written is read back the same, running and
- * finished; the strict parser refuses hostile text (truncated, garbage, wrong types, unknown keys,
+/* The task state files (service/task-record.c, service/task-store.c): a record written is read
+ * back the same, running and finished, Logoff and Lock (a file of the daemon before it knew kinds
+ * reads as a Logoff); the strict parser refuses hostile text (truncated, garbage, wrong types, unknown keys,
  * out-of-range numbers, NULs and invalid UTF-8 in strings, text after the object); the store skips
  * files that are not its own (symlinks, other modes, too big, an id that is not the name's) and
  * hands out ids above every one a previous run reserved. */
@@ -12,7 +13,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "task-state.h"
+#include "task-store.h"
 #include "util.h"
 
 #define UUID "0f6c2b8e-1d2a-4c3b-9e8f-a1b2c3d4e5f6"
@@ -142,6 +143,9 @@ static void test_hostile(void **state) {
                 { "percent", "101" },
                 { "percent", "-5" },
                 { "state", "\"finished\"" },   /* without error, message, finished_usec */
+                { "kind", "\"reboot\"" },
+                { "kind", "1" },
+                { "kind", "null" },
                 { "os", "\"unknown\"" },
                 { "os", "1" },
                 { "guest_pid", "-7" },
@@ -220,6 +224,43 @@ static void test_hostile(void **state) {
                 assert_int_equal(task_record_format(&fin, &text), 0);
                 assert_int_equal(parse(text, &rec), -EBADMSG);
         }
+}
+
+/* A Lock's running record says so, and comes back a Lock; the text a daemon wrote before kinds
+ * existed (every running task a Logoff, no "kind") still loads, as a Logoff. */
+static void test_kind(void **state) {
+        static const char old[] =
+                "{\"version\":1,\"id\":42,\"vm_uuid\":\"" UUID "\",\"vm_name\":\"db\",\"description\":\"Logoff\","
+                "\"owner\":1000,\"started_usec\":1700000000000000,\"percent\":50,\"state\":\"running\","
+                "\"os\":\"linux\",\"guest_pid\":1234,\"program_exited\":true,\"relogin_expected\":false,"
+                "\"deadline_usec\":1700000060000000}\n";
+        TaskRecord in = running_record();
+        _cleanup_free_ char *text = NULL;
+        _cleanup_(task_record_done) TaskRecord lock = {}, logoff = {}, legacy = {};
+
+        assert_int_equal(task_record_format(&in, &text), 0);
+        assert_non_null(strstr(text, "\"kind\":\"logoff\""));
+        assert_int_equal(parse(text, &logoff), 0);
+        assert_int_equal(logoff.resume.kind, TASK_KIND_LOGOFF);
+
+        in.description = (char *) "Lock";
+        in.resume = (TaskResume) { .kind = TASK_KIND_LOCK, .os = GUEST_OS_WINDOWS, .guest_pid = 77,
+                                   .deadline_usec = 1700000060000000ULL };
+        free(text);
+        text = NULL;
+        assert_int_equal(task_record_format(&in, &text), 0);
+        assert_non_null(strstr(text, "\"kind\":\"lock\""));
+        assert_int_equal(parse(text, &lock), 0);
+        assert_int_equal(lock.resume.kind, TASK_KIND_LOCK);
+        assert_int_equal(lock.resume.os, GUEST_OS_WINDOWS);
+        assert_int_equal(lock.resume.guest_pid, 77);
+        assert_string_equal(lock.description, "Lock");
+
+        assert_int_equal(parse(old, &legacy), 0);
+        assert_int_equal(legacy.resume.kind, TASK_KIND_LOGOFF);
+        assert_int_equal(legacy.resume.guest_pid, 1234);
+        assert_true(legacy.resume.program_exited);
+        assert_int_equal(legacy.percent, 50);
 }
 
 /* A message with control characters (a forged file) comes back escaped, as the bus needs it. */
@@ -332,6 +373,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_hostile),
+                cmocka_unit_test(test_kind),
                 cmocka_unit_test(test_message_sanitized),
                 cmocka_unit_test(test_store),
         };

@@ -11,7 +11,7 @@
 #define CHANGE_BOUND_USEC ((uint64_t) (HYPERVISOR_KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC)
 
 typedef struct ChangeJob {
-        JobWatch watch;         /* first: the deadline's callback casts back */
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *hypervisor;
         char uuid[UUID_STRING_MAX];
         domain_change_t change;
@@ -37,8 +37,8 @@ static VpcError libvirt_failure(char **ret_message) {
 }
 
 /* Control worker. */
-static void change_run(void *data) {
-        ChangeJob *j = data;
+static void change_run(Job *job) {
+        ChangeJob *j = (ChangeJob *) job;
         _cleanup_(virConnectClosep) virConnectPtr c = hypervisor_acquire_connection(j->hypervisor);
         virDomainPtr d;
         int r;
@@ -62,26 +62,31 @@ static void change_run(void *data) {
         virDomainFree(d);
 }
 
-static void change_done(void *data, bool stopping) {
-        ChangeJob *j = data;
+static void change_done(Job *job, JobEnd end) {
+        ChangeJob *j = (ChangeJob *) job;
 
-        if (job_watch_finish(&j->watch)) {
-                if (stopping)
-                        j->done(true, VPC_ERROR_EXCEPTION, "the service is stopping", j->userdata);
-                else
-                        j->done(false, j->error, j->message, j->userdata);
-        }
-        change_job_free(j);
-}
-
-static void change_expire(JobWatch *w, bool stopping) {
-        ChangeJob *j = (ChangeJob *) w;
-
-        if (stopping)
-                j->done(true, VPC_ERROR_EXCEPTION, "the service is stopping", j->userdata);
-        else
+        switch (end) {
+        case JOB_FINISHED:
+                j->done(false, j->error, j->message, j->userdata);
+                break;
+        case JOB_EXPIRED:
                 j->done(false, VPC_ERROR_TIMEOUT, "libvirt did not answer in time", j->userdata);
+                break;
+        case JOB_STOPPING:
+                j->done(true, VPC_ERROR_EXCEPTION, "the service is stopping", j->userdata);
+                break;
+        }
 }
+
+static void change_release(Job *job, bool stopping) {
+        change_job_free((ChangeJob *) job);
+}
+
+static const JobOps change_ops = {
+        .run = change_run,
+        .done = change_done,
+        .release = change_release,
+};
 
 int hypervisor_change_domain(Hypervisor *h, const char *uuid, domain_change_t change, const void *arg,
                              size_t arg_size, domain_changed_t done, void *userdata) {
@@ -91,7 +96,13 @@ int hypervisor_change_domain(Hypervisor *h, const char *uuid, domain_change_t ch
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
-        *j = (ChangeJob) { .hypervisor = h, .change = change, .done = done, .userdata = userdata };
+        *j = (ChangeJob) {
+                .job = { .ops = &change_ops, .bound_usec = CHANGE_BOUND_USEC },
+                .hypervisor = h,
+                .change = change,
+                .done = done,
+                .userdata = userdata,
+        };
         snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
         j->arg = malloc(arg_size ?: 1);
         if (!j->arg) {
@@ -99,11 +110,8 @@ int hypervisor_change_domain(Hypervisor *h, const char *uuid, domain_change_t ch
                 return -ENOMEM;
         }
         memcpy(j->arg, arg, arg_size);
-        r = hypervisor_submit_control_work(h, change_run, change_done, j);
-        if (r < 0) {
+        r = hypervisor_submit_control_job(h, &j->job);
+        if (r < 0)
                 change_job_free(j);
-                return r;
-        }
-        job_watch_start(hypervisor_watches(h), &j->watch, CHANGE_BOUND_USEC, change_expire);
-        return 0;
+        return r;
 }

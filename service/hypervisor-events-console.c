@@ -11,19 +11,31 @@
 #include "text.h"
 
 typedef struct ConsoleEventJob {
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *h;
         char uuid[UUID_STRING_MAX];
         int phase;
         char *address;
 } ConsoleEventJob;
 
-static void console_event_done(void *data, bool stopping) {
-        _cleanup_free_ ConsoleEventJob *j = data;
+static void console_event_done(Job *job, JobEnd end) {
+        ConsoleEventJob *j = (ConsoleEventJob *) job;
 
-        if (!stopping)
+        if (end == JOB_FINISHED)
                 hypervisor_deliver_console_event(j->h, j->uuid, j->phase, j->address);
-        free(j->address);
 }
+
+static void console_event_release(Job *job, bool stopping) {
+        ConsoleEventJob *j = (ConsoleEventJob *) job;
+
+        free(j->address);
+        free(j);
+}
+
+static const JobOps console_event_ops = {
+        .done = console_event_done,
+        .release = console_event_release,
+};
 
 /* The client's address as people write it; QEMU leaves a UNIX socket's peer path empty. */
 static char *graphics_address(const virDomainEventGraphicsAddress *a) {
@@ -60,11 +72,12 @@ static void on_graphics_event(virConnectPtr conn, virDomainPtr dom, int phase, c
 
         if (!j)
                 return;
+        j->job.ops = &console_event_ops;
         j->h = opaque;
         j->phase = phase;
         j->address = graphics_address(remote);
         if (!j->address || virDomainGetUUIDString(dom, j->uuid) < 0 ||
-            hypervisor_submit_control_work(j->h, NULL, console_event_done, j) < 0) {
+            hypervisor_submit_control_job(j->h, &j->job) < 0) {
                 free(j->address);
                 free(j);
         }
@@ -97,6 +110,7 @@ static void console_events_register(Hypervisor *h, virConnectPtr c, int ids[HYPE
 #define SCAN_CHUNK 128U
 
 typedef struct PolicyScan {
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *h;
         char (*uuids)[UUID_STRING_MAX];
         size_t n;
@@ -112,8 +126,8 @@ static void policy_scan_free(PolicyScan *s) {
 }
 
 /* Control worker. */
-static void policy_scan_run(void *data) {
-        PolicyScan *s = data;
+static void policy_scan_run(Job *job) {
+        PolicyScan *s = (PolicyScan *) job;
         _cleanup_(virConnectClosep) virConnectPtr c = hypervisor_acquire_connection(s->h);
 
         for (size_t i = 0; i < s->chunk; i++) {
@@ -137,21 +151,34 @@ static void policy_scan_run(void *data) {
         }
 }
 
-static void policy_scan_done(void *data, bool stopping) {
-        PolicyScan *s = data;
+static void policy_scan_done(Job *job, JobEnd end) {
+        PolicyScan *s = (PolicyScan *) job;
 
-        if (stopping) {
-                policy_scan_free(s);
+        if (end != JOB_FINISHED)
                 return;
-        }
         for (size_t i = 0; i < s->chunk; i++)
                 if (s->known[i])
                         hypervisor_deliver_console_policy(s->h, s->uuids[s->next + i], &s->policies[i]);
-        s->next += s->chunk;
-        s->chunk = s->n - s->next < SCAN_CHUNK ? s->n - s->next : SCAN_CHUNK;
-        if (s->chunk == 0 || hypervisor_submit_control_work(s->h, policy_scan_run, policy_scan_done, s) < 0)
-                policy_scan_free(s);
 }
+
+/* The next chunk goes behind what came meanwhile. */
+static void policy_scan_release(Job *job, bool stopping) {
+        PolicyScan *s = (PolicyScan *) job;
+
+        if (!stopping) {
+                s->next += s->chunk;
+                s->chunk = s->n - s->next < SCAN_CHUNK ? s->n - s->next : SCAN_CHUNK;
+                if (s->chunk > 0 && hypervisor_submit_control_job(s->h, &s->job) >= 0)
+                        return;
+        }
+        policy_scan_free(s);
+}
+
+static const JobOps policy_scan_ops = {
+        .run = policy_scan_run,
+        .done = policy_scan_done,
+        .release = policy_scan_release,
+};
 
 static void console_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
         PolicyScan *s;
@@ -164,12 +191,13 @@ static void console_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {
                 log_error("cannot read the console policies: %s", strerror(ENOMEM));
                 return;
         }
+        s->job.ops = &policy_scan_ops;
         s->h = h;
         s->n = n;
         for (size_t i = 0; i < n; i++)
                 memcpy(s->uuids[i], domains[i].uuid, UUID_STRING_MAX);
         s->chunk = n < SCAN_CHUNK ? n : SCAN_CHUNK;
-        if (hypervisor_submit_control_work(h, policy_scan_run, policy_scan_done, s) < 0)
+        if (hypervisor_submit_control_job(h, &s->job) < 0)
                 policy_scan_free(s);
 }
 

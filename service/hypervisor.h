@@ -13,7 +13,6 @@
 #include "domain-info.h"
 #include "domain.h"
 #include "errors.h"
-#include "job-watch.h"
 #include "workqueue.h"
 
 /* Every connection the daemon opens has libvirt's keepalive, so a frozen libvirtd fails its calls
@@ -85,8 +84,8 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
 
 /* For hypervisor-agent.c, on any thread: a reference to the current connection (NULL while there
  * is none; release it with virConnectClose()), and the bounded submit to the agent workers (-EBUSY
- * when they and their queue are full). On the loop: the deadlines of the jobs whose owners wait,
- * answered by hypervisor_stop() when it has to leave their workers behind. */
+ * when they and their queue are full; a job with a bound is answered by hypervisor_stop() when it
+ * has to leave its worker behind). */
 virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
 /* For hypervisor-agent.c, on an agent worker: a connection of its own opened ahead (NULL when none
  * is left; the worker then opens one), to keep and close as if it had opened it. */
@@ -94,15 +93,14 @@ virConnectPtr hypervisor_take_spare_connection(Hypervisor *h);
 /* Thread-safe: a job for the ordered control worker, in order with the lifecycle refreshes (for
  * libvirt calls that change a domain, e.g. its metadata, and for events that must keep their order
  * with the lifecycle events). */
-int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
+int hypervisor_submit_control_job(Hypervisor *h, Job *j);
 /* For hypervisor-events-console.c, on the loop: hands a graphics event to console_event(). */
 void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address);
 void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p);
-int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
+int hypervisor_submit_agent_job(Hypervisor *h, Job *j);
 /* On the loop: whether one more agent job would still leave a worker free for callers (with a
  * single worker: whether it is idle). Background reads ask this first. */
 bool hypervisor_agent_spare(Hypervisor *h);
-JobWatchList *hypervisor_watches(Hypervisor *h);
 
 /* For hypervisor-events-agent.c, on the loop: an agent state passed to agent_changed() while the
  * connection is up. */

@@ -75,11 +75,6 @@ static int set_policy_call_new(Manager *m, const BusRequest *req, const ConsoleP
         return 0;
 }
 
-/* Control worker. */
-static int write_policy(virDomainPtr d, const void *arg) {
-        return console_metadata_write(d, arg);
-}
-
 static void on_policy_written(bool stopping, VpcError error, const char *message, void *userdata) {
         _cleanup_(set_policy_call_freep) SetPolicyCall *s = userdata;
         Domain *d;
@@ -101,6 +96,7 @@ int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error
         Manager *m = d->manager;
         char asked[POLICY_TEXT_MAX], bounds[80];
         ConsolePolicy policy = {};
+        _cleanup_free_ char *xml = NULL;
         const char *action;
         uint32_t delay_sec;
         SetPolicyCall *s;
@@ -132,8 +128,9 @@ int console_policy_method_set(sd_bus_message *call, void *userdata, sd_bus_error
         r = set_policy_call_new(m, &req, &policy, &s);
         if (r < 0)
                 return r;
-        r = hypervisor_change_domain(m->hypervisor, d->uuid, write_policy, &s->policy, sizeof(s->policy),
-                                     on_policy_written, s);
+        /* Kept for none too, so the delay set with it reads back as set. */
+        xml = console_policy_format(&s->policy);
+        r = xml ? hypervisor_write_metadata(m->hypervisor, d->uuid, xml, on_policy_written, s) : -ENOMEM;
         if (r < 0) {
                 bus_request_refuse(&s->request, VPC_ERROR_EXCEPTION, strerror(-r));
                 set_policy_call_free(s);

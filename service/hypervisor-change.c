@@ -6,6 +6,7 @@
 #include "domain-info.h"
 #include "hypervisor-change.h"
 #include "libvirt-errors.h"
+#include <libvirt/virterror.h>
 
 /* A job whose libvirt call does not return (libvirtd frozen) is answered after this. */
 #define CHANGE_BOUND_USEC ((uint64_t) (HYPERVISOR_KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC)
@@ -53,7 +54,7 @@ static void change_run(Job *job) {
                 j->error = libvirt_failure(&j->message);
                 return;
         }
-        r = j->change(d, j->arg);
+        r = j->change(j->hypervisor, d, j->arg);
         if (r == -ENOMEM) {
                 j->error = VPC_ERROR_EXCEPTION;
                 j->message = strdup(strerror(ENOMEM));
@@ -114,4 +115,37 @@ int hypervisor_change_domain(Hypervisor *h, const char *uuid, domain_change_t ch
         if (r < 0)
                 change_job_free(j);
         return r;
+}
+
+/* Control worker. libvirt takes CONFIG|LIVE on a running persistent domain, CONFIG alone on a
+ * shut-off one and LIVE alone on a transient one. */
+static int write_metadata(Hypervisor *h, virDomainPtr d, const void *arg) {
+        const char *xml = arg, *uri = hypervisor_metadata_uri(h);
+        unsigned flags = 0;
+        int persistent, active;
+        virErrorPtr e;
+
+        persistent = virDomainIsPersistent(d);
+        active = virDomainIsActive(d);
+        if (persistent < 0 || active < 0)
+                return -EIO;
+        if (persistent)
+                flags |= VIR_DOMAIN_AFFECT_CONFIG;
+        if (active)
+                flags |= VIR_DOMAIN_AFFECT_LIVE;
+        if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, HYPERVISOR_METADATA_PREFIX, uri, flags) == 0)
+                return 0;
+        /* It stopped between the question and the change: its config is all there is now. */
+        e = virGetLastError();
+        if (persistent && active && e && e->code == VIR_ERR_OPERATION_INVALID &&
+            virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, HYPERVISOR_METADATA_PREFIX, uri,
+                                 VIR_DOMAIN_AFFECT_CONFIG) == 0)
+                return 0;
+        return -EIO;
+}
+
+int hypervisor_write_metadata(Hypervisor *h, const char *uuid, const char *xml, domain_changed_t done, void *userdata) {
+        if (!hypervisor_metadata_uri(h))
+                return -EOPNOTSUPP;
+        return hypervisor_change_domain(h, uuid, write_metadata, xml, strlen(xml) + 1, done, userdata);
 }

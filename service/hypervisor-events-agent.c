@@ -16,7 +16,7 @@ static void agent_event_done(Job *job, JobEnd end) {
         AgentEvent *e = (AgentEvent *) job;
 
         if (end == JOB_FINISHED)
-                hypervisor_report_agent(e->h, e->uuid, e->connected);
+                hypervisor_deliver_agent_channel(e->h, e->uuid, e->connected);
 }
 
 static void agent_job_free(Job *job, bool stopping) {
@@ -101,7 +101,7 @@ static void agent_scan_done(Job *job, JobEnd end) {
                 return;
         for (size_t i = s->next; i < s->end; i++)
                 if (s->domains[i].known)
-                        hypervisor_report_agent(s->h, s->domains[i].uuid, s->domains[i].connected);
+                        hypervisor_deliver_agent_channel(s->h, s->domains[i].uuid, s->domains[i].connected);
 }
 
 /* The next chunk goes behind what came meanwhile. */

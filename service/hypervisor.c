@@ -29,7 +29,7 @@ struct Hypervisor {
         sd_event *event;
         char *uri;
         HypervisorLimits limits;
-        const HypervisorCallbacks *callbacks;
+        const HypervisorSubscriber *subscriber;
         void *userdata;
 
         WorkQueue *control;     /* one thread: keeps connect, list and refresh in order */
@@ -43,7 +43,7 @@ struct Hypervisor {
         pthread_mutex_t conn_lock;
         virConnectPtr conn;
         int lifecycle_callback;
-        int event_ids[HYPERVISOR_EVENT_SOURCES_MAX][HYPERVISOR_EVENT_IDS_MAX];  /* callbacks->event_sources */
+        int event_ids[HYPERVISOR_EVENT_SOURCES_MAX][HYPERVISOR_EVENT_IDS_MAX];  /* subscriber->event_sources */
         /* Opened for the agent workers right after the shared one: libvirtd asks polkit about every
          * new connection of a client that is not root (auth_unix_rw = "polkit"), so a worker that
          * opened its own only at its first call would wait for polkitd there, and a frozen polkitd
@@ -130,7 +130,8 @@ static void refresh_run(Job *job) {
                         j->failed = true;
                 return;
         }
-        domain_info_read_console_policy(d, &j->info);
+        if (j->h->subscriber->metadata_uri)
+                domain_info_read_metadata(d, j->h->subscriber->metadata_uri, &j->info);
         /* A domain that just started has its agent's state read with it; without it (the call
          * failed) the agent events alone keep it. */
         (void) domain_info_read_agent(d, &j->info);
@@ -140,7 +141,7 @@ static void refresh_apply(RefreshJob *j) {
         Hypervisor *h = j->h;
 
         if (!j->failed && h->connected)
-                h->callbacks->domain_changed(j->uuid, j->gone ? NULL : &j->info, h->userdata);
+                h->subscriber->domain_changed(j->uuid, j->gone ? NULL : &j->info, h->userdata);
 }
 
 static void refresh_done(Job *job, JobEnd end) {
@@ -160,6 +161,7 @@ static void refresh_release(Job *job, bool stopping) {
         if (j->expired && !stopping)
                 refresh_apply(j);
         free(j->info.name);
+        free(j->info.metadata);
         free(j);
 }
 
@@ -207,15 +209,24 @@ int hypervisor_submit_control_job(Hypervisor *h, Job *j) {
         return workqueue_submit(h->control, j);
 }
 
-void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p) {
-        if (h->connected && h->callbacks->console_policy)
-                h->callbacks->console_policy(uuid, p, h->userdata);
+void hypervisor_deliver_metadata(Hypervisor *h, const char *uuid, const char *xml) {
+        if (h->connected && h->subscriber->metadata)
+                h->subscriber->metadata(uuid, xml, h->userdata);
 }
 
-void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address) {
-        /* An event of a connection that broke since: the owner already reset its counts. */
-        if (h->connected && h->callbacks->console_event)
-                h->callbacks->console_event(uuid, phase, address, h->userdata);
+void hypervisor_deliver_graphics(Hypervisor *h, const char *uuid, int phase, const char *address) {
+        /* An event of a connection that broke since: the subscriber already reset what it counted. */
+        if (h->connected && h->subscriber->graphics)
+                h->subscriber->graphics(uuid, phase, address, h->userdata);
+}
+
+void hypervisor_deliver_agent_channel(Hypervisor *h, const char *uuid, bool connected) {
+        if (h->connected && h->subscriber->agent_channel)
+                h->subscriber->agent_channel(uuid, connected, h->userdata);
+}
+
+const char *hypervisor_metadata_uri(Hypervisor *h) {
+        return h->subscriber->metadata_uri;
 }
 
 /* --- connect, disconnect, reconnect --- */
@@ -252,7 +263,7 @@ static void disconnected_done(Job *job, JobEnd end) {
                 return;
         log_warning("lost the connection to %s, reconnecting", h->uri);
         h->connected = false;
-        h->callbacks->disconnected(h->userdata);
+        h->subscriber->disconnected(h->userdata);
         schedule_reconnect(h);
 }
 
@@ -339,8 +350,8 @@ static void connect_run(Job *job) {
                 drop_connection(h);
                 return;
         }
-        for (size_t i = 0; h->callbacks->event_sources && h->callbacks->event_sources[i]; i++)
-                h->callbacks->event_sources[i]->register_events(h, c, h->event_ids[i]);
+        for (size_t i = 0; h->subscriber->event_sources && h->subscriber->event_sources[i]; i++)
+                h->subscriber->event_sources[i]->register_events(h, c, h->event_ids[i]);
 
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
@@ -430,7 +441,7 @@ static void connect_done(Job *job, JobEnd end) {
                         log_full(h->warned ? LOG_DEBUG : LOG_WARNING, "cannot connect to %s: %s", h->uri,
                                  j->message ?: strerror(-j->error));
                         h->warned = true;
-                        h->callbacks->disconnected(h->userdata);
+                        h->subscriber->disconnected(h->userdata);
                         schedule_reconnect(h);
                 } else {
                         log_info("connected to %s, %zu domain(s)", h->uri, j->n_domains);
@@ -440,9 +451,9 @@ static void connect_done(Job *job, JobEnd end) {
                         h->connected = true;
                         h->warned = false;
                         h->backoff = 0;
-                        h->callbacks->connected(j->domains, j->n_domains, h->userdata);
-                        for (size_t i = 0; h->callbacks->event_sources && h->callbacks->event_sources[i]; i++)
-                                h->callbacks->event_sources[i]->scan(h, j->domains, j->n_domains);
+                        h->subscriber->connected(j->domains, j->n_domains, h->userdata);
+                        for (size_t i = 0; h->subscriber->event_sources && h->subscriber->event_sources[i]; i++)
+                                h->subscriber->event_sources[i]->scan(h, j->domains, j->n_domains);
                 }
         }
 }
@@ -502,11 +513,6 @@ static void schedule_reconnect(Hypervisor *h) {
                 log_error("cannot arm the reconnect timer: %s", strerror(-r));
 }
 
-void hypervisor_report_agent(Hypervisor *h, const char *uuid, bool connected) {
-        if (h->connected && h->callbacks->agent_changed)
-                h->callbacks->agent_changed(uuid, connected, h->userdata);
-}
-
 int hypervisor_submit_agent_job(Hypervisor *h, Job *j) {
         if (workqueue_busy(h->agent) >= h->limits.agent_threads + h->limits.agent_queue_max)
                 return -EBUSY;
@@ -526,7 +532,7 @@ static void silence_libvirt(void *userdata, virErrorPtr error) {
 }
 
 int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *limits,
-                   const HypervisorCallbacks *callbacks, void *userdata, Hypervisor **ret) {
+                   const HypervisorSubscriber *subscriber, void *userdata, Hypervisor **ret) {
         _cleanup_(hypervisor_freep) Hypervisor *h = NULL;
         int r;
 
@@ -535,10 +541,10 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
                 return -ENOMEM;
         h->event = sd_event_ref(event);
         h->limits = *limits;
-        for (size_t i = 0; callbacks->event_sources && callbacks->event_sources[i]; i++)
+        for (size_t i = 0; subscriber->event_sources && subscriber->event_sources[i]; i++)
                 if (i >= HYPERVISOR_EVENT_SOURCES_MAX)
                         return -E2BIG;
-        h->callbacks = callbacks;
+        h->subscriber = subscriber;
         h->userdata = userdata;
         h->lifecycle_callback = -1;
         for (size_t i = 0; i < HYPERVISOR_EVENT_SOURCES_MAX; i++)

@@ -2,7 +2,6 @@
  * element, attributes in single or double quotes, no children, no comments; entities only in the
  * message (libxml2 writes its newlines and markup characters as references). */
 #include <errno.h>
-#include <libvirt/virterror.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,62 +307,4 @@ char *console_policy_format(const ConsolePolicy *p) {
                      console_disconnect_action_to_string(p->action), p->delay_sec, escaped) < 0)
                 return NULL;
         return s;
-}
-
-int console_metadata_read(virDomainPtr d, ConsolePolicy *ret) {
-        _cleanup_free_ char *xml = NULL;
-        virErrorPtr e;
-        int r;
-
-        ret->action = CONSOLE_DISCONNECT_NONE;
-        ret->delay_sec = CONSOLE_DELAY_DEFAULT_SEC;
-        ret->message[0] = 0;
-        xml = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, CONSOLE_METADATA_URI, 0);
-        if (!xml) {
-                e = virGetLastError();
-                if (e && e->code == VIR_ERR_NO_DOMAIN_METADATA) {
-                        virResetLastError();
-                        return 0;
-                }
-                return -EIO;
-        }
-        r = console_policy_parse(xml, ret);
-        if (r < 0) {
-                ret->action = CONSOLE_DISCONNECT_NONE;
-                ret->delay_sec = CONSOLE_DELAY_DEFAULT_SEC;
-                ret->message[0] = 0;
-        }
-        return r;
-}
-
-int console_metadata_write(virDomainPtr d, const ConsolePolicy *p) {
-        _cleanup_free_ char *xml = NULL;
-        unsigned flags = 0;
-        int persistent, active;
-        virErrorPtr e;
-
-        /* Kept for none too, so the delay set with it reads back as set. */
-        xml = console_policy_format(p);
-        if (!xml)
-                return -ENOMEM;
-        persistent = virDomainIsPersistent(d);
-        active = virDomainIsActive(d);
-        if (persistent < 0 || active < 0)
-                return -EIO;
-        /* libvirt takes CONFIG|LIVE on a running persistent domain, CONFIG alone on a shut-off one
-         * and LIVE alone on a transient one. */
-        if (persistent)
-                flags |= VIR_DOMAIN_AFFECT_CONFIG;
-        if (active)
-                flags |= VIR_DOMAIN_AFFECT_LIVE;
-        if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, CONSOLE_METADATA_PREFIX, CONSOLE_METADATA_URI,
-                                 flags) == 0)
-                return 0;
-        /* It stopped between the question and the change: its config is all there is now. */
-        e = virGetLastError();
-        if (persistent && active && e && e->code == VIR_ERR_OPERATION_INVALID &&
-            virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, CONSOLE_METADATA_PREFIX, CONSOLE_METADATA_URI,
-                                 VIR_DOMAIN_AFFECT_CONFIG) == 0)
-                return 0;
-        return -EIO;
 }

@@ -83,11 +83,6 @@ static int set_policy_call_new(Manager *m, const BusRequest *req, const ConsoleP
         return 0;
 }
 
-/* Control worker. */
-static int write_policy(virDomainPtr d, const void *arg) {
-        return console_metadata_write(d, arg);
-}
-
 static void on_policy_written(bool stopping, VpcError error, const char *message, void *userdata) {
         _cleanup_(set_policy_call_freep) SetPolicyCall *s = userdata;
         Domain *d;
@@ -112,6 +107,7 @@ static int set_policy(sd_bus_message *call, Domain *d, bool with_options) {
         _cleanup_free_ char *invalid = NULL;
         char asked[POLICY_TEXT_MAX], described[OPTIONS_TEXT_MAX], bounds[160];
         _cleanup_free_ ConsolePolicy *policy = NULL;
+        _cleanup_free_ char *xml = NULL;
         const char *action;
         uint32_t delay_sec;
         SetPolicyCall *s;
@@ -169,8 +165,9 @@ static int set_policy(sd_bus_message *call, Domain *d, bool with_options) {
         r = set_policy_call_new(m, &req, policy, &s);
         if (r < 0)
                 return r;
-        r = hypervisor_change_domain(m->hypervisor, d->uuid, write_policy, &s->policy, sizeof(s->policy),
-                                     on_policy_written, s);
+        /* Kept for none too, so the delay set with it reads back as set. */
+        xml = console_policy_format(&s->policy);
+        r = xml ? hypervisor_write_metadata(m->hypervisor, d->uuid, xml, on_policy_written, s) : -ENOMEM;
         if (r < 0) {
                 bus_request_refuse(&s->request, VPC_ERROR_EXCEPTION, strerror(-r));
                 set_policy_call_free(s);

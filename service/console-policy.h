@@ -14,7 +14,7 @@
 #define CONSOLE_LOGOFF_DESCRIPTION "Logoff (console disconnected)"
 #define CONSOLE_LOCK_DESCRIPTION "Lock (console disconnected)"
 
-/* A graphics event of the domain with this UUID (HypervisorCallbacks.console_event). */
+/* A graphics event of the domain with this UUID (HypervisorSubscriber.graphics). */
 void console_policy_event(Manager *m, const char *uuid, int phase, const char *address);
 /* The domain's policy is p now (from its metadata, or set through the bus). */
 void console_policy_apply(Manager *m, Domain *d, const ConsolePolicy *p);

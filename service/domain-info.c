@@ -32,15 +32,21 @@ int domain_info_fill(virDomainPtr d, DomainInfo *ret) {
         return 0;
 }
 
-void domain_info_read_console_policy(virDomainPtr d, DomainInfo *ret) {
-        int r = console_metadata_read(d, &ret->console_policy);
+void domain_info_read_metadata(virDomainPtr d, const char *uri, DomainInfo *ret) {
+        char *xml;
+        virErrorPtr e;
 
-        if (r == -EBADMSG)
-                log_warning("domain '%s': ignoring its console policy metadata, which is not <policy "
-                            "console-disconnect='none|logoff' delay='0..%u'/>", strempty(ret->name), CONSOLE_DELAY_MAX_SEC);
-        ret->console_policy_known = r >= 0 || r == -EBADMSG;
-        if (r == -EIO)
+        free(ret->metadata);
+        ret->metadata = NULL;
+        xml = virDomainGetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, uri, 0);
+        if (!xml) {
+                e = virGetLastError();
+                ret->metadata_known = e && e->code == VIR_ERR_NO_DOMAIN_METADATA;
                 virResetLastError();
+                return;
+        }
+        ret->metadata_known = true;
+        ret->metadata = xml;
 }
 
 /* libvirt formats the channel's target as <target type='virtio' name='org.qemu.guest_agent.0'
@@ -86,8 +92,10 @@ int domain_info_read_agent(virDomainPtr d, DomainInfo *info) {
 }
 
 void domain_infos_free(DomainInfo *infos, size_t n) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 free(infos[i].name);
+                free(infos[i].metadata);
+        }
         free(infos);
 }
 

@@ -6,25 +6,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "console-metadata.h"
 #include "domain.h"
 
 typedef struct DomainInfo {
         char *name;
         char uuid[UUID_STRING_MAX];
         DomainState state;
-        ConsolePolicy console_policy;
-        bool console_policy_known;      /* false when not read (the listing) or libvirt failed: keep the one we have */
+        /* The raw XML of the daemon's own metadata element (NULL: none), as libvirt has it. */
+        char *metadata;
+        bool metadata_known;            /* false when not read (the listing) or libvirt failed: keep what we have */
         /* Whether the guest agent is connected, where the reader asked (agent_known). */
         bool agent_known;
         bool agent_connected;
 } DomainInfo;
 
 int domain_info_fill(virDomainPtr d, DomainInfo *ret);
-/* One more call per domain (libvirt has no bulk read of metadata), so the listing leaves it out
- * (the console event source's scan reads it after) and a refresh adds it. An element we cannot parse is
- * no policy, and said so; a failed read leaves console_policy_known false. */
-void domain_info_read_console_policy(virDomainPtr d, DomainInfo *ret);
+/* The element under uri of d's <metadata>, into ret->metadata. One more call per domain (libvirt
+ * has no bulk read of metadata), so the listing leaves it out (hypervisor-events-metadata.c's scan
+ * reads it after) and a refresh adds it. No element is metadata_known with metadata NULL; a failed
+ * read leaves metadata_known false. */
+void domain_info_read_metadata(virDomainPtr d, const char *uri, DomainInfo *ret);
 void domain_infos_free(DomainInfo *infos, size_t n);
 /* Reads the agent channel's state of a running domain from its live XML into info (agent_known,
  * agent_connected); a domain that does not run has none connected. -EIO when libvirt fails. */

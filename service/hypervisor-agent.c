@@ -19,12 +19,13 @@ struct AgentSession {
 };
 
 typedef struct AgentJob {
-        JobWatch watch;         /* first: the deadline's callback casts back */
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *hypervisor;
         char uuid[UUID_STRING_MAX];
         int timeout_sec;
         const AgentSessionOps *ops;
         void *userdata;
+        bool expired;           /* the owner was answered by expire() */
 } AgentJob;
 
 /* libvirt serializes the calls made on one connection: an agent call to one guest would wait until
@@ -193,8 +194,8 @@ VpcError agent_session_require_running(AgentSession *s, char **ret_message) {
         return VPC_ERROR_VM_NOT_RUNNING;
 }
 
-static void agent_job_run(void *data) {
-        AgentJob *j = data;
+static void agent_job_run(Job *job) {
+        AgentJob *j = (AgentJob *) job;
         WorkerState *w = worker_state();
         _cleanup_(virConnectClosep) virConnectPtr c = acquire_worker_connection(j->hypervisor, w);
         AgentSession s = { .timeout_sec = j->timeout_sec };
@@ -215,27 +216,35 @@ static void agent_job_run(void *data) {
         free(s.open_message);
 }
 
-static void agent_job_done(void *data, bool stopping) {
-        AgentJob *j = data;
-        bool answered = !job_watch_finish(&j->watch);
+/* Answers the owner: by done() once run returned in time, or first by expire() (the job is still the
+ * worker's, and done() comes later to free what is left). */
+static void agent_job_done(Job *job, JobEnd end) {
+        AgentJob *j = (AgentJob *) job;
+        char message[128];
 
-        j->ops->done(stopping, answered, j->userdata);
+        if (end == JOB_FINISHED)
+                return;         /* release() answers, with the result */
+        (void) snprintf(message, sizeof(message), "libvirt did not answer within %" PRIu64 " s",
+                        j->job.bound_usec / USEC_PER_SEC);
+        j->expired = true;
+        j->ops->expire(end == JOB_STOPPING, message, j->userdata);
+}
+
+static void agent_job_release(Job *job, bool stopping) {
+        AgentJob *j = (AgentJob *) job;
+
+        j->ops->done(stopping, j->expired, j->userdata);
         free(j);
 }
 
-/* The worker did not return in time: the owner answers now (the job is still the worker's). */
-static void agent_job_expire(JobWatch *w, bool stopping) {
-        AgentJob *j = (AgentJob *) w;
-        char message[128];
-
-        (void) snprintf(message, sizeof(message), "libvirt did not answer within %" PRIu64 " s",
-                        w->bound_usec / USEC_PER_SEC);
-        j->ops->expire(stopping, message, j->userdata);
-}
+static const JobOps agent_job_ops = {
+        .run = agent_job_run,
+        .done = agent_job_done,
+        .release = agent_job_release,
+};
 
 int hypervisor_agent_run(Hypervisor *h, const char *uuid, int timeout_sec, unsigned commands,
                          const AgentSessionOps *ops, void *userdata) {
-        uint64_t bound;
         AgentJob *j;
         int r;
 
@@ -245,23 +254,21 @@ int hypervisor_agent_run(Hypervisor *h, const char *uuid, int timeout_sec, unsig
         if (!j)
                 return -ENOMEM;
         *j = (AgentJob) {
+                .job.ops = &agent_job_ops,
                 .hypervisor = h,
                 .timeout_sec = timeout_sec,
                 .ops = ops,
                 .userdata = userdata,
         };
         strcpy(j->uuid, uuid);
-        r = hypervisor_submit_agent_work(h, agent_job_run, agent_job_done, j);
-        if (r < 0) {
-                free(j);
-                return r;
-        }
         /* Generous: a job may wait for a thread, then makes its agent calls; the keepalive ends calls
          * on a frozen libvirtd well before this, the deadline is for what it cannot end. */
-        bound = (uint64_t) (commands * (timeout_sec > 0 ? timeout_sec : 5) + HYPERVISOR_KEEPALIVE_BOUND_SEC + 5) *
+        j->job.bound_usec = (uint64_t) (commands * (timeout_sec > 0 ? timeout_sec : 5) + HYPERVISOR_KEEPALIVE_BOUND_SEC + 5) *
                 USEC_PER_SEC;
-        job_watch_start(hypervisor_watches(h), &j->watch, bound, agent_job_expire);
-        return 0;
+        r = hypervisor_submit_agent_job(h, &j->job);
+        if (r < 0)
+                free(j);
+        return r;
 }
 
 /* --- one command --- */

@@ -6,12 +6,13 @@
 #include "domain-info.h"
 #include "hypervisor-change.h"
 #include "libvirt-errors.h"
+#include <libvirt/virterror.h>
 
 /* A job whose libvirt call does not return (libvirtd frozen) is answered after this. */
 #define CHANGE_BOUND_USEC ((uint64_t) (HYPERVISOR_KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC)
 
 typedef struct ChangeJob {
-        JobWatch watch;         /* first: the deadline's callback casts back */
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *hypervisor;
         char uuid[UUID_STRING_MAX];
         domain_change_t change;
@@ -37,8 +38,8 @@ static VpcError libvirt_failure(char **ret_message) {
 }
 
 /* Control worker. */
-static void change_run(void *data) {
-        ChangeJob *j = data;
+static void change_run(Job *job) {
+        ChangeJob *j = (ChangeJob *) job;
         _cleanup_(virConnectClosep) virConnectPtr c = hypervisor_acquire_connection(j->hypervisor);
         virDomainPtr d;
         int r;
@@ -53,7 +54,7 @@ static void change_run(void *data) {
                 j->error = libvirt_failure(&j->message);
                 return;
         }
-        r = j->change(d, j->arg);
+        r = j->change(j->hypervisor, d, j->arg);
         if (r == -ENOMEM) {
                 j->error = VPC_ERROR_EXCEPTION;
                 j->message = strdup(strerror(ENOMEM));
@@ -62,26 +63,31 @@ static void change_run(void *data) {
         virDomainFree(d);
 }
 
-static void change_done(void *data, bool stopping) {
-        ChangeJob *j = data;
+static void change_done(Job *job, JobEnd end) {
+        ChangeJob *j = (ChangeJob *) job;
 
-        if (job_watch_finish(&j->watch)) {
-                if (stopping)
-                        j->done(true, VPC_ERROR_EXCEPTION, "the service is stopping", j->userdata);
-                else
-                        j->done(false, j->error, j->message, j->userdata);
-        }
-        change_job_free(j);
-}
-
-static void change_expire(JobWatch *w, bool stopping) {
-        ChangeJob *j = (ChangeJob *) w;
-
-        if (stopping)
-                j->done(true, VPC_ERROR_EXCEPTION, "the service is stopping", j->userdata);
-        else
+        switch (end) {
+        case JOB_FINISHED:
+                j->done(false, j->error, j->message, j->userdata);
+                break;
+        case JOB_EXPIRED:
                 j->done(false, VPC_ERROR_TIMEOUT, "libvirt did not answer in time", j->userdata);
+                break;
+        case JOB_STOPPING:
+                j->done(true, VPC_ERROR_EXCEPTION, "the service is stopping", j->userdata);
+                break;
+        }
 }
+
+static void change_release(Job *job, bool stopping) {
+        change_job_free((ChangeJob *) job);
+}
+
+static const JobOps change_ops = {
+        .run = change_run,
+        .done = change_done,
+        .release = change_release,
+};
 
 int hypervisor_change_domain(Hypervisor *h, const char *uuid, domain_change_t change, const void *arg,
                              size_t arg_size, domain_changed_t done, void *userdata) {
@@ -91,7 +97,13 @@ int hypervisor_change_domain(Hypervisor *h, const char *uuid, domain_change_t ch
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
-        *j = (ChangeJob) { .hypervisor = h, .change = change, .done = done, .userdata = userdata };
+        *j = (ChangeJob) {
+                .job = { .ops = &change_ops, .bound_usec = CHANGE_BOUND_USEC },
+                .hypervisor = h,
+                .change = change,
+                .done = done,
+                .userdata = userdata,
+        };
         snprintf(j->uuid, sizeof(j->uuid), "%s", uuid);
         j->arg = malloc(arg_size ?: 1);
         if (!j->arg) {
@@ -99,11 +111,41 @@ int hypervisor_change_domain(Hypervisor *h, const char *uuid, domain_change_t ch
                 return -ENOMEM;
         }
         memcpy(j->arg, arg, arg_size);
-        r = hypervisor_submit_control_work(h, change_run, change_done, j);
-        if (r < 0) {
+        r = hypervisor_submit_control_job(h, &j->job);
+        if (r < 0)
                 change_job_free(j);
-                return r;
-        }
-        job_watch_start(hypervisor_watches(h), &j->watch, CHANGE_BOUND_USEC, change_expire);
-        return 0;
+        return r;
+}
+
+/* Control worker. libvirt takes CONFIG|LIVE on a running persistent domain, CONFIG alone on a
+ * shut-off one and LIVE alone on a transient one. */
+static int write_metadata(Hypervisor *h, virDomainPtr d, const void *arg) {
+        const char *xml = arg, *uri = hypervisor_metadata_uri(h);
+        unsigned flags = 0;
+        int persistent, active;
+        virErrorPtr e;
+
+        persistent = virDomainIsPersistent(d);
+        active = virDomainIsActive(d);
+        if (persistent < 0 || active < 0)
+                return -EIO;
+        if (persistent)
+                flags |= VIR_DOMAIN_AFFECT_CONFIG;
+        if (active)
+                flags |= VIR_DOMAIN_AFFECT_LIVE;
+        if (virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, HYPERVISOR_METADATA_PREFIX, uri, flags) == 0)
+                return 0;
+        /* It stopped between the question and the change: its config is all there is now. */
+        e = virGetLastError();
+        if (persistent && active && e && e->code == VIR_ERR_OPERATION_INVALID &&
+            virDomainSetMetadata(d, VIR_DOMAIN_METADATA_ELEMENT, xml, HYPERVISOR_METADATA_PREFIX, uri,
+                                 VIR_DOMAIN_AFFECT_CONFIG) == 0)
+                return 0;
+        return -EIO;
+}
+
+int hypervisor_write_metadata(Hypervisor *h, const char *uuid, const char *xml, domain_changed_t done, void *userdata) {
+        if (!hypervisor_metadata_uri(h))
+                return -EOPNOTSUPP;
+        return hypervisor_change_domain(h, uuid, write_metadata, xml, strlen(xml) + 1, done, userdata);
 }

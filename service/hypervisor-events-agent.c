@@ -6,18 +6,27 @@
 #include "log.h"
 
 typedef struct AgentEvent {
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *h;
         char uuid[UUID_STRING_MAX];
         bool connected;
 } AgentEvent;
 
-static void agent_event_done(void *data, bool stopping) {
-        AgentEvent *e = data;
+static void agent_event_done(Job *job, JobEnd end) {
+        AgentEvent *e = (AgentEvent *) job;
 
-        if (!stopping)
-                hypervisor_report_agent(e->h, e->uuid, e->connected);
-        free(e);
+        if (end == JOB_FINISHED)
+                hypervisor_deliver_agent_channel(e->h, e->uuid, e->connected);
 }
+
+static void agent_job_free(Job *job, bool stopping) {
+        free(job);
+}
+
+static const JobOps agent_event_ops = {
+        .done = agent_event_done,
+        .release = agent_job_free,
+};
 
 /* Runs on libvirt's event thread: only hop onto the loop. Through the control worker's queue, so
  * the event is applied after the refreshes queued before it (a domain's start, say) and before the
@@ -31,10 +40,11 @@ static void on_agent_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int s
         e = calloc(1, sizeof(*e));
         if (!e)
                 return;
+        e->job.ops = &agent_event_ops;
         e->h = opaque;
         e->connected = state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED;
         if (virDomainGetUUIDString(dom, e->uuid) < 0 ||
-            hypervisor_submit_control_work(e->h, NULL, agent_event_done, e) < 0)
+            hypervisor_submit_control_job(e->h, &e->job) < 0)
                 free(e);
 }
 
@@ -54,6 +64,7 @@ static void agent_events_register(Hypervisor *h, virConnectPtr c, int ids[HYPERV
 #define AGENT_SCAN_CHUNK 64U
 
 typedef struct AgentScan {
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *h;
         size_t n, next, end;    /* this job reads domains [next, end) */
         struct {
@@ -63,8 +74,8 @@ typedef struct AgentScan {
         } domains[];
 } AgentScan;
 
-static void agent_scan_run(void *data) {
-        AgentScan *s = data;
+static void agent_scan_run(Job *job) {
+        AgentScan *s = (AgentScan *) job;
         _cleanup_(virConnectClosep) virConnectPtr c = hypervisor_acquire_connection(s->h);
 
         for (size_t i = s->next; c && i < s->end; i++) {
@@ -83,17 +94,25 @@ static void agent_scan_run(void *data) {
 
 static int agent_scan_submit(AgentScan *s);
 
-static void agent_scan_done(void *data, bool stopping) {
-        AgentScan *s = data;
+static void agent_scan_done(Job *job, JobEnd end) {
+        AgentScan *s = (AgentScan *) job;
+
+        if (end != JOB_FINISHED || !hypervisor_is_connected(s->h))
+                return;
+        for (size_t i = s->next; i < s->end; i++)
+                if (s->domains[i].known)
+                        hypervisor_deliver_agent_channel(s->h, s->domains[i].uuid, s->domains[i].connected);
+}
+
+/* The next chunk goes behind what came meanwhile. */
+static void agent_scan_release(Job *job, bool stopping) {
+        AgentScan *s = (AgentScan *) job;
         int r;
 
         if (stopping || !hypervisor_is_connected(s->h)) {
                 free(s);        /* a reconnection scans again */
                 return;
         }
-        for (size_t i = s->next; i < s->end; i++)
-                if (s->domains[i].known)
-                        hypervisor_report_agent(s->h, s->domains[i].uuid, s->domains[i].connected);
         s->next = s->end;
         if (s->next >= s->n) {
                 free(s);
@@ -108,7 +127,10 @@ static void agent_scan_done(void *data, bool stopping) {
 
 static int agent_scan_submit(AgentScan *s) {
         s->end = s->n - s->next > AGENT_SCAN_CHUNK ? s->next + AGENT_SCAN_CHUNK : s->n;
-        return hypervisor_submit_control_work(s->h, agent_scan_run, agent_scan_done, s);
+        static const JobOps ops = { .run = agent_scan_run, .done = agent_scan_done, .release = agent_scan_release };
+
+        s->job.ops = &ops;
+        return hypervisor_submit_control_job(s->h, &s->job);
 }
 
 static void agent_scan(Hypervisor *h, const DomainInfo *domains, size_t n) {

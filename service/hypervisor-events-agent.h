@@ -13,5 +13,5 @@
 #include "hypervisor.h"
 
 /* Its scan reads the listed running domains' agent states and reports each through
- * hypervisor_report_agent(). */
+ * hypervisor_deliver_agent_channel(). */
 extern const HypervisorEventSource hypervisor_agent_events;

@@ -13,7 +13,6 @@
 
 #include "domain-info.h"
 #include "hypervisor.h"
-#include "job-watch.h"
 #include "libvirt-errors.h"
 #include "log.h"
 #include "text.h"
@@ -30,7 +29,7 @@ struct Hypervisor {
         sd_event *event;
         char *uri;
         HypervisorLimits limits;
-        const HypervisorCallbacks *callbacks;
+        const HypervisorSubscriber *subscriber;
         void *userdata;
 
         WorkQueue *control;     /* one thread: keeps connect, list and refresh in order */
@@ -44,7 +43,7 @@ struct Hypervisor {
         pthread_mutex_t conn_lock;
         virConnectPtr conn;
         int lifecycle_callback;
-        int event_ids[HYPERVISOR_EVENT_SOURCES_MAX][HYPERVISOR_EVENT_IDS_MAX];  /* callbacks->event_sources */
+        int event_ids[HYPERVISOR_EVENT_SOURCES_MAX][HYPERVISOR_EVENT_IDS_MAX];  /* subscriber->event_sources */
         /* Opened for the agent workers right after the shared one: libvirtd asks polkit about every
          * new connection of a client that is not root (auth_unix_rw = "polkit"), so a worker that
          * opened its own only at its first call would wait for polkitd there, and a frozen polkitd
@@ -58,7 +57,6 @@ struct Hypervisor {
         bool warned;
         uint64_t backoff;
         sd_event_source *reconnect_timer;
-        JobWatchList watches;   /* jobs whose owners wait */
         bool stopped;
 };
 
@@ -103,18 +101,19 @@ static void wake_timeout(int timer, void *opaque) {
 /* --- lifecycle events --- */
 
 typedef struct RefreshJob {
-        JobWatch watch;         /* first: the deadline's callback casts back */
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *h;
         char uuid[UUID_STRING_MAX];
         bool gone;
         bool failed;
+        bool expired;
         DomainInfo info;
         domain_refreshed_t done;        /* NULL for a lifecycle event's refresh */
         void *userdata;
 } RefreshJob;
 
-static void refresh_run(void *data) {
-        RefreshJob *j = data;
+static void refresh_run(Job *job) {
+        RefreshJob *j = (RefreshJob *) job;
         _cleanup_conn_ virConnectPtr c = hypervisor_acquire_connection(j->h);
         _cleanup_domain_ virDomainPtr d = NULL;
 
@@ -131,31 +130,46 @@ static void refresh_run(void *data) {
                         j->failed = true;
                 return;
         }
-        domain_info_read_console_policy(d, &j->info);
+        if (j->h->subscriber->metadata_uri)
+                domain_info_read_metadata(d, j->h->subscriber->metadata_uri, &j->info);
         /* A domain that just started has its agent's state read with it; without it (the call
          * failed) the agent events alone keep it. */
         (void) domain_info_read_agent(d, &j->info);
 }
 
-static void refresh_done(void *data, bool stopping) {
-        RefreshJob *j = data;
+static void refresh_apply(RefreshJob *j) {
         Hypervisor *h = j->h;
-        bool applied = !stopping && !j->failed && h->connected;
-        bool answer = job_watch_finish(&j->watch);
 
-        if (applied)
-                h->callbacks->domain_changed(j->uuid, j->gone ? NULL : &j->info, h->userdata);
-        if (j->done && answer)
-                j->done(stopping, applied, j->userdata);
+        if (!j->failed && h->connected)
+                h->subscriber->domain_changed(j->uuid, j->gone ? NULL : &j->info, h->userdata);
+}
+
+static void refresh_done(Job *job, JobEnd end) {
+        RefreshJob *j = (RefreshJob *) job;
+
+        j->expired = end == JOB_EXPIRED;
+        if (end == JOB_FINISHED)
+                refresh_apply(j);
+        if (j->done)
+                j->done(end == JOB_STOPPING, end == JOB_FINISHED && !j->failed && j->h->connected, j->userdata);
+}
+
+static void refresh_release(Job *job, bool stopping) {
+        RefreshJob *j = (RefreshJob *) job;
+
+        /* An expired refresh that came back at last still brings the domain's state. */
+        if (j->expired && !stopping)
+                refresh_apply(j);
         free(j->info.name);
+        free(j->info.metadata);
         free(j);
 }
 
-static void refresh_expire(JobWatch *w, bool stopping) {
-        RefreshJob *j = (RefreshJob *) w;
-
-        j->done(stopping, false, j->userdata);
-}
+static const JobOps refresh_ops = {
+        .run = refresh_run,
+        .done = refresh_done,
+        .release = refresh_release,
+};
 
 int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_t done, void *userdata) {
         RefreshJob *j;
@@ -166,20 +180,18 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
+        j->job.ops = &refresh_ops;
+        /* Lifecycle events (done NULL) come from libvirt's thread and answer nobody: no bound. */
+        if (done)
+                j->job.bound_usec = (uint64_t) (HYPERVISOR_KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC;
         j->h = h;
         strcpy(j->uuid, uuid);
         j->done = done;
         j->userdata = userdata;
-        r = workqueue_submit(h->control, refresh_run, refresh_done, j);
-        if (r < 0) {
+        r = workqueue_submit(h->control, &j->job);
+        if (r < 0)
                 free(j);
-                return r;
-        }
-        /* Lifecycle events (done NULL) come from libvirt's thread and answer nobody. */
-        if (done)
-                job_watch_start(&h->watches, &j->watch, (uint64_t) (HYPERVISOR_KEEPALIVE_BOUND_SEC + 10) * USEC_PER_SEC,
-                                refresh_expire);
-        return 0;
+        return r;
 }
 
 /* Runs on libvirt's event thread: only queue a refresh, the control worker asks libvirt. */
@@ -193,33 +205,65 @@ static int on_lifecycle_event(virConnectPtr conn, virDomainPtr dom, int event, i
 
 /* --- for the event files (hypervisor-events-*.c) --- */
 
-int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
-        return workqueue_submit(h->control, run, done, data);
+int hypervisor_submit_control_job(Hypervisor *h, Job *j) {
+        return workqueue_submit(h->control, j);
 }
 
-void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p) {
-        if (h->connected && h->callbacks->console_policy)
-                h->callbacks->console_policy(uuid, p, h->userdata);
+void hypervisor_deliver_metadata(Hypervisor *h, const char *uuid, const char *xml) {
+        if (h->connected && h->subscriber->metadata)
+                h->subscriber->metadata(uuid, xml, h->userdata);
 }
 
-void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address) {
-        /* An event of a connection that broke since: the owner already reset its counts. */
-        if (h->connected && h->callbacks->console_event)
-                h->callbacks->console_event(uuid, phase, address, h->userdata);
+void hypervisor_deliver_graphics(Hypervisor *h, const char *uuid, int phase, const char *address) {
+        /* An event of a connection that broke since: the subscriber already reset what it counted. */
+        if (h->connected && h->subscriber->graphics)
+                h->subscriber->graphics(uuid, phase, address, h->userdata);
+}
+
+void hypervisor_deliver_agent_channel(Hypervisor *h, const char *uuid, bool connected) {
+        if (h->connected && h->subscriber->agent_channel)
+                h->subscriber->agent_channel(uuid, connected, h->userdata);
+}
+
+const char *hypervisor_metadata_uri(Hypervisor *h) {
+        return h->subscriber->metadata_uri;
 }
 
 /* --- connect, disconnect, reconnect --- */
 
 static void schedule_reconnect(Hypervisor *h);
 
-static void disconnected_done(void *data, bool stopping) {
-        Hypervisor *h = data;
+/* A job that carries nothing but the Hypervisor (on_connection_closed() may fire more than once). */
+typedef struct HypervisorJob {
+        Job job;                /* first: the queue's callbacks cast back */
+        Hypervisor *h;
+} HypervisorJob;
 
-        if (stopping || !h->connected)
+static void hypervisor_job_release(Job *j, bool stopping) {
+        free(j);
+}
+
+static int hypervisor_job_submit(Hypervisor *h, const JobOps *ops) {
+        HypervisorJob *j = calloc(1, sizeof(*j));
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        *j = (HypervisorJob) { .job.ops = ops, .h = h };
+        r = workqueue_submit(h->control, &j->job);
+        if (r < 0)
+                free(j);
+        return r;
+}
+
+static void disconnected_done(Job *job, JobEnd end) {
+        Hypervisor *h = ((HypervisorJob *) job)->h;
+
+        if (end != JOB_FINISHED || !h->connected)
                 return;
         log_warning("lost the connection to %s, reconnecting", h->uri);
         h->connected = false;
-        h->callbacks->disconnected(h->userdata);
+        h->subscriber->disconnected(h->userdata);
         schedule_reconnect(h);
 }
 
@@ -227,7 +271,9 @@ static void disconnected_done(void *data, bool stopping) {
 static void on_connection_closed(virConnectPtr conn, int reason, void *opaque) {
         Hypervisor *h = opaque;
 
-        (void) workqueue_submit(h->control, NULL, disconnected_done, h);
+        static const JobOps ops = { .done = disconnected_done, .release = hypervisor_job_release };
+
+        (void) hypervisor_job_submit(h, &ops);
 }
 
 /* Control worker: forget the current connection, and the spares opened beside it. */
@@ -261,6 +307,7 @@ static void drop_connection(Hypervisor *h) {
 }
 
 typedef struct ConnectJob {
+        Job job;                /* first: the queue's callbacks cast back */
         Hypervisor *h;
         int error;
         char *message;
@@ -268,8 +315,8 @@ typedef struct ConnectJob {
         size_t n_domains;
 } ConnectJob;
 
-static void connect_run(void *data) {
-        ConnectJob *j = data;
+static void connect_run(Job *job) {
+        ConnectJob *j = (ConnectJob *) job;
         Hypervisor *h = j->h;
         virDomainPtr *list = NULL;
         KnownState *known;
@@ -303,8 +350,8 @@ static void connect_run(void *data) {
                 drop_connection(h);
                 return;
         }
-        for (size_t i = 0; h->callbacks->event_sources && h->callbacks->event_sources[i]; i++)
-                h->callbacks->event_sources[i]->register_events(h, c, h->event_ids[i]);
+        for (size_t i = 0; h->subscriber->event_sources && h->subscriber->event_sources[i]; i++)
+                h->subscriber->event_sources[i]->register_events(h, c, h->event_ids[i]);
 
         n = virConnectListAllDomains(c, &list, 0);
         if (n < 0) {
@@ -340,8 +387,8 @@ static void connect_run(void *data) {
 
 /* Control worker, after a connection: one spare for each agent worker. A worker whose own connection
  * survived leaves its spare unused, an idle connection until the next reconnection. */
-static void spares_run(void *data) {
-        Hypervisor *h = data;
+static void spares_run(Job *job) {
+        Hypervisor *h = ((HypervisorJob *) job)->h;
 
         for (unsigned i = 0; i < h->limits.agent_threads && i < SPARES_MAX; i++) {
                 virConnectPtr c;
@@ -383,30 +430,37 @@ virConnectPtr hypervisor_take_spare_connection(Hypervisor *h) {
         }
 }
 
-static void connect_done(void *data, bool stopping) {
-        ConnectJob *j = data;
+static void connect_done(Job *job, JobEnd end) {
+        ConnectJob *j = (ConnectJob *) job;
         Hypervisor *h = j->h;
 
-        if (!stopping) {
+        if (end == JOB_FINISHED) {
                 h->connecting = false;
                 if (j->error < 0) {
                         /* Say it once per outage, not at every retry. */
                         log_full(h->warned ? LOG_DEBUG : LOG_WARNING, "cannot connect to %s: %s", h->uri,
                                  j->message ?: strerror(-j->error));
                         h->warned = true;
-                        h->callbacks->disconnected(h->userdata);
+                        h->subscriber->disconnected(h->userdata);
                         schedule_reconnect(h);
                 } else {
                         log_info("connected to %s, %zu domain(s)", h->uri, j->n_domains);
-                        (void) workqueue_submit(h->control, spares_run, NULL, h);
+                        static const JobOps spares_ops = { .run = spares_run, .release = hypervisor_job_release };
+
+                        (void) hypervisor_job_submit(h, &spares_ops);
                         h->connected = true;
                         h->warned = false;
                         h->backoff = 0;
-                        h->callbacks->connected(j->domains, j->n_domains, h->userdata);
-                        for (size_t i = 0; h->callbacks->event_sources && h->callbacks->event_sources[i]; i++)
-                                h->callbacks->event_sources[i]->scan(h, j->domains, j->n_domains);
+                        h->subscriber->connected(j->domains, j->n_domains, h->userdata);
+                        for (size_t i = 0; h->subscriber->event_sources && h->subscriber->event_sources[i]; i++)
+                                h->subscriber->event_sources[i]->scan(h, j->domains, j->n_domains);
                 }
         }
+}
+
+static void connect_release(Job *job, bool stopping) {
+        ConnectJob *j = (ConnectJob *) job;
+
         domain_infos_free(j->domains, j->n_domains);
         free(j->message);
         free(j);
@@ -421,8 +475,11 @@ static int submit_connect(Hypervisor *h) {
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
+        static const JobOps connect_ops = { .run = connect_run, .done = connect_done, .release = connect_release };
+
+        j->job.ops = &connect_ops;
         j->h = h;
-        r = workqueue_submit(h->control, connect_run, connect_done, j);
+        r = workqueue_submit(h->control, &j->job);
         if (r < 0) {
                 free(j);
                 return r;
@@ -456,19 +513,10 @@ static void schedule_reconnect(Hypervisor *h) {
                 log_error("cannot arm the reconnect timer: %s", strerror(-r));
 }
 
-JobWatchList *hypervisor_watches(Hypervisor *h) {
-        return &h->watches;
-}
-
-void hypervisor_report_agent(Hypervisor *h, const char *uuid, bool connected) {
-        if (h->connected && h->callbacks->agent_changed)
-                h->callbacks->agent_changed(uuid, connected, h->userdata);
-}
-
-int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data) {
+int hypervisor_submit_agent_job(Hypervisor *h, Job *j) {
         if (workqueue_busy(h->agent) >= h->limits.agent_threads + h->limits.agent_queue_max)
                 return -EBUSY;
-        return workqueue_submit(h->agent, run, done, data);
+        return workqueue_submit(h->agent, j);
 }
 
 bool hypervisor_agent_spare(Hypervisor *h) {
@@ -484,7 +532,7 @@ static void silence_libvirt(void *userdata, virErrorPtr error) {
 }
 
 int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *limits,
-                   const HypervisorCallbacks *callbacks, void *userdata, Hypervisor **ret) {
+                   const HypervisorSubscriber *subscriber, void *userdata, Hypervisor **ret) {
         _cleanup_(hypervisor_freep) Hypervisor *h = NULL;
         int r;
 
@@ -493,16 +541,15 @@ int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *lim
                 return -ENOMEM;
         h->event = sd_event_ref(event);
         h->limits = *limits;
-        for (size_t i = 0; callbacks->event_sources && callbacks->event_sources[i]; i++)
+        for (size_t i = 0; subscriber->event_sources && subscriber->event_sources[i]; i++)
                 if (i >= HYPERVISOR_EVENT_SOURCES_MAX)
                         return -E2BIG;
-        h->callbacks = callbacks;
+        h->subscriber = subscriber;
         h->userdata = userdata;
         h->lifecycle_callback = -1;
         for (size_t i = 0; i < HYPERVISOR_EVENT_SOURCES_MAX; i++)
                 for (size_t k = 0; k < HYPERVISOR_EVENT_IDS_MAX; k++)
                         h->event_ids[i][k] = -1;
-        h->watches.event = event;
         pthread_mutex_init(&h->conn_lock, NULL);
         h->uri = strdup(uri);
         if (!h->uri)
@@ -606,7 +653,6 @@ int hypervisor_stop(Hypervisor *h) {
                  * back what never ran, and leave the rest as it is for the exiting process. */
                 log_warning("libvirt does not answer: leaving its calls behind to stop within %" PRIu64 " s",
                             STOP_TIMEOUT_USEC / USEC_PER_SEC);
-                job_watch_abandon_all(&h->watches);
                 workqueue_abandon(h->agent);
                 workqueue_abandon(h->control);
                 atomic_store(&h->event_thread_stop, true);

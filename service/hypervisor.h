@@ -13,7 +13,6 @@
 #include "domain-info.h"
 #include "domain.h"
 #include "errors.h"
-#include "job-watch.h"
 #include "workqueue.h"
 
 /* Every connection the daemon opens has libvirt's keepalive, so a frozen libvirtd fails its calls
@@ -23,6 +22,9 @@
 #define HYPERVISOR_KEEPALIVE_BOUND_SEC (HYPERVISOR_KEEPALIVE_INTERVAL_SEC * (HYPERVISOR_KEEPALIVE_COUNT + 1))
 
 typedef struct Hypervisor Hypervisor;
+
+/* The namespace prefix libvirt stores the daemon's metadata element with. */
+#define HYPERVISOR_METADATA_PREFIX "vpc"
 
 /* A further kind of libvirt domain event a feature listens to (hypervisor-events-*.c). The owner
  * hands the list to hypervisor_new(), so this file knows the interface and not the features. */
@@ -37,26 +39,32 @@ typedef struct HypervisorEventSource {
         void (*scan)(Hypervisor *h, const DomainInfo *domains, size_t n);
 } HypervisorEventSource;
 
-typedef struct HypervisorCallbacks {
-        /* A (re)connection listed these domains: the caller resyncs to exactly this set. */
+/* What a subscriber (manager.c) hears of the hypervisor, in generic events: it names no feature. */
+typedef struct HypervisorSubscriber {
+        /* Lifecycle. A (re)connection listed these domains: the subscriber resyncs to exactly this set. */
         void (*connected)(const DomainInfo *domains, size_t n, void *userdata);
         /* The connection broke, or an attempt to open it failed; a retry is scheduled. */
         void (*disconnected)(void *userdata);
         /* A lifecycle event was confirmed; info is NULL when the domain is gone. */
         void (*domain_changed)(const char *uuid, const DomainInfo *info, void *userdata);
-        /* A graphics event (VNC, SPICE): a remote console connection of the domain connected, passed
-         * its handshake or ended (phase: virDomainEventGraphicsPhase); address is the client's,
-         * printable. In order with the lifecycle events. */
-        void (*console_event)(const char *uuid, int phase, const char *address, void *userdata);
-        /* The domain's console policy, read after a (re)connection listed it (the listing leaves
-         * metadata out: one call per domain); a refresh brings it in domain_changed()'s info. */
-        void (*console_policy)(const char *uuid, const ConsolePolicy *p, void *userdata);
-        /* A domain's guest agent connected or disconnected (libvirt's agent-lifecycle event), or was
-         * read so when the connection was (re)established (hypervisor-events-agent.h). */
-        void (*agent_changed)(const char *uuid, bool connected, void *userdata);
+        /* Agent channel: a domain's guest agent connected or disconnected (libvirt's agent-lifecycle
+         * event), or was read so when the connection was (re)established (hypervisor-events-agent.h). */
+        void (*agent_channel)(const char *uuid, bool connected, void *userdata);
+        /* Graphics (VNC, SPICE): a remote console connection of the domain connected, passed its
+         * handshake or ended (phase: virDomainEventGraphicsPhase); address is the client's,
+         * printable. In order with the lifecycle events (hypervisor-events-graphics.h). */
+        void (*graphics)(const char *uuid, int phase, const char *address, void *userdata);
+        /* Metadata: the raw XML of the element under metadata_uri (NULL: the domain has none), read
+         * after a (re)connection listed the domain (the listing leaves metadata out: one call per
+         * domain) and when it changed (hypervisor-events-metadata.h); a refresh brings it in
+         * domain_changed()'s info. The XML is whoever edited the domain's: parse it strictly. */
+        void (*metadata)(const char *uuid, const char *xml, void *userdata);
+        /* The namespace of the daemon's own element in a domain's <metadata> (stored with the prefix
+         * HYPERVISOR_METADATA_PREFIX); NULL: none is read or written. */
+        const char *metadata_uri;
         /* The further event sources, NULL-terminated (at most HYPERVISOR_EVENT_SOURCES_MAX). */
         const HypervisorEventSource *const *event_sources;
-} HypervisorCallbacks;
+} HypervisorSubscriber;
 
 typedef struct HypervisorLimits {
         unsigned agent_threads;         /* agent calls in flight at once, all VMs together */
@@ -64,7 +72,7 @@ typedef struct HypervisorLimits {
 } HypervisorLimits;
 
 int hypervisor_new(sd_event *event, const char *uri, const HypervisorLimits *limits,
-                   const HypervisorCallbacks *callbacks, void *userdata, Hypervisor **ret);
+                   const HypervisorSubscriber *subscriber, void *userdata, Hypervisor **ret);
 /* Stops the workers and closes the connection within a bound (10 s), for a shutdown that a frozen
  * libvirtd cannot hold: every waiting owner is answered (stopping). Afterwards every submit fails
  * with -ESHUTDOWN. -ETIMEDOUT when libvirt calls had to be left running: then h is never freed. */
@@ -85,8 +93,8 @@ int hypervisor_refresh_domain(Hypervisor *h, const char *uuid, domain_refreshed_
 
 /* For hypervisor-agent.c, on any thread: a reference to the current connection (NULL while there
  * is none; release it with virConnectClose()), and the bounded submit to the agent workers (-EBUSY
- * when they and their queue are full). On the loop: the deadlines of the jobs whose owners wait,
- * answered by hypervisor_stop() when it has to leave their workers behind. */
+ * when they and their queue are full; a job with a bound is answered by hypervisor_stop() when it
+ * has to leave its worker behind). */
 virConnectPtr hypervisor_acquire_connection(Hypervisor *h);
 /* For hypervisor-agent.c, on an agent worker: a connection of its own opened ahead (NULL when none
  * is left; the worker then opens one), to keep and close as if it had opened it. */
@@ -94,19 +102,17 @@ virConnectPtr hypervisor_take_spare_connection(Hypervisor *h);
 /* Thread-safe: a job for the ordered control worker, in order with the lifecycle refreshes (for
  * libvirt calls that change a domain, e.g. its metadata, and for events that must keep their order
  * with the lifecycle events). */
-int hypervisor_submit_control_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
-/* For hypervisor-events-console.c, on the loop: hands a graphics event to console_event(). */
-void hypervisor_deliver_console_event(Hypervisor *h, const char *uuid, int phase, const char *address);
-void hypervisor_deliver_console_policy(Hypervisor *h, const char *uuid, const ConsolePolicy *p);
-int hypervisor_submit_agent_work(Hypervisor *h, work_run_t run, work_done_t done, void *data);
+int hypervisor_submit_control_job(Hypervisor *h, Job *j);
+/* For the event files (hypervisor-events-*.c), on the loop: an event handed to the subscriber while
+ * the connection is up. */
+void hypervisor_deliver_graphics(Hypervisor *h, const char *uuid, int phase, const char *address);
+void hypervisor_deliver_metadata(Hypervisor *h, const char *uuid, const char *xml);
+void hypervisor_deliver_agent_channel(Hypervisor *h, const char *uuid, bool connected);
+const char *hypervisor_metadata_uri(Hypervisor *h);
+int hypervisor_submit_agent_job(Hypervisor *h, Job *j);
 /* On the loop: whether one more agent job would still leave a worker free for callers (with a
  * single worker: whether it is idle). Background reads ask this first. */
 bool hypervisor_agent_spare(Hypervisor *h);
-JobWatchList *hypervisor_watches(Hypervisor *h);
-
-/* For hypervisor-events-agent.c, on the loop: an agent state passed to agent_changed() while the
- * connection is up. */
-void hypervisor_report_agent(Hypervisor *h, const char *uuid, bool connected);
 
 static inline void virConnectClosep(virConnectPtr *c) {
         if (*c)

@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include "console-metadata.h"
 #include "console-policy.h"
 #include "guestos-osname.h"
 #include "guestos.h"
 #include "hypervisor-events-agent.h"
-#include "hypervisor-events-console.h"
+#include "hypervisor-events-graphics.h"
+#include "hypervisor-events-metadata.h"
 #include "lock-task.h"
 #include "log.h"
 #include "logoff-task.h"
@@ -16,6 +18,16 @@
 #include "task-dbus.h"
 
 /* --- domains, kept in step with libvirt --- */
+
+/* Our metadata element as the console policy reads it: no element is none, and so is one we cannot
+ * parse (said so: whoever can edit the domain wrote it). */
+static void metadata_console_policy(const char *name, const char *xml, ConsolePolicy *ret) {
+        *ret = (ConsolePolicy) { .action = CONSOLE_DISCONNECT_NONE, .delay_sec = CONSOLE_DELAY_DEFAULT_SEC };
+        if (xml && console_policy_parse(xml, ret) < 0)
+                log_warning("domain '%s': ignoring its console policy metadata, which is not a <policy/> "
+                            "element of org.vpc(5) (an action, delay='0..%u', a message)", strempty(name),
+                            CONSOLE_DELAY_MAX_SEC);
+}
 
 static void domain_publish(Manager *m, Domain *d) {
         /* Before the name is taken nobody can be watching: the initial list is not announced. */
@@ -118,16 +130,24 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
                         return;
                 }
                 d->generation = m->generation;
-                if (info->console_policy_known)
-                        console_policy_init(d, &info->console_policy);
+                if (info->metadata_known) {
+                        ConsolePolicy p;
+
+                        metadata_console_policy(d->name, info->metadata, &p);
+                        console_policy_init(d, &p);
+                }
                 domain_publish(m, d);
                 domain_set_agent(m, d, info);
                 return;
         }
         d->generation = m->generation;
         domain_set_state(m, d, info->state);
-        if (info->console_policy_known)
-                console_policy_apply(m, d, &info->console_policy);
+        if (info->metadata_known) {
+                ConsolePolicy p;
+
+                metadata_console_policy(d->name, info->metadata, &p);
+                console_policy_apply(m, d, &p);
+        }
         domain_set_agent(m, d, info);
 }
 
@@ -189,7 +209,7 @@ static void on_disconnected(void *userdata) {
         manager_announce(userdata);
 }
 
-static void on_console_event(const char *uuid, int phase, const char *address, void *userdata) {
+static void on_graphics(const char *uuid, int phase, const char *address, void *userdata) {
         console_policy_event(userdata, uuid, phase, address);
 }
 
@@ -206,15 +226,18 @@ static void on_domain_changed(const char *uuid, const DomainInfo *info, void *us
                 domain_drop(m, d, "libvirt says it no longer exists");
 }
 
-static void on_console_policy(const char *uuid, const ConsolePolicy *p, void *userdata) {
+static void on_metadata(const char *uuid, const char *xml, void *userdata) {
         Manager *m = userdata;
         Domain *d = domain_registry_find_by_uuid(&m->domains, uuid);
+        ConsolePolicy p;
 
-        if (d)
-                console_policy_apply(m, d, p);
+        if (!d)
+                return;
+        metadata_console_policy(d->name, xml, &p);
+        console_policy_apply(m, d, &p);
 }
 
-static void on_agent_changed(const char *uuid, bool connected, void *userdata) {
+static void on_agent_channel(const char *uuid, bool connected, void *userdata) {
         Manager *m = userdata;
         Domain *d = domain_registry_find_by_uuid(&m->domains, uuid);
 
@@ -222,21 +245,23 @@ static void on_agent_changed(const char *uuid, bool connected, void *userdata) {
                 guestos_osname_set_agent_connected(m, d, connected);
 }
 
-/* What libvirt tells beyond the lifecycle: the guest agents coming and going (AgentConnected), and
- * the consoles and policies of the console-disconnect policy. */
+/* What libvirt tells beyond the lifecycle: the guest agents coming and going (AgentConnected, the
+ * OS name), the remote consoles and our metadata (the console-disconnect policy). */
 static const HypervisorEventSource *const hypervisor_event_sources[] = {
         &hypervisor_agent_events,
-        &hypervisor_console_events,
+        &hypervisor_graphics_events,
+        &hypervisor_metadata_events,
         NULL,
 };
 
-static const HypervisorCallbacks hypervisor_callbacks = {
+static const HypervisorSubscriber hypervisor_subscriber = {
         .connected = on_connected,
         .disconnected = on_disconnected,
         .domain_changed = on_domain_changed,
-        .console_event = on_console_event,
-        .console_policy = on_console_policy,
-        .agent_changed = on_agent_changed,
+        .agent_channel = on_agent_channel,
+        .graphics = on_graphics,
+        .metadata = on_metadata,
+        .metadata_uri = CONSOLE_METADATA_URI,
         .event_sources = hypervisor_event_sources,
 };
 
@@ -331,7 +356,7 @@ int manager_new(sd_event *event, sd_bus *bus, const ManagerOptions *options, Man
         r = hypervisor_new(event, options->uri, &(HypervisorLimits) {
                         .agent_threads = options->agent_threads,
                         .agent_queue_max = options->agent_queue_max,
-                }, &hypervisor_callbacks, m, &m->hypervisor);
+                }, &hypervisor_subscriber, m, &m->hypervisor);
         if (r < 0)
                 return r;
 

@@ -1,24 +1,18 @@
 /* Worker threads with a FIFO of items and a second FIFO of finished items that an eventfd hands
  * back to the sd-event loop. Threads never touch the bus; the loop never waits on a thread. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
 
+#include "log.h"
 #include "util.h"
 #include "workqueue.h"
 
-typedef struct WorkItem WorkItem;
-struct WorkItem {
-        WorkItem *next;
-        work_run_t run;
-        work_done_t done;
-        void *data;
-};
-
 typedef struct WorkList {
-        WorkItem *head, *tail;
+        Job *head, *tail;
 } WorkList;
 
 struct WorkQueue {
@@ -26,6 +20,8 @@ struct WorkQueue {
         pthread_cond_t wakeup;
         WorkList todo, finished;
         unsigned n_busy;
+        sd_event *event;
+        LIST_HEAD(Job) bounded; /* event loop only: jobs with a deadline, until given back */
         bool stopping;
         bool joined;
 
@@ -38,7 +34,7 @@ struct WorkQueue {
         char *name;
 };
 
-static void work_list_append(WorkList *l, WorkItem *i) {
+static void work_list_append(WorkList *l, Job *i) {
         i->next = NULL;
         if (l->tail)
                 l->tail->next = i;
@@ -47,8 +43,8 @@ static void work_list_append(WorkList *l, WorkItem *i) {
         l->tail = i;
 }
 
-static WorkItem *work_list_pop(WorkList *l) {
-        WorkItem *i = l->head;
+static Job *work_list_pop(WorkList *l) {
+        Job *i = l->head;
 
         if (!i)
                 return NULL;
@@ -63,7 +59,7 @@ static void *worker_main(void *userdata) {
 
         pthread_mutex_lock(&q->lock);
         for (;;) {
-                WorkItem *i;
+                Job *i;
 
                 while (!q->stopping && !q->todo.head)
                         pthread_cond_wait(&q->wakeup, &q->lock);
@@ -73,8 +69,8 @@ static void *worker_main(void *userdata) {
                 i = work_list_pop(&q->todo);
                 pthread_mutex_unlock(&q->lock);
 
-                if (i->run)
-                        i->run(i->data);
+                if (i->ops->run)
+                        i->ops->run(i);
 
                 pthread_mutex_lock(&q->lock);
                 work_list_append(&q->finished, i);
@@ -82,6 +78,22 @@ static void *worker_main(void *userdata) {
         }
         pthread_mutex_unlock(&q->lock);
         return NULL;
+}
+
+/* Event loop: the job is back from its worker (or never ran): answer its owner unless that happened
+ * already, then let it go. */
+static void job_give_back(WorkQueue *q, Job *j, bool stopping) {
+        if (j->bound_usec > 0) {       /* linked at submit */
+                j->deadline = sd_event_source_disable_unref(j->deadline);
+                LIST_REMOVE(bounded, q->bounded, j);
+        }
+        if (!j->answered) {
+                j->answered = true;
+                if (j->ops->done)
+                        j->ops->done(j, stopping ? JOB_STOPPING : JOB_FINISHED);
+        }
+        if (j->ops->release)
+                j->ops->release(j, stopping);
 }
 
 static void deliver_finished(WorkQueue *q, bool stopping) {
@@ -92,15 +104,27 @@ static void deliver_finished(WorkQueue *q, bool stopping) {
         q->finished = (WorkList) {};
         pthread_mutex_unlock(&q->lock);
 
-        for (WorkItem *i = finished.head, *next; i; i = next) {
+        for (Job *i = finished.head, *next; i; i = next) {
                 next = i->next;
                 pthread_mutex_lock(&q->lock);
                 q->n_busy--;
                 pthread_mutex_unlock(&q->lock);
-                if (i->done)
-                        i->done(i->data, stopping);
-                free(i);
+                job_give_back(q, i, stopping);
         }
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
+        Job *j = userdata;
+
+        j->deadline = sd_event_source_disable_unref(j->deadline);
+        if (!j->answered) {
+                log_warning("%s: a job did not return within %" PRIu64 " s; answering its caller without it",
+                            j->queue->name, j->bound_usec / USEC_PER_SEC);
+                j->answered = true;
+                if (j->ops->done)
+                        j->ops->done(j, JOB_EXPIRED);
+        }
+        return 0;
 }
 
 static int on_event_fd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -123,6 +147,7 @@ int workqueue_new(sd_event *event, const char *name, unsigned n_threads, WorkQue
         pthread_mutex_init(&q->lock, NULL);
         pthread_cond_init(&q->wakeup, NULL);
         q->event_fd = -EBADF;
+        q->event = event;
         q->name = strdup(name);
         if (!q->name)
                 return -ENOMEM;
@@ -196,15 +221,22 @@ void workqueue_abandon(WorkQueue *q) {
 
         if (!q)
                 return;
+        /* Owners first: a job stuck in its worker is answered now and stays linked for the worker. */
+        LIST_FOREACH(bounded, j, q->bounded) {
+                j->deadline = sd_event_source_disable_unref(j->deadline);
+                if (!j->answered) {
+                        j->answered = true;
+                        if (j->ops->done)
+                                j->ops->done(j, JOB_STOPPING);
+                }
+        }
         pthread_mutex_lock(&q->lock);
         todo = q->todo;
         q->todo = (WorkList) {};
         pthread_mutex_unlock(&q->lock);
-        for (WorkItem *i = todo.head, *next; i; i = next) {
+        for (Job *i = todo.head, *next; i; i = next) {
                 next = i->next;
-                if (i->done)
-                        i->done(i->data, true);
-                free(i);
+                job_give_back(q, i, true);
         }
         /* Finished ones too: their owners may hold memory the process would report as leaked. */
         deliver_finished(q, true);
@@ -218,7 +250,7 @@ WorkQueue *workqueue_free(WorkQueue *q) {
 
         /* Items that never ran are handed back too, so their owners free them. */
         pthread_mutex_lock(&q->lock);
-        for (WorkItem *i; (i = work_list_pop(&q->todo)); )
+        for (Job *i; (i = work_list_pop(&q->todo)); )
                 work_list_append(&q->finished, i);
         pthread_mutex_unlock(&q->lock);
         deliver_finished(q, true);
@@ -233,26 +265,34 @@ WorkQueue *workqueue_free(WorkQueue *q) {
         return NULL;
 }
 
-int workqueue_submit(WorkQueue *q, work_run_t run, work_done_t done, void *data) {
-        WorkItem *i;
+int workqueue_submit(WorkQueue *q, Job *j) {
+        int r;
 
-        i = calloc(1, sizeof(*i));
-        if (!i)
-                return -ENOMEM;
-        *i = (WorkItem) { .run = run, .done = done, .data = data };
+        j->next = NULL;
+        j->queue = q;
+        j->answered = false;
+        j->deadline = NULL;
+        j->bounded_prev = j->bounded_next = NULL;
 
         pthread_mutex_lock(&q->lock);
         if (q->stopping) {
                 pthread_mutex_unlock(&q->lock);
-                free(i);
                 return -ESHUTDOWN;
         }
         q->n_busy++;
-        if (run) {
-                work_list_append(&q->todo, i);
+        /* Armed before the worker can see the job: its return is delivered on this same loop. */
+        if (j->bound_usec > 0) {
+                LIST_PREPEND(bounded, q->bounded, j);
+                r = sd_event_add_time_relative(q->event, &j->deadline, CLOCK_MONOTONIC, j->bound_usec, 0,
+                                               on_deadline, j);
+                if (r < 0)
+                        log_debug("%s: cannot arm a job's deadline: %s", q->name, strerror(-r));
+        }
+        if (j->ops->run) {
+                work_list_append(&q->todo, j);
                 pthread_cond_signal(&q->wakeup);
         } else {
-                work_list_append(&q->finished, i);
+                work_list_append(&q->finished, j);
                 (void) eventfd_write(q->event_fd, 1);
         }
         pthread_mutex_unlock(&q->lock);

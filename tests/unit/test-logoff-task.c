@@ -22,7 +22,7 @@ static void on_disconnected(void *userdata) {
 static void on_domain_changed(const char *uuid, const DomainInfo *info, void *userdata) {
 }
 
-static const HypervisorCallbacks callbacks = {
+static const HypervisorSubscriber callbacks = {
         .connected = on_connected,
         .disconnected = on_disconnected,
         .domain_changed = on_domain_changed,

@@ -63,3 +63,22 @@ char *display_escape(const char *s) {
         *o = 0;
         return out;
 }
+
+/* Display width by code points: good enough for names in a table, and locale-independent. */
+size_t utf8_width(const char *s) {
+        size_t n = 0;
+
+        for (; s && *s; s++)
+                if (((unsigned char) *s & 0xC0) != 0x80)
+                        n++;
+        return n;
+}
+
+void print_status_label(const char *label) {
+        size_t w = utf8_width(label);
+
+        for (; w < 10; w++)
+                putchar(' ');
+        fputs(label, stdout);
+        fputs(*label ? ": " : "  ", stdout);
+}

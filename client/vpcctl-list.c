@@ -23,15 +23,6 @@ static void print_padded(const char *s, size_t width) {
                 putchar(' ');
 }
 
-void print_status_label(const char *label) {
-        size_t w = utf8_width(label);
-
-        for (; w < 10; w++)
-                putchar(' ');
-        fputs(label, stdout);
-        fputs(*label ? ": " : "  ", stdout);
-}
-
 static void print_line(const char *s) {
         _cleanup_free_ char *e = display_escape(s);
 

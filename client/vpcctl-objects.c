@@ -353,13 +353,3 @@ char *task_path_from_arg(const char *s) {
                 return NULL;
         return p;
 }
-
-/* Display width by code points: good enough for names in a table, and locale-independent. */
-size_t utf8_width(const char *s) {
-        size_t n = 0;
-
-        for (; s && *s; s++)
-                if (((unsigned char) *s & 0xC0) != 0x80)
-                        n++;
-        return n;
-}

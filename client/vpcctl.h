@@ -122,11 +122,7 @@ void guest_done(Guest *g);
 json_object *guest_to_json(const Guest *g);
 json_object *task_to_json(const TaskRecord *t, const char *target_name);
 char *task_path_from_arg(const char *s);
-size_t utf8_width(const char *s);
 
-/* vpcctl-list.c: status's "     State: " label, right-aligned whatever its language; "" for a
- * continuation line. */
-void print_status_label(const char *label);
 
 /* vpcctl-users.c: GuestOS.ListUsers(); interactive: polkit may ask for a password. */
 int guest_users_read(sd_bus *bus, const char *path, bool interactive, GuestUser **ret, size_t *ret_n,
@@ -139,6 +135,11 @@ void guest_status_print(sd_bus *bus, const Guest *g);
 /* vpcctl-escape.c: service text made safe for a terminal (controls, invalid UTF-8, bidi overrides
  * escaped); a new string, NULL only without memory. Text output only: --json stays exact. */
 char *display_escape(const char *s);
+/* vpcctl-escape.c too: the display width by code points (good enough for names in a table, and
+ * locale-independent); status's "     State: " label, right-aligned whatever its language, "" for a
+ * continuation line. */
+size_t utf8_width(const char *s);
+void print_status_label(const char *label);
 
 /* vpcctl-errors.c: error classes, exit statuses and how failures are shown. */
 int exit_status_from_error_name(const char *name);

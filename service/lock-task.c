@@ -345,7 +345,7 @@ void lock_task_adopt(Manager *m, Task *t) {
         if (t->complete || !run || !run->adopting)
                 return;
         run->adopting = false;
-        d = manager_restored_task_domain(m, t);
+        d = task_restored_domain(t, &m->domains);
         if (!d)
                 return;
         s = lock_state_get(d);

@@ -151,24 +151,6 @@ static void domain_upsert(Manager *m, const DomainInfo *info) {
         domain_set_agent(m, d, info);
 }
 
-Domain *manager_restored_task_domain(Manager *m, Task *t) {
-        _cleanup_free_ char *message = NULL;
-        Domain *d;
-
-        d = domain_registry_find_by_uuid(&m->domains, t->vm_uuid);
-        if (!d) {
-                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, "the domain no longer exists (seen after the service restarted)");
-                return NULL;
-        }
-        if (d->state == DOMAIN_STATE_RUNNING)
-                return d;
-        if (asprintf(&message, "domain '%s' stopped (%s) while the service restarted", d->name,
-                     domain_state_to_string(d->state)) < 0)
-                message = NULL;
-        task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
-        return NULL;
-}
-
 /* The running tasks the previous run left are taken up by their engines once libvirt's list is in. */
 static void adopt_restored(Manager *m) {
         for (size_t i = 0; i < m->n_restored; i++) {

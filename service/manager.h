@@ -13,8 +13,4 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
  * name appear finds the domains already there. */
 int manager_start(Manager *m);
 
-/* The domain a running task restored from the store goes on with, once libvirt's list is in: NULL,
- * the task ended with VmNotRunning, when that list no longer has it or it does not run (as a
- * domain that stops under a task ends it). For the engines' adopt functions. */
-Domain *manager_restored_task_domain(Manager *m, Task *t);
 

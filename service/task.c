@@ -462,3 +462,21 @@ void task_remove_all(TaskRegistry *reg) {
                 task_unref(*t);
         }
 }
+
+Domain *task_restored_domain(Task *t, DomainRegistry *domains) {
+        _cleanup_free_ char *message = NULL;
+        Domain *d;
+
+        d = domain_registry_find_by_uuid(domains, t->vm_uuid);
+        if (!d) {
+                task_complete(t, VPC_ERROR_VM_NOT_RUNNING, "the domain no longer exists (seen after the service restarted)");
+                return NULL;
+        }
+        if (d->state == DOMAIN_STATE_RUNNING)
+                return d;
+        if (asprintf(&message, "domain '%s' stopped (%s) while the service restarted", d->name,
+                     domain_state_to_string(d->state)) < 0)
+                message = NULL;
+        task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
+        return NULL;
+}

@@ -105,6 +105,10 @@ int task_new(TaskRegistry *reg, const char *description, const Domain *d, uid_t 
  * its outcome (its retention counted from its FinishedUSec). A running one gets ops and engine
  * and must be taken up by its engine. -EEXIST: the id is taken; -ESTALE: its retention is over. */
 int task_restore(TaskRegistry *reg, const TaskRecord *rec, const TaskOps *ops, void *engine, Task **ret);
+/* The domain a running task restored from the store goes on with, once libvirt's list is in: NULL,
+ * the task ended with VmNotRunning, when that list no longer has it or it does not run (as a
+ * domain that stops under a task ends it). For the engines' adopt functions. */
+Domain *task_restored_domain(Task *t, DomainRegistry *domains);
 /* Writes the task's state file (the engine calls it when what t->resume says changed). */
 void task_save_state(Task *t);
 Task *task_ref(Task *t);

@@ -326,7 +326,7 @@ class GuestInfoTests(unittest.TestCase):
 
 class ConsolePolicyTests(unittest.TestCase):
     def params(self, **kw):
-        p = dict(name="web server 01", action="logoff", delay=None)
+        p = dict(name="web server 01", action="logoff", delay=None, message=None)
         p.update(kw)
         return p
 
@@ -349,6 +349,32 @@ class ConsolePolicyTests(unittest.TestCase):
         res, calls = run_module(console_policy, self.params(action="none", delay=5), [("list", ok(REC_LIST))],
                                 check_mode=True)
         self.assertEqual((res["changed"], res["new"]), (True, {"action": "none", "delay": 5}))
+        self.assertEqual(len(calls), 1)
+
+    def test_new_actions_and_message(self):
+        with_message = REC_LIST.replace('"console_clients":0,', '"console_disconnect_message":"","console_clients":0,')
+        self.assertEqual(vu.guest_from_json(json.loads(with_message)[1], 0, "", "")["console_policy"],
+                         {"action": "logoff", "delay": 60, "message": ""})
+        after = with_message.replace('"logoff","console_disconnect_delay_sec":60,"console_disconnect_message":""',
+                                     '"warn-then-logoff","console_disconnect_delay_sec":300,'
+                                     '"console_disconnect_message":"Bye -- soon"')
+        res, calls = run_module(console_policy, self.params(action="warn-then-logoff", delay=300, message="Bye -- soon"),
+                                [("list", ok(with_message)), ("set-policy", ok("")), ("list", ok(after))])
+        self.assertEqual((res["changed"], res["new"]),
+                         (True, {"action": "warn-then-logoff", "delay": 300, "message": "Bye -- soon"}))
+        set_call = calls[1]
+        self.assertIn("--console-disconnect=warn-then-logoff", set_call)
+        self.assertEqual(set_call[set_call.index("--message") + 1], "Bye -- soon")
+        # The same again: nothing to change; no message asked: the stored one stays and is passed again.
+        res, calls = run_module(console_policy, self.params(action="warn-then-logoff", delay=300, message="Bye -- soon"),
+                                [("list", ok(after))])
+        self.assertFalse(res["changed"])
+        res, calls = run_module(console_policy, self.params(action="lock-then-logoff"),
+                                [("list", ok(after)), ("set-policy", ok("")), ("list", ok(after))])
+        self.assertEqual(calls[1][calls[1].index("--message") + 1], "Bye -- soon")
+        # A service without the message refuses one, and says why.
+        res, calls = run_module(console_policy, self.params(action="lock", message="hi"), [("list", ok(REC_LIST))])
+        self.assertIn("no console-disconnect message", res.msg)
         self.assertEqual(len(calls), 1)
 
     def test_errors(self):

@@ -128,6 +128,10 @@ def guest_from_json(g, rc, out, err):
         clients = _integer(g, 'console_clients')
         _expect(action is not None and delay is not None and clients is not None, rc, out, err)
         vm['console_policy'] = dict(action=action, delay=delay)
+        if 'console_disconnect_message' in g:   # a service from before the policy's message lacks it
+            message = _string(g, 'console_disconnect_message')
+            _expect(message is not None, rc, out, err)
+            vm['console_policy']['message'] = message
         vm['console_clients'] = clients
     else:
         vm['console_policy'] = None     # a service from before the console-disconnect policy

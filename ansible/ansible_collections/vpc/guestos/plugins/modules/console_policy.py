@@ -12,9 +12,14 @@ module: console_policy
 short_description: What vpc-guestosd does when a VM's last console client leaves
 version_added: "0.1.0"
 description:
-  - Sets a VM's console-disconnect policy (C(SetConsoleDisconnectPolicy)) on the managed host;
-    C(logoff) logs the guest's users off C(delay) seconds after the last VNC or SPICE client left,
-    C(none) does nothing. The policy is kept in the domain's libvirt metadata.
+  - Sets a VM's console-disconnect policy (C(SetConsoleDisconnectPolicy), or
+    C(SetConsoleDisconnectPolicyWithOptions) with a message) on the managed host. When the last VNC
+    or SPICE client has been gone for 2 s (a client back sooner is no disconnect), C(lock) locks the
+    guest's sessions and C(logoff) logs its users off, each C(delay) seconds later;
+    C(lock-then-logoff) locks at once and logs off after the delay; C(warn-then-logoff) shows
+    C(message) to every user at once and logs off after the delay; C(none) does nothing. A client
+    back during the delay calls the pending action off. The policy is kept in the domain's libvirt
+    metadata.
   - Idempotent; C(changed) only when the stored policy differs from the one asked for. In check
     mode it reports what would change and stores nothing.
   - polkit action C(org.vpc.guestos.set-policy). A vpc-guestosd from before the console-disconnect
@@ -29,13 +34,19 @@ options:
     description:
       - What happens when the last console client leaves.
     type: str
-    choices: [none, logoff]
+    choices: [none, lock, logoff, lock-then-logoff, warn-then-logoff]
     required: true
   delay:
     description:
-      - Seconds between the last client leaving and the Logoff, 0 to 86400. Without it the VM's
-        current delay stays.
+      - Seconds between the disconnect and the action, 0 to 86400 (C(warn-then-logoff) 0 to 3600,
+        its warning's grace). Without it the VM's current delay stays.
     type: int
+  message:
+    description:
+      - The text shown to the guest's users (C(warn-then-logoff)), at most 1024 bytes; control
+        characters are removed by the service, which compares the stored text. C("") removes it.
+        Without it the VM's current message stays.
+    type: str
 extends_documentation_fragment:
   - vpc.guestos.vpcctl
 '''
@@ -47,11 +58,20 @@ EXAMPLES = r'''
     action: logoff
     delay: 60
   become: true
+
+- name: Warn the desk VMs' users when their console closes, and log them off 5 minutes later
+  vpc.guestos.console_policy:
+    name: desk-07
+    action: warn-then-logoff
+    delay: 300
+    message: Your console was closed. You will be logged off in 5 minutes.
+  become: true
 '''
 
 RETURN = r'''
 old:
-  description: The policy before, C(action) and C(delay).
+  description: The policy before, C(action), C(delay) and (a service with the policy's message)
+    C(message).
   returned: success
   type: dict
   sample: {action: none, delay: 30}
@@ -98,13 +118,20 @@ def run(module, vpcctl):
     vm = policy_of(vpcctl, p['name'])
     old = vm['console_policy']
     want = dict(action=p['action'], delay=old['delay'] if p['delay'] is None else p['delay'])
+    if 'message' in old:
+        want['message'] = old['message'] if p['message'] is None else p['message']
+    elif p['message']:
+        raise VpcError('the vpc-guestosd on this host keeps no console-disconnect message')
     if want == old:
         return dict(changed=False, name=vm['name'], old=old, new=old)
     if module.check_mode:
         return dict(changed=True, name=vm['name'], old=old, new=want)
     # The VM by its UUID: a rename meanwhile cannot make the call reach another VM.
-    vpcctl.run(['--console-disconnect=' + want['action'], '--delay', str(want['delay'])], 'set-policy',
-               [vm['uuid']], 'none')
+    # Without --message the service clears the message: a kept one is passed again.
+    options = ['--console-disconnect=' + want['action'], '--delay', str(want['delay'])]
+    if want.get('message'):
+        options += ['--message', want['message']]
+    vpcctl.run(options, 'set-policy', [vm['uuid']], 'none')
     new = policy_of(vpcctl, vm['uuid'])['console_policy']
     return dict(changed=new != old, name=vm['name'], old=old, new=new)
 
@@ -113,8 +140,10 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type='str', required=True),
-            action=dict(type='str', required=True, choices=['none', 'logoff']),
+            action=dict(type='str', required=True,
+                        choices=['none', 'lock', 'logoff', 'lock-then-logoff', 'warn-then-logoff']),
             delay=dict(type='int'),
+            message=dict(type='str'),
         ),
         supports_check_mode=True,
     )

@@ -11,6 +11,7 @@
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -31,11 +32,35 @@ polkitd = pid_of("polkitd")
 check(signal_pid(polkitd, signal.SIGSTOP), "polkitd frozen so that checks stay pending")
 # 8 callers, each its own connection, each with its call sent when flood() returns (no Python
 # start inside the wait below).
+# polkitd is killed once the bus has routed all 8 checks to it (a bus monitor sees each as it is
+# routed), not after a sleep: a check that reaches the bus while it takes in polkitd's death is
+# dropped without an answer (dbus-daemon drops messages to a connection it found dead), and then
+# only the daemon's bound ends it.
+BUS = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
+monitor = subprocess.Popen(["dbus-monitor", "--address", BUS,
+                            "type='method_call',interface='org.freedesktop.PolicyKit1.Authority',"
+                            "member='CheckAuthorization'", "type='signal',interface='org.vpc.Test',member='Ready'"],
+                           stdout=subprocess.PIPE, text=True)
+routed, ready = [0], [False]
+
+
+def count_routed():
+    for line in monitor.stdout:
+        if line.startswith("method call ") and "member=CheckAuthorization" in line:
+            routed[0] += 1
+        elif "member=Ready" in line:
+            ready[0] = True
+
+
+in_thread(count_routed)
+# The monitor sees a signal of ours, so it is attached before the first check is sent.
+check(wait_until(lambda: subprocess.run(["busctl", "--address", BUS, "emit", "/org/vpc/test", "org.vpc.Test",
+                                         "Ready"], capture_output=True).returncode == 0 and
+                 wait_until(lambda: ready[0], 1), 20 * SLOW), "a bus monitor of polkitd's checks is attached")
 pending = [flood(ALLOWED, WEB, "Logoff", 1, wait=False, started=True, timeout=30) for _ in range(8)]
-# All 8 checks now wait in polkitd's queue (or, under a slow wrapper, are still to be sent and
-# will find no polkitd). The wait stays under the daemon's bound, else the bound would end them.
-time.sleep(min(1.0 * SLOW, POLKIT_TIMEOUT / 2))
+check(wait_until(lambda: routed[0] >= 8, 10 * SLOW), f"all 8 checks were routed to polkitd ({routed[0]} seen)")
 check(signal_pid(polkitd, signal.SIGKILL), "polkitd killed with SIGKILL")
+monitor.terminate()
 results = [flood_result(p, 60) for p in pending]
 names = [name for r in results for name in r.get("answers", {"none": 1})]
 check(names == [DENIED_NAME] * 8, "every pending caller gets AccessDenied", results)

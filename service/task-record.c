@@ -79,8 +79,7 @@ int task_record_format(const TaskRecord *rec, char **ret) {
 
 /* --- the strict parser --- */
 
-static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *format, ...) {
+int task_record_fail(char **ret_error, const char *format, ...) {
         va_list ap;
 
         va_start(ap, format);
@@ -94,12 +93,12 @@ static int get_int(json_object *o, const char *key, int64_t min, int64_t max, in
         json_object *v;
 
         if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-                return fail(ret_error, "'%s' is missing or not an integer", key);
+                return task_record_fail(ret_error, "'%s' is missing or not an integer", key);
         /* json-c keeps numbers above INT64_MAX as unsigned; get_int64 would clamp them into range. */
         errno = 0;
         int64_t x = json_object_get_int64(v);
         if (errno != 0 || x < min || x > max || json_object_get_uint64(v) != (uint64_t) x)
-                return fail(ret_error, "'%s' is out of range", key);
+                return task_record_fail(ret_error, "'%s' is out of range", key);
         *ret = x;
         return 0;
 }
@@ -108,7 +107,7 @@ static int get_bool(json_object *o, const char *key, bool *ret, char **ret_error
         json_object *v;
 
         if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean))
-                return fail(ret_error, "'%s' is missing or not a boolean", key);
+                return task_record_fail(ret_error, "'%s' is missing or not a boolean", key);
         *ret = json_object_get_boolean(v);
         return 0;
 }
@@ -119,10 +118,10 @@ static int get_string(json_object *o, const char *key, size_t max, const char **
         const char *s;
 
         if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return fail(ret_error, "'%s' is missing or not a string", key);
+                return task_record_fail(ret_error, "'%s' is missing or not a string", key);
         s = json_object_get_string(v);
         if ((size_t) json_object_get_string_len(v) != strlen(s) || strlen(s) > max || !text_is_valid_utf8(s))
-                return fail(ret_error, "'%s' is too long, holds a NUL or is not valid UTF-8", key);
+                return task_record_fail(ret_error, "'%s' is too long, holds a NUL or is not valid UTF-8", key);
         *ret = s;
         return 0;
 }
@@ -170,14 +169,14 @@ static int parse_object(json_object *o, TaskRecord *rec, char **ret_error) {
         else if (streq_ptr(state, "finished"))
                 keys = finished_keys;
         else
-                return fail(ret_error, "'state' is neither running nor finished");
+                return task_record_fail(ret_error, "'state' is neither running nor finished");
         rec->complete = keys == finished_keys;
 
         size_t n_keys = 0;
         json_object_object_foreach(o, key, value) {
                 (void) value;
                 if (!key_known(keys, key))
-                        return fail(ret_error, "unknown key '%.64s'", key);
+                        return task_record_fail(ret_error, "unknown key '%.64s'", key);
                 n_keys++;
         }
         (void) n_keys;
@@ -190,13 +189,13 @@ static int parse_object(json_object *o, TaskRecord *rec, char **ret_error) {
         if (r < 0)
                 return r;
         if (!uuid_is_valid(s))
-                return fail(ret_error, "'vm_uuid' is not a UUID");
+                return task_record_fail(ret_error, "'vm_uuid' is not a UUID");
         strcpy(rec->vm_uuid, s);
         r = get_string(o, "vm_name", TEXT_NAME_MAX, &s, ret_error);
         if (r < 0)
                 return r;
         if (!*s)
-                return fail(ret_error, "'vm_name' is empty");
+                return task_record_fail(ret_error, "'vm_name' is empty");
         rec->vm_name = strdup(s);
         r = get_string(o, "description", TASK_STATE_DESCRIPTION_MAX, &s, ret_error);
         if (r < 0)
@@ -225,12 +224,12 @@ static int parse_object(json_object *o, TaskRecord *rec, char **ret_error) {
                 if (!*s)
                         rec->error = VPC_OK;
                 else if (!vpc_error_lookup(s, &rec->error))
-                        return fail(ret_error, "'error' is not an error of the table");
+                        return task_record_fail(ret_error, "'error' is not an error of the table");
                 r = get_string(o, "message", TEXT_MESSAGE_MAX, &s, ret_error);
                 if (r < 0)
                         return r;
                 if ((rec->error == VPC_OK) != (*s == 0))
-                        return fail(ret_error, "'message' does not go with 'error'");
+                        return task_record_fail(ret_error, "'message' does not go with 'error'");
                 /* Sent again as the task's ErrorMessage: through the boundary like any other. */
                 if (*s && !(rec->error_message = text_sanitize(s, TEXT_MESSAGE_MAX, TEXT_ESCAPE_CONTROL)))
                         return -ENOMEM;
@@ -251,7 +250,7 @@ static int parse_object(json_object *o, TaskRecord *rec, char **ret_error) {
                 else if (streq_ptr(s, "lock"))
                         rec->resume.kind = TASK_KIND_LOCK;
                 else
-                        return fail(ret_error, "'kind' is neither logoff nor lock");
+                        return task_record_fail(ret_error, "'kind' is neither logoff nor lock");
         }
         r = get_string(o, "os", 16, &s, ret_error);
         if (r < 0)
@@ -261,7 +260,7 @@ static int parse_object(json_object *o, TaskRecord *rec, char **ret_error) {
         else if (streq_ptr(s, "windows"))
                 rec->resume.os = GUEST_OS_WINDOWS;
         else
-                return fail(ret_error, "'os' is neither linux nor windows");
+                return task_record_fail(ret_error, "'os' is neither linux nor windows");
         /* guest-exec pids are what the guest says; qemu-ga's are positive ints. */
         r = get_int(o, "guest_pid", 0, INT32_MAX, &x, ret_error);
         if (r < 0)
@@ -271,7 +270,7 @@ static int parse_object(json_object *o, TaskRecord *rec, char **ret_error) {
         if (r < 0)
                 return r;
         if (rec->resume.program_exited && rec->resume.guest_pid == 0)
-                return fail(ret_error, "'program_exited' without a 'guest_pid'");
+                return task_record_fail(ret_error, "'program_exited' without a 'guest_pid'");
         r = get_bool(o, "relogin_expected", &rec->resume.relogin_expected, ret_error);
         if (r < 0)
                 return r;
@@ -302,9 +301,9 @@ int task_record_parse(const char *text, size_t size, TaskRecord *ret, char **ret
 
         *ret_error = NULL;
         if (size > TASK_STATE_FILE_MAX)
-                return fail(ret_error, "larger than %u bytes", TASK_STATE_FILE_MAX);
+                return task_record_fail(ret_error, "larger than %u bytes", TASK_STATE_FILE_MAX);
         if (memchr(text, 0, size))
-                return fail(ret_error, "holds a NUL byte");
+                return task_record_fail(ret_error, "holds a NUL byte");
         tok = json_tokener_new_ex(8);
         if (!tok)
                 return -ENOMEM;
@@ -313,8 +312,9 @@ int task_record_parse(const char *text, size_t size, TaskRecord *ret, char **ret
         used = json_tokener_get_parse_end(tok);
         r = json_tokener_get_error(tok) == json_tokener_success ? 0 : -EBADMSG;
         if (r < 0)
-                (void) fail(ret_error, "not JSON: %s", json_tokener_get_error(tok) == json_tokener_continue ?
-                            "truncated" : json_tokener_error_desc(json_tokener_get_error(tok)));
+                (void) task_record_fail(ret_error, "not JSON: %s",
+                                        json_tokener_get_error(tok) == json_tokener_continue ?
+                                        "truncated" : json_tokener_error_desc(json_tokener_get_error(tok)));
         json_tokener_free(tok);
         if (r < 0) {
                 json_object_put(o);
@@ -323,11 +323,11 @@ int task_record_parse(const char *text, size_t size, TaskRecord *ret, char **ret
         for (; used < size; used++)
                 if (!strchr(" \t\r\n", text[used])) {
                         json_object_put(o);
-                        return fail(ret_error, "text after the JSON object");
+                        return task_record_fail(ret_error, "text after the JSON object");
                 }
         if (!json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
-                return fail(ret_error, "not a JSON object");
+                return task_record_fail(ret_error, "not a JSON object");
         }
         r = parse_object(o, &rec, ret_error);
         json_object_put(o);

@@ -59,3 +59,5 @@ int task_record_format(const TaskRecord *rec, char **ret);
 /* Parses one file's text strictly: the known keys only, each of its type and within its bounds,
  * strings valid UTF-8. On failure *ret_error says why (free it). */
 int task_record_parse(const char *text, size_t size, TaskRecord *ret, char **ret_error);
+/* A record or store error: *ret_error the formatted reason (NULL without memory), -EBADMSG. */
+int task_record_fail(char **ret_error, const char *format, ...) _printf_(2, 3);

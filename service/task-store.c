@@ -14,17 +14,6 @@
 #define NEXT_ID_FILE "next-id"
 #define DEFAULT_RUNTIME_DIRECTORY "/run/vpc-guestosd"
 
-static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(ret_error, format, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EBADMSG;
-}
-
 int task_store_open(TaskStore *s) {
         _cleanup_free_ char *path = NULL;
         const char *env = getenv("RUNTIME_DIRECTORY");
@@ -175,28 +164,28 @@ int task_store_read_file(int dir_fd, const char *name, char **ret_text, size_t *
         /* O_NOFOLLOW: a symlink fails with ELOOP; O_NONBLOCK: a FIFO does not hang the start. */
         fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return fail(ret_error, "cannot open: %s", strerror(errno));
+                return task_record_fail(ret_error, "cannot open: %s", strerror(errno));
         if (fstat(fd, &st) < 0)
-                return fail(ret_error, "cannot stat: %s", strerror(errno));
+                return task_record_fail(ret_error, "cannot stat: %s", strerror(errno));
         if (!S_ISREG(st.st_mode))
-                return fail(ret_error, "not a regular file");
+                return task_record_fail(ret_error, "not a regular file");
         if (st.st_uid != geteuid())
-                return fail(ret_error, "owned by uid %u, not the daemon's", (unsigned) st.st_uid);
+                return task_record_fail(ret_error, "owned by uid %u, not the daemon's", (unsigned) st.st_uid);
         if (st.st_mode & 0022)
-                return fail(ret_error, "writable by others (mode %04o)", (unsigned) (st.st_mode & 07777));
+                return task_record_fail(ret_error, "writable by others (mode %04o)", (unsigned) (st.st_mode & 07777));
         if (st.st_nlink != 1)
-                return fail(ret_error, "has %u links", (unsigned) st.st_nlink);
+                return task_record_fail(ret_error, "has %u links", (unsigned) st.st_nlink);
         if (st.st_size > (off_t) TASK_STATE_FILE_MAX)
-                return fail(ret_error, "larger than %u bytes", TASK_STATE_FILE_MAX);
+                return task_record_fail(ret_error, "larger than %u bytes", TASK_STATE_FILE_MAX);
         text = malloc(TASK_STATE_FILE_MAX + 2);
         if (!text)
                 return -ENOMEM;
         /* One byte more than allowed, to see a file that grew since fstat. */
         n = read(fd, text, TASK_STATE_FILE_MAX + 1);
         if (n < 0)
-                return fail(ret_error, "cannot read: %s", strerror(errno));
+                return task_record_fail(ret_error, "cannot read: %s", strerror(errno));
         if ((size_t) n > TASK_STATE_FILE_MAX)
-                return fail(ret_error, "larger than %u bytes", TASK_STATE_FILE_MAX);
+                return task_record_fail(ret_error, "larger than %u bytes", TASK_STATE_FILE_MAX);
         text[n] = 0;
         *ret_text = TAKE_PTR(text);
         *ret_size = (size_t) n;

@@ -328,23 +328,27 @@ void console_policy_event(Manager *m, const char *uuid, int phase, const char *a
         console_left(m, d);
 }
 
-void console_policy_init(Domain *d, const ConsolePolicy *p) {
-        ConsolePolicyState *s;
+/* Stores p as the domain's policy: false, said so, when there is no memory for its state. */
+static bool keep_policy(Domain *d, const ConsolePolicy *p) {
+        ConsolePolicyState *s = state_get(d);
 
-        if (!d->console && memcmp(p, &default_policy, sizeof(*p)) == 0)
-                return;
-        s = state_get(d);
         if (!s) {
                 log_error("cannot keep the console policy of '%s': %s", d->name, strerror(ENOMEM));
-                return;
+                return false;
         }
         s->policy = *p;
+        return true;
+}
+
+void console_policy_init(Domain *d, const ConsolePolicy *p) {
+        if (!d->console && memcmp(p, &default_policy, sizeof(*p)) == 0)
+                return;
+        (void) keep_policy(d, p);
 }
 
 void console_policy_apply(Manager *m, Domain *d, const ConsolePolicy *p) {
         const ConsolePolicy *old = console_policy_of(d);
         char *changed[4] = {};
-        ConsolePolicyState *s;
         size_t n = 0;
 
         if (old->action != p->action)
@@ -353,14 +357,8 @@ void console_policy_apply(Manager *m, Domain *d, const ConsolePolicy *p) {
                 changed[n++] = (char *) "ConsoleDisconnectDelaySec";
         if (strcmp(old->message, p->message) != 0)
                 changed[n++] = (char *) "ConsoleDisconnectMessage";
-        if (n == 0)
+        if (n == 0 || !keep_policy(d, p))
                 return;
-        s = state_get(d);
-        if (!s) {
-                log_error("cannot keep the console policy of '%s': %s", d->name, strerror(ENOMEM));
-                return;
-        }
-        s->policy = *p;
         emit(m, d, changed);
         console_cancel(d, "its console policy changed");
 }

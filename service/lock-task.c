@@ -349,15 +349,8 @@ void lock_task_adopt(Manager *m, Task *t) {
         if (!d)
                 return;
         s = lock_state_get(d);
-        if (!s) {
-                task_complete(t, VPC_ERROR_EXCEPTION, "out of memory while taking up the Lock");
+        if (!task_adopt_link(t, s ? &s->task : NULL, "Lock"))
                 return;
-        }
-        if (s->task) {
-                task_complete(t, VPC_ERROR_EXCEPTION, "another Lock of the domain runs");
-                return;
-        }
-        task_link(t, &s->task);
         log_info("%s: taking up the Lock of '%s' again (guest pid %" PRIi64 ")", t->path, d->name, run->pid);
         run_send(run);
 }

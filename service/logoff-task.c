@@ -338,15 +338,8 @@ void logoff_task_adopt(Manager *m, Task *t) {
         if (!d)
                 return;
         s = logoff_state_get(d);
-        if (!s) {
-                task_complete(t, VPC_ERROR_EXCEPTION, "out of memory while taking up the Logoff");
+        if (!task_adopt_link(t, s ? &s->task : NULL, "Logoff"))
                 return;
-        }
-        if (s->task) {
-                task_complete(t, VPC_ERROR_EXCEPTION, "another Logoff of the domain runs");
-                return;
-        }
-        task_link(t, &s->task);
         log_info("%s: taking up the Logoff of '%s' again (guest pid %" PRIi64 "%s)", t->path, d->name,
                  t->resume.guest_pid, t->resume.program_exited ? ", exited" : "");
         r = logoff_machine_resume(&run->machine, t->resume.guest_pid, t->resume.program_exited,

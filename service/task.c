@@ -480,3 +480,20 @@ Domain *task_restored_domain(Task *t, DomainRegistry *domains) {
         task_complete(t, VPC_ERROR_VM_NOT_RUNNING, message ?: "domain stopped");
         return NULL;
 }
+
+bool task_adopt_link(Task *t, Task **link, const char *kind) {
+        char message[96];
+
+        if (!link) {
+                snprintf(message, sizeof(message), "out of memory while taking up the %s", kind);
+                task_complete(t, VPC_ERROR_EXCEPTION, message);
+                return false;
+        }
+        if (*link) {
+                snprintf(message, sizeof(message), "another %s of the domain runs", kind);
+                task_complete(t, VPC_ERROR_EXCEPTION, message);
+                return false;
+        }
+        task_link(t, link);
+        return true;
+}

@@ -109,6 +109,10 @@ int task_restore(TaskRegistry *reg, const TaskRecord *rec, const TaskOps *ops, v
  * the task ended with VmNotRunning, when that list no longer has it or it does not run (as a
  * domain that stops under a task ends it). For the engines' adopt functions. */
 Domain *task_restored_domain(Task *t, DomainRegistry *domains);
+/* A restored task taken up by its engine: linked to the domain's slot of its kind ("Logoff",
+ * "Lock"), or ended with Exception when the slot is NULL (no memory for the feature's state) or
+ * another task of that kind already runs there. */
+bool task_adopt_link(Task *t, Task **link, const char *kind);
 /* Writes the task's state file (the engine calls it when what t->resume says changed). */
 void task_save_state(Task *t);
 Task *task_ref(Task *t);

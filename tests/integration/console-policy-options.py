@@ -9,7 +9,6 @@ and `vpcctl status` show the message."""
 
 import os
 import re
-import socket
 import struct
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import dbus
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vpctest import *  # noqa: E402,F403
+import rawbus  # noqa: E402
 
 URI = os.environ["VPC_LIBVIRT_URI"]
 ENVCTL = os.path.join(os.environ["VPC_SOURCE_ROOT"], "tests", "lib", "envctl")
@@ -97,67 +97,14 @@ check(any("event=set-policy-request" in l and "message=" in l for l in log.split
 
 
 # --- a message that is not UTF-8, on a raw connection ------------------------------------------------
-def pad(b, n):
-    return b + b"\0" * (-len(b) % n)
-
-
-def string(v):
-    return struct.pack("<I", len(v)) + v + b"\0"
-
-
 def raw_call(message_bytes):
     """SetConsoleDisconnectPolicyWithOptions("lock", 5, {"Message": <bytes>}) marshalled by hand;
     returns "disconnected" or what came back."""
-    addr = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
-    path = addr.split("path=", 1)[1].split(",", 1)[0]
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(path)
-    s.sendall(b"\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\r\n")
-    if not s.recv(4096).startswith(b"OK"):
-        return "no auth"
-    s.sendall(b"BEGIN\r\n")
-
-    def header_field(code, sig, value):
-        return bytes([code, 1]) + sig.encode() + b"\0" + value
-
-    def message(serial, path, iface, member, dest, sig, body):
-        parts = [header_field(1, "o", string(path.encode())), header_field(3, "s", string(member.encode())),
-                 header_field(6, "s", string(dest.encode()))]
-        if iface:
-            parts.append(header_field(2, "s", string(iface.encode())))
-        if sig:
-            parts.append(header_field(8, "g", bytes([len(sig)]) + sig.encode() + b"\0"))
-        fields = b"".join(pad(f, 8) for f in parts[:-1]) + parts[-1]
-        head = b"l" + bytes([1, 0, 1]) + struct.pack("<III", len(body), serial, len(fields))
-        return pad(head + fields, 8) + body
-
-    s.sendall(message(1, "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "org.freedesktop.DBus", "", b""))
-    body = pad(string(b"lock"), 4) + struct.pack("<I", 5)
-    body = pad(body, 4)
-    entry = string(b"Message") + bytes([1]) + b"s\0"
-    entry = pad(entry, 4) + string(message_bytes)
-    array_len_at = len(body)
-    body += struct.pack("<I", 0)
-    body = pad(body, 8)
-    start = len(body)
-    body += entry
-    body = body[:array_len_at] + struct.pack("<I", len(body) - start) + body[array_len_at + 4:]
-    s.sendall(message(2, PATH, GUESTOS, "SetConsoleDisconnectPolicyWithOptions", "org.vpc", "sua{sv}", body))
-    got = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return "disconnected"
-            got += chunk
-            # Hello's reply and then the call's: METHOD_RETURN (2) or ERROR (3) headers.
-            if len(re.findall(rb"l[\x02\x03][\x00-\x07]\x01", got)) >= 2:
-                return got
-    except socket.timeout:
-        return got
-    finally:
-        s.close()
+    body = rawbus.with_asv(rawbus.pad(rawbus.string(b"lock"), 4) + struct.pack("<I", 5),
+                           [("Message", "s", rawbus.string(message_bytes))])
+    # Hello's reply and then the call's: METHOD_RETURN (2) or ERROR (3) headers.
+    return rawbus.call("org.vpc", PATH, GUESTOS, "SetConsoleDisconnectPolicyWithOptions", "sua{sv}", body,
+                       lambda got: len(re.findall(rb"l[\x02\x03][\x00-\x07]\x01", got)) >= 2)
 
 
 outcome = raw_call("raw ok".encode())

@@ -8,7 +8,6 @@ connection, never reaches the daemon (the bus drops the sender); the request is 
 message's length, never its text; the daemon keeps serving throughout."""
 
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import dbus
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from vpctest import *  # noqa: E402,F403
+import rawbus  # noqa: E402
 
 DENIED = os.environ["VPC_DENIED_USER"]
 ENVCTL = os.path.join(os.environ["VPC_SOURCE_ROOT"], "tests", "lib", "envctl")
@@ -58,73 +58,20 @@ expect_error(with_options({"Message": dbus.String("\x1b[2J\x07\r")}), "org.vpc.E
 
 
 # --- on a raw connection: a key twice (a dict cannot hold it), a message that is not UTF-8 ---------
-def pad(b, n):
-    return b + b"\0" * (-len(b) % n)
-
-
-def string(v):
-    return struct.pack("<I", len(v)) + v + b"\0"
-
-
 def raw_call(entries):
-    """Authenticates by hand and sends LogoffWithOptions with the a{sv} entries given as (key,
-    variant signature, marshalled value); returns "disconnected" or the bytes that came back."""
-    addr = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
-    path = addr.split("path=", 1)[1].split(",", 1)[0]
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(path)
-    s.sendall(b"\0AUTH EXTERNAL " + str(os.getuid()).encode().hex().encode() + b"\r\n")
-    if not s.recv(4096).startswith(b"OK"):
-        return "no auth"
-    s.sendall(b"BEGIN\r\n")
-
-    def header_field(code, sig, value):
-        return bytes([code, 1]) + sig.encode() + b"\0" + value
-
-    def message(serial, path, iface, member, dest, sig, body):
-        parts = [header_field(1, "o", string(path.encode())), header_field(3, "s", string(member.encode())),
-                 header_field(6, "s", string(dest.encode()))]
-        if iface:
-            parts.append(header_field(2, "s", string(iface.encode())))
-        if sig:
-            parts.append(header_field(8, "g", bytes([len(sig)]) + sig.encode() + b"\0"))
-        # Each field on 8 bytes; the array's length leaves out the padding after the last.
-        fields = b"".join(pad(f, 8) for f in parts[:-1]) + parts[-1]
-        head = b"l" + bytes([1, 0, 1]) + struct.pack("<III", len(body), serial, len(fields))
-        return pad(head + fields, 8) + body
-
-    s.sendall(message(1, "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "org.freedesktop.DBus", "", b""))
-    # a{sv}: the array's length, padding to 8, each entry on 8: key, variant signature, value.
-    array = b""
-    for key, sig, value in entries:
-        array = pad(array, 8)
-        entry = string(key.encode()) + bytes([len(sig)]) + sig.encode() + b"\0"
-        array += pad(entry, 4) + value
-    body = struct.pack("<I", len(array)) + b"\0" * 4 + array
-    s.sendall(message(2, WEB, "org.vpc.GuestOS", "LogoffWithOptions", "org.vpc", "a{sv}", body))
-    got = b""
-    try:
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return "disconnected"
-            got += chunk
-            if b"0x80004003: " in got or b"0xA0040505: " in got:
-                return got
-    except socket.timeout:
-        return got
-    finally:
-        s.close()
+    """LogoffWithOptions with the a{sv} entries given as (key, variant signature, marshalled value),
+    marshalled by hand; returns "disconnected" or the bytes that came back."""
+    return rawbus.call("org.vpc", WEB, "org.vpc.GuestOS", "LogoffWithOptions", "a{sv}", rawbus.with_asv(b"", entries),
+                       lambda got: b"0x80004003: " in got or b"0xA0040505: " in got)
 
 
-outcome = raw_call([("Message", "s", string(b"hello"))])
+outcome = raw_call([("Message", "s", rawbus.string(b"hello"))])
 check(isinstance(outcome, bytes) and b"AdditionsFeatureNotAvailable" in outcome,
       "the raw connection's well-formed call is answered", outcome)
 outcome = raw_call([("GraceSec", "u", struct.pack("<I", 1)), ("GraceSec", "u", struct.pack("<I", 2))])
 check(isinstance(outcome, bytes) and b"InvalidArgs" in outcome and b"option 'GraceSec' given twice" in outcome,
       "a key given twice: InvalidArgs naming it", outcome)
-outcome = raw_call([("Message", "s", string(b"\xff\xfe"))])
+outcome = raw_call([("Message", "s", rawbus.string(b"\xff\xfe"))])
 check(outcome == "disconnected", "a message that is not UTF-8: the bus drops the sender before the daemon sees it",
       outcome)
 
